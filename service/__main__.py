@@ -1,0 +1,115 @@
+"""Command line: ``python -m service serve | migrate | create-agent | create-admin-token``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import uvicorn
+
+from service.admins import create_admin_token, has_admin_tokens
+from service.agents.schemas import AgentCreate
+from service.agents.service import create_agent
+from service.clock import SystemClock
+from service.db.engine import create_database
+from service.db.migrate import upgrade
+from service.settings import Settings
+
+
+async def _with_session(settings: Settings, action: str, **kwargs: str) -> str | None:
+    database = create_database(settings.database_url)
+    now = SystemClock().now()
+    try:
+        async with database.sessions() as session, session.begin():
+            if action == "admin-token":
+                return await create_admin_token(session, kwargs["name"], now)
+            if action == "first-admin-token":
+                if settings.admin_token or await has_admin_tokens(session):
+                    return None
+                return await create_admin_token(session, "first start", now)
+            data = AgentCreate.model_validate(kwargs)
+            agent, token = await create_agent(
+                session, data, now=now, default_capacity=settings.default_capacity
+            )
+            return f"agent {agent.id} ({agent.name}, 工号 {agent.employee_no}) token: {token}"
+    finally:
+        await database.dispose()
+
+
+def banner(settings: Settings, first_token: str | None) -> str:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    ws = base.replace("http", "ws", 1)
+    if settings.admin_token:
+        login = "admin token: the value of KEFU_ADMIN_TOKEN"
+    elif first_token:
+        login = f"admin token (shown once, keep it): {first_token}"
+    else:
+        login = "admin token: printed at first start; make another: python -m service create-admin-token"
+    return "\n".join(
+        [
+            "",
+            "kefu is serving",
+            f"  customer widget : {base}/widget/",
+            f"  agent console   : {base}/console/",
+            f"  admin API       : {base}/api/v1  (docs: {base}/docs)",
+            f"  sockets         : {ws}/ws/customer , {ws}/ws/agent",
+            f"  database        : {settings.database_url.split('@')[-1]}",
+            f"  {login}",
+            "  create an agent : curl -X POST -H 'Authorization: Bearer <admin token>' \\",
+            f"                    -d '{{\"name\":\"小王\",\"employee_no\":\"1001\"}}' {base}/api/v1/agents",
+            "                    (or: python -m service create-agent 小王 1001)",
+            "",
+        ]
+    )
+
+
+def serve(settings: Settings) -> None:
+    upgrade(settings.database_url)
+    first_token = asyncio.run(_with_session(settings, "first-admin-token"))
+    print(banner(settings, first_token), flush=True)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=settings.max_frame_bytes * 4,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="migrate the database, then serve")
+    commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    agent = commands.add_parser("create-agent", help="create an agent and print its token once")
+    agent.add_argument("name")
+    agent.add_argument("employee_no")
+    agent.add_argument("--capacity", default=None)
+    agent.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    token = commands.add_parser("create-admin-token", help="print a new admin API token once")
+    token.add_argument("--name", default="cli")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        upgrade(settings.database_url)
+    elif args.command == "create-agent":
+        upgrade(settings.database_url)
+        fields = {"name": args.name, "employee_no": args.employee_no, "role": args.role}
+        if args.capacity:
+            fields["capacity"] = args.capacity
+        print(asyncio.run(_with_session(settings, "agent", **fields)))
+    else:
+        upgrade(settings.database_url)
+        print(asyncio.run(_with_session(settings, "admin-token", name=args.name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

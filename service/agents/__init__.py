@@ -1,0 +1,1 @@
+"""Agents: accounts, tokens, roles and capacity."""

@@ -1,0 +1,1 @@
+"""The edges: socket gateways, the admin HTTP API, health endpoints."""

@@ -1,0 +1,10 @@
+"""The admin HTTP API under /api/v1."""
+
+from fastapi import APIRouter, Depends
+
+from service.api.admin import agents, chats
+from service.api.auth import require_admin
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
+router.include_router(agents.router)
+router.include_router(chats.router)

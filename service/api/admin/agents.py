@@ -1,0 +1,45 @@
+"""/api/v1/agents: create agents (token shown once), list, change, rotate tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from service.agents import service
+from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
+from service.api.auth import RuntimeDep
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentCreated)
+async def create_agent(data: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
+    async with runtime.units() as work:
+        agent, token = await service.create_agent(
+            work.session, data, now=work.now, default_capacity=runtime.settings.default_capacity
+        )
+        return AgentCreated.model_validate({**AgentOut.model_validate(agent).model_dump(),
+                                            "token": token})
+
+
+@router.get("", response_model=list[AgentOut])
+async def list_agents(runtime: RuntimeDep) -> list[AgentOut]:
+    async with runtime.units.read() as session:
+        rows = await service.list_agents(session)
+    return [AgentOut.model_validate(agent).model_copy(update={"open_chats": n}) for agent, n in rows]
+
+
+@router.patch("/{agent_id}", response_model=AgentOut)
+async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) -> AgentOut:
+    async with runtime.units() as work:
+        agent = await service.update_agent(work.session, agent_id, data)
+        await work.session.flush()
+        return AgentOut.model_validate(agent)
+
+
+@router.post("/{agent_id}/token", response_model=AgentCreated)
+async def rotate_token(agent_id: int, runtime: RuntimeDep) -> AgentCreated:
+    async with runtime.units() as work:
+        agent, token = await service.rotate_token(work.session, agent_id)
+        await work.session.flush()
+        return AgentCreated.model_validate({**AgentOut.model_validate(agent).model_dump(),
+                                            "token": token})

@@ -1,0 +1,84 @@
+"""/api/v1/chats: the chats and their transcripts, for supervisors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from service.api.auth import RuntimeDep
+from service.chats.frames import customer_card
+from service.chats.store import frames_after
+from service.db.models import Chat, Customer
+from service.errors import NotFound
+
+router = APIRouter(prefix="/chats", tags=["chats"])
+
+
+class ChatOut(BaseModel):
+    id: int
+    status: str
+    customer: dict[str, Any]
+    agent_id: int | None
+    locale: str
+    queue_position: int | None
+    last_seq: int
+    created_at: datetime
+    assigned_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+class ChatPage(BaseModel):
+    items: list[ChatOut]
+    total: int
+
+
+class ChatDetail(ChatOut):
+    messages: list[dict[str, Any]]
+
+
+def chat_out(chat: Chat, customer: Customer) -> dict[str, Any]:
+    return {
+        **{name: getattr(chat, name) for name in ChatOut.model_fields if name != "customer"},
+        "customer": customer_card(customer),
+    }
+
+
+@router.get("", response_model=ChatPage)
+async def list_chats(
+    runtime: RuntimeDep,
+    status: Literal["queued", "assigned", "closed"] | None = None,
+    agent_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ChatPage:
+    query = select(Chat, Customer).join(Customer, Customer.id == Chat.customer_id)
+    if status is not None:
+        query = query.where(Chat.status == status)
+    if agent_id is not None:
+        query = query.where(Chat.agent_id == agent_id)
+    async with runtime.units.read() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await session.execute(query.order_by(Chat.id.desc()).limit(limit).offset(offset))
+        items = [ChatOut.model_validate(chat_out(c, u)) for c, u in rows]
+    return ChatPage(items=items, total=total or 0)
+
+
+@router.get("/{chat_id}", response_model=ChatDetail)
+async def get_chat(chat_id: int, runtime: RuntimeDep) -> ChatDetail:
+    async with runtime.units.read() as session:
+        row = (
+            await session.execute(
+                select(Chat, Customer)
+                .join(Customer, Customer.id == Chat.customer_id)
+                .where(Chat.id == chat_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no chat {chat_id}")
+        messages = await frames_after(session, chat_id, 0, internal=True)
+    return ChatDetail.model_validate({**chat_out(*row), "messages": messages})

@@ -1,0 +1,81 @@
+"""The customer gateway, ``/ws/customer``: parses frames, calls the chat service, holds the socket."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+from fastapi import APIRouter, WebSocket
+
+from service.api.sockets import receive_hello, ready_frame, reject, serve_frames
+from service.chats.routing import customer_address
+from service.errors import Forbidden, Unauthorized, Unsupported
+from service.realtime.hub import Connection, SetCursor, Sync
+from service.realtime.protocol import (
+    CUSTOMER_TYPES,
+    CustomerClose,
+    CustomerCommand,
+    CustomerMessage,
+    CustomerTyping,
+    Parser,
+    customer_commands,
+    customer_hello,
+)
+from service.runtime import Runtime
+
+router = APIRouter()
+
+
+@router.websocket("/ws/customer")
+async def customer_socket(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    settings = runtime.settings
+    await websocket.accept()
+    hello = await receive_hello(websocket, customer_hello, settings)
+    if hello is None:
+        return
+    try:
+        async with runtime.units(exclusive=True) as work:
+            attached = await runtime.chats.customer_hello(work, hello)
+    except (Unauthorized, Forbidden) as exc:
+        await reject(websocket, exc)
+        return
+
+    chat_id = attached.chat_id
+    connection = Connection(websocket, "customer", runtime.chats.fill, settings.outgoing_queue)
+    connection.offer(
+        ready_frame(chat_id=chat_id, resume_token=attached.resume_token, seq=attached.last_seq)
+    )
+    connection.offer(SetCursor(chat_id, attached.after_seq))
+    connection.offer(Sync(chat_id))
+    if attached.closed_by is not None:
+        connection.offer({"type": "closed", "chat_id": chat_id, "by": attached.closed_by})
+    address = customer_address(chat_id)
+    runtime.hub.register(address, connection)
+    sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
+
+    async def handle(command: CustomerCommand) -> None:
+        chats = runtime.chats
+        if isinstance(command, CustomerMessage):
+            async with runtime.units() as work:
+                ack = await chats.customer_message(work, chat_id, command.client_id, command.text)
+            connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
+        elif isinstance(command, CustomerTyping):
+            async with runtime.units() as work:
+                await chats.customer_typing(work, chat_id)
+        elif isinstance(command, CustomerClose):
+            async with runtime.units(exclusive=True) as work:
+                await chats.customer_close(work, chat_id)
+        else:
+            raise Unsupported(f"'{command.type}' is not available yet")
+
+    parser = Parser(customer_commands, CUSTOMER_TYPES, settings.max_frame_bytes)
+    try:
+        await serve_frames(websocket, connection, parser, handle)
+    finally:
+        runtime.hub.unregister(address, connection)
+        sender.cancel()
+        with suppress(asyncio.CancelledError):
+            await sender
+        async with runtime.units() as work:
+            await runtime.chats.customer_left(work, chat_id)

@@ -1,0 +1,99 @@
+"""What both socket gateways share: the hello handshake and the guarded frame loop.
+
+A bad frame gets a typed ``error`` frame and changes nothing; the socket stays open. Only a
+missing or invalid hello (4401) or a rejected identity (4403) closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import IntegrityError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from service.errors import BadFrame, Forbidden, KefuError, Unauthorized
+from service.realtime.hub import Connection
+from service.realtime.protocol import Parser, describe, error_frame
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+SERVER_ERROR = 1011
+
+
+def close_code(error: KefuError) -> int:
+    return FORBIDDEN if isinstance(error, Forbidden) else UNAUTHENTICATED
+
+
+async def receive_hello(
+    websocket: WebSocket, adapter: TypeAdapter[T], settings: Settings
+) -> T | None:
+    """The first frame must be a valid hello within the timeout; otherwise close with 4401."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), settings.hello_timeout_s)
+    except TimeoutError:
+        await websocket.close(UNAUTHENTICATED, "hello expected")
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    raw = message.get("text") or message.get("bytes") or ""
+    parser: Parser[T] = Parser(adapter, frozenset({"hello"}), settings.max_frame_bytes)
+    try:
+        return parser.command(parser.decode(raw))
+    except BadFrame as exc:
+        await websocket.close(UNAUTHENTICATED, f"invalid hello: {exc.message}"[:120])
+        return None
+    except ValidationError as exc:  # pragma: no cover - Parser wraps these
+        await websocket.close(UNAUTHENTICATED, describe(exc)[:120])
+        return None
+
+
+async def reject(websocket: WebSocket, error: Unauthorized | Forbidden) -> None:
+    log.info("socket.rejected code=%s", error.code)
+    await websocket.close(close_code(error), error.message[:120])
+
+
+async def serve_frames(
+    websocket: WebSocket,
+    connection: Connection,
+    parser: Parser[C],
+    handle: Callable[[C], Awaitable[None]],
+) -> None:
+    """Read frames until the client goes; each one is handled or answered with an error."""
+    while True:
+        try:
+            message = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text") or message.get("bytes") or ""
+        ref: str | None = None
+        try:
+            data = parser.decode(raw)
+            ref = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+            command = parser.command(data)
+            try:
+                await handle(command)
+            except IntegrityError:
+                # Two copies of one frame raced on a unique key; the retry sees the winner.
+                await handle(command)
+        except KefuError as exc:
+            connection.offer(error_frame(exc.code, exc.message, ref, **exc.extra))
+        except Exception:
+            log.exception("socket.fault")
+            connection.close(SERVER_ERROR, "server error")
+            return
+
+
+def ready_frame(**fields: Any) -> dict[str, Any]:
+    return {"type": "ready", **fields}

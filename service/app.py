@@ -1,0 +1,57 @@
+"""The application factory: routers, error mapping and the lifespan that owns every resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from service import __version__
+from service.api import admin, agent_ws, customer_ws, health, problems
+from service.clock import Clock, SystemClock
+from service.phrases import Catalog
+from service.runtime import Runtime
+from service.settings import Settings
+
+WEB = Path(__file__).resolve().parent / "web"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    run_scheduler: bool = True,
+) -> FastAPI:
+    settings = settings or Settings()
+    # Templates are validated before anything starts: a bad catalogue refuses to serve.
+    catalog = Catalog.load(settings.phrases_dir, default_locale=settings.default_locale)
+    runtime = Runtime.build(settings, clock or SystemClock(), catalog)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(run_scheduler=run_scheduler)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="kefu", version=__version__, lifespan=lifespan)
+    app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(customer_ws.router)
+    app.include_router(agent_ws.router)
+    for page in ("widget", "console"):
+        if (WEB / page).is_dir():
+            app.mount(f"/{page}", StaticFiles(directory=WEB / page, html=True), name=page)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/widget/")
+
+    return app

@@ -1,0 +1,1 @@
+"""Chats: the state machine, routing and the message store."""

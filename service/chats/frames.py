@@ -1,0 +1,54 @@
+"""Builders of the outgoing frames of contract v1 (docs/protocol.md shows each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.db.models import Agent, Chat, Customer, Message
+
+
+def at(message: Message) -> str:
+    return message.created_at.isoformat().replace("+00:00", "Z")
+
+
+def agent_card(agent: Agent) -> dict[str, Any]:
+    return {"name": agent.name, "employee_no": agent.employee_no}
+
+
+def customer_card(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "player_id": customer.player_id,
+        "name": customer.name,
+        "tier": customer.tier,
+        "guest": customer.player_id is None,
+    }
+
+
+def message_frame(message: Message, agent: Agent | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "type": "message",
+        "chat_id": message.chat_id,
+        "seq": message.seq,
+        "id": message.id,
+        "sender": message.sender,
+        "text": message.text,
+        "at": at(message),
+    }
+    if message.template is not None:
+        frame["template"] = message.template
+    if agent is not None:
+        frame["agent"] = agent_card(agent)
+    if message.internal:
+        frame["internal"] = True
+    return frame
+
+
+def chat_summary(chat: Chat, customer: Customer) -> dict[str, Any]:
+    return {
+        "chat_id": chat.id,
+        "status": chat.status,
+        "customer": customer_card(customer),
+        "last_seq": chat.last_seq,
+        "locale": chat.locale,
+    }

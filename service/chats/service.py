@@ -1,0 +1,303 @@
+"""The chat use cases: every state change of a chat goes through one method here.
+
+Each method runs inside a unit of work (``Work``): it changes rows, arms or cancels timers and
+records frames to send; the caller commits and the frames go out only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.agents.service import authenticate
+from service.chats import routing
+from service.chats.frames import chat_summary, message_frame
+from service.chats.routing import agent_address, customer_address
+from service.chats.store import append, find_by_client_id, frames_after
+from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
+from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
+from service.phrases import Catalog
+from service.realtime.protocol import AgentHello, CustomerHello
+from service.security import hash_token, new_token, verify_player
+from service.settings import Settings
+from service.timers import Scheduler, arm, cancel
+from service.unit import Units, Work
+
+AGENT_GONE = "agent_gone"
+CUSTOMER_GONE = "customer_gone"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A customer socket bound to a chat: what the gateway needs to greet it."""
+
+    chat_id: int
+    resume_token: str
+    after_seq: int
+    last_seq: int
+    closed_by: str | None
+
+
+@dataclass(frozen=True)
+class Ack:
+    client_id: str
+    seq: int
+    duplicate: bool
+
+
+class ChatService:
+    def __init__(self, settings: Settings, catalog: Catalog, scheduler: Scheduler, units: Units):
+        self.settings = settings
+        self.catalog = catalog
+        self.units = units
+        scheduler.register(AGENT_GONE, self._agent_gone)
+        scheduler.register(CUSTOMER_GONE, self._customer_gone)
+
+    # -- customer side -------------------------------------------------------------------------
+
+    async def customer_hello(self, work: Work, hello: CustomerHello) -> Attached:
+        if hello.resume is not None:
+            return await self._resume(work, hello.resume.token, hello.resume.last_seq)
+        customer = await self._customer(work, hello)
+        token = new_token("kfr")
+        chat = Chat(
+            customer_id=customer.id,
+            status=ChatStatus.queued,
+            locale=self.catalog.resolve_locale(hello.locale),
+            priority=0,
+            queued_at=work.now,
+            last_seq=0,
+            resume_token_hash=hash_token(token),
+            customer_sockets=1,
+            created_at=work.now,
+        )
+        work.session.add(chat)
+        await work.session.flush()
+        # S-welcome: answered at once, before any agent is free.
+        await self._template(work, chat, "welcome")
+        await routing.route(work, chat)
+        return Attached(chat.id, token, 0, chat.last_seq, None)
+
+    async def _customer(self, work: Work, hello: CustomerHello) -> Customer:
+        player = hello.player
+        if player is None:
+            customer = Customer(created_at=work.now)
+        else:
+            verify_player(
+                self.settings.player_secret,
+                player_id=player.id,
+                name=player.name,
+                tier=player.tier,
+                ts=player.ts,
+                sig=player.sig,
+                now=work.now,
+                ttl_s=self.settings.player_sig_ttl_s,
+            )
+            found = await work.session.scalar(
+                select(Customer).where(Customer.player_id == player.id)
+            )
+            customer = found or Customer(player_id=player.id, created_at=work.now)
+            customer.name = player.name
+            customer.tier = player.tier
+        work.session.add(customer)
+        await work.session.flush()
+        return customer
+
+    async def _resume(self, work: Work, token: str, last_seq: int) -> Attached:
+        chat = await work.session.scalar(
+            select(Chat).where(Chat.resume_token_hash == hash_token(token))
+        )
+        if chat is None:
+            raise Forbidden("unknown resume token")
+        chat.customer_sockets += 1
+        await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
+        return Attached(chat.id, token, min(last_seq, chat.last_seq), chat.last_seq, chat.closed_by)
+
+    async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
+        self._check_length(text)
+        chat = await self._open_chat(work, chat_id)
+        existing = await find_by_client_id(work.session, chat.id, Sender.customer, client_id)
+        if existing is not None:
+            return Ack(client_id, existing.seq, duplicate=True)
+        message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
+        work.send(self._audience(chat), message_frame(message))
+        return Ack(client_id, message.seq, duplicate=False)
+
+    async def customer_typing(self, work: Work, chat_id: int) -> None:
+        chat = await self._open_chat(work, chat_id)
+        if chat.agent_id is not None:
+            work.send(agent_address(chat.agent_id), {"type": "typing", "chat_id": chat.id})
+
+    async def customer_close(self, work: Work, chat_id: int) -> None:
+        chat = await self._open_chat(work, chat_id)
+        await self._close(work, chat, by="customer", template="closing")
+
+    async def customer_left(self, work: Work, chat_id: int) -> None:
+        chat = await work.session.get_one(Chat, chat_id)
+        chat.customer_sockets = max(0, chat.customer_sockets - 1)
+        if chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
+            due = work.now + timedelta(seconds=self.settings.customer_grace_s)
+            await arm(work, CUSTOMER_GONE, f"{CUSTOMER_GONE}:{chat.id}", due, {"chat_id": chat.id})
+
+    async def _customer_gone(self, work: Work, timer: Timer) -> None:
+        chat = await work.session.get(Chat, timer.payload["chat_id"])
+        if chat is not None and chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
+            await self._close(work, chat, by="system", template=None)
+
+    # -- agent side ----------------------------------------------------------------------------
+
+    async def agent_hello(self, work: Work, hello: AgentHello) -> tuple[Agent, list[dict[str, Any]]]:
+        agent = await authenticate(work.session, hello.token)
+        agent.connections += 1
+        await cancel(work, f"{AGENT_GONE}:{agent.id}")
+        if hello.status is not None:
+            agent.status = hello.status
+        elif agent.status == AgentStatus.offline:
+            agent.status = AgentStatus.online
+        await work.session.flush()
+        chats = [chat_summary(chat, customer) for chat, customer in await self._chats_of(work, agent)]
+        return agent, chats
+
+    async def pull(self, work: Work) -> None:
+        """Hand waiting chats to free agents (an agent just became reachable)."""
+        await routing.drain(work)
+
+    async def agent_left(self, work: Work, agent_id: int) -> None:
+        agent = await work.session.get_one(Agent, agent_id)
+        agent.connections = max(0, agent.connections - 1)
+        if agent.connections == 0:
+            due = work.now + timedelta(seconds=self.settings.agent_grace_s)
+            await arm(work, AGENT_GONE, f"{AGENT_GONE}:{agent.id}", due, {"agent_id": agent.id})
+
+    async def _agent_gone(self, work: Work, timer: Timer) -> None:
+        agent = await work.session.get(Agent, timer.payload["agent_id"])
+        if agent is not None and agent.connections == 0:
+            agent.status = AgentStatus.offline
+            await self._requeue_chats_of(work, agent)
+
+    async def set_status(self, work: Work, agent_id: int, status: str) -> None:
+        agent = await work.session.get_one(Agent, agent_id)
+        agent.status = status
+        await work.session.flush()
+        if status == AgentStatus.offline:
+            await self._requeue_chats_of(work, agent)
+        elif status == AgentStatus.online:
+            await routing.drain(work)
+        work.send(agent_address(agent.id), {"type": "status", "status": status})
+
+    async def agent_message(
+        self, work: Work, agent_id: int, chat_id: int, client_id: str, text: str
+    ) -> Ack:
+        self._check_length(text)
+        chat = await self._chat_of(work, agent_id, chat_id)
+        existing = await find_by_client_id(work.session, chat.id, Sender.agent, client_id)
+        if existing is not None:
+            return Ack(client_id, existing.seq, duplicate=True)
+        agent = await work.session.get_one(Agent, agent_id)
+        message = await append(
+            work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id
+        )
+        work.send(self._audience(chat), message_frame(message, agent))
+        return Ack(client_id, message.seq, duplicate=False)
+
+    async def agent_typing(self, work: Work, agent_id: int, chat_id: int) -> None:
+        chat = await self._chat_of(work, agent_id, chat_id)
+        work.send(customer_address(chat.id), {"type": "typing"})
+
+    async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
+        chat = await self._chat_of(work, agent_id, chat_id)
+        # S-customer-ends: the closing grace period slots in here (timers issue).
+        await self._close(work, chat, by="agent", template="closing")
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def fill(self, chat_id: int, after: int, audience: str) -> list[dict[str, Any]]:
+        async with self.units.read() as session:
+            return await frames_after(session, chat_id, after, internal=audience == "agent")
+
+    async def reset_presence(self, work: Work) -> None:
+        """After a restart of the only process no socket is left: start every grace period."""
+        agents = (await work.session.scalars(select(Agent).where(Agent.connections > 0))).all()
+        for agent in agents:
+            agent.connections = 1
+            await self.agent_left(work, agent.id)
+        chats = (
+            await work.session.scalars(
+                select(Chat).where(Chat.customer_sockets > 0, Chat.status != ChatStatus.closed)
+            )
+        ).all()
+        for chat in chats:
+            chat.customer_sockets = 1
+            await self.customer_left(work, chat.id)
+
+    async def _close(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None:
+        if template is not None:
+            await self._template(work, chat, template)
+        was_assigned = chat.status == ChatStatus.assigned
+        audience = self._audience(chat)
+        chat.status = ChatStatus.closed
+        chat.closed_at = work.now
+        chat.closed_by = by
+        chat.queue_position = None
+        await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
+        await work.session.flush()
+        work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
+        # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
+        if was_assigned:
+            await routing.drain(work)
+        else:
+            await routing.announce_positions(work)
+
+    async def _requeue_chats_of(self, work: Work, agent: Agent) -> None:
+        """The agent left: their chats go back to the front of the queue, customers told."""
+        for chat, _customer in await self._chats_of(work, agent):
+            chat.priority = 1
+            await self._template(work, chat, "returned_to_queue", notify_agent=False)
+            await routing.route(work, chat)
+        await routing.drain(work)
+
+    async def _template(
+        self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
+    ) -> None:
+        text = self.catalog.render(key, chat.locale, brand=self.settings.brand, **variables)
+        message = await append(work, chat.id, Sender.system, text, template=key)
+        to = self._audience(chat) if notify_agent else [customer_address(chat.id)]
+        work.send(to, message_frame(message))
+
+    async def _chats_of(self, work: Work, agent: Agent) -> Sequence[tuple[Chat, Customer]]:
+        rows = await work.session.execute(
+            select(Chat, Customer)
+            .join(Customer, Customer.id == Chat.customer_id)
+            .where(Chat.agent_id == agent.id, Chat.status == ChatStatus.assigned)
+            .order_by(Chat.assigned_at, Chat.id)
+        )
+        return [(chat, customer) for chat, customer in rows]
+
+    async def _open_chat(self, work: Work, chat_id: int) -> Chat:
+        chat = await work.session.get_one(Chat, chat_id)
+        if chat.status == ChatStatus.closed:
+            raise InvalidState("this chat is closed")
+        return chat
+
+    async def _chat_of(self, work: Work, agent_id: int, chat_id: int) -> Chat:
+        chat = await work.session.get(Chat, chat_id)
+        # S-privacy: the same answer whether the chat is someone else's or does not exist.
+        if chat is None or chat.agent_id != agent_id:
+            raise NotYourChat(f"chat {chat_id} is not assigned to you")
+        if chat.status == ChatStatus.closed:
+            raise InvalidState("this chat is closed")
+        return chat
+
+    def _audience(self, chat: Chat) -> list[str]:
+        to = [customer_address(chat.id)]
+        if chat.agent_id is not None:
+            to.append(agent_address(chat.agent_id))
+        return to
+
+    def _check_length(self, text: str) -> None:
+        if len(text) > self.settings.max_text:
+            raise TextTooLong(f"text over {self.settings.max_text} characters")

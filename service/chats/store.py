@@ -1,0 +1,77 @@
+"""The message store: the one writer every message goes through, and the reads that replay.
+
+Sequence numbers come from ``chats.last_seq``, bumped by an UPDATE in the transaction that stores
+the message: the row lock makes them gap-free per chat, and a rollback gives the number back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.chats.frames import message_frame
+from service.db.models import Agent, Chat, Message
+from service.unit import Work
+
+
+async def append(
+    work: Work,
+    chat_id: int,
+    sender: str,
+    text: str,
+    *,
+    agent_id: int | None = None,
+    client_id: str | None = None,
+    template: str | None = None,
+    internal: bool = False,
+) -> Message:
+    seq = (
+        await work.session.execute(
+            update(Chat)
+            .where(Chat.id == chat_id)
+            .values(last_seq=Chat.last_seq + 1)
+            .returning(Chat.last_seq)
+        )
+    ).scalar_one()
+    message = Message(
+        chat_id=chat_id,
+        seq=seq,
+        sender=sender,
+        agent_id=agent_id,
+        client_id=client_id,
+        text=text,
+        template=template,
+        internal=internal,
+        created_at=work.now,
+    )
+    work.session.add(message)
+    await work.session.flush()
+    return message
+
+
+async def find_by_client_id(
+    session: AsyncSession, chat_id: int, sender: str, client_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.chat_id == chat_id, Message.sender == sender, Message.client_id == client_id
+        )
+    )
+
+
+async def frames_after(
+    session: AsyncSession, chat_id: int, after: int, *, internal: bool
+) -> list[dict[str, Any]]:
+    """Message frames of one chat with seq > after, in order; internal ones for agents only."""
+    query = (
+        select(Message, Agent)
+        .outerjoin(Agent, Agent.id == Message.agent_id)
+        .where(Message.chat_id == chat_id, Message.seq > after)
+        .order_by(Message.seq)
+    )
+    if not internal:
+        query = query.where(Message.internal.is_(False))
+    rows = await session.execute(query)
+    return [message_frame(message, agent) for message, agent in rows]

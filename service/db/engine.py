@@ -1,0 +1,55 @@
+"""The async engine and session factory, tuned per backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_database(url: str, *, echo: bool = False) -> Database:
+    kwargs: dict[str, Any] = {"echo": echo}
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    if sqlite:
+        ensure_sqlite_dir(url)
+        # SQLite has one writer; one connection queues transactions in asyncio instead of
+        # letting them collide on the file lock ("database is locked").
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
+    else:
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return Database(engine, async_sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,157 @@
+"""The ORM models: agents, customers, chats, messages, timers and admin tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BigInteger ids that are still INTEGER PRIMARY KEY (rowid) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class AgentStatus(enum.StrEnum):
+    online = "online"
+    away = "away"
+    offline = "offline"
+
+
+class AgentRole(enum.StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+
+
+class ChatStatus(enum.StrEnum):
+    queued = "queued"
+    assigned = "assigned"
+    closed = "closed"
+
+
+class Sender(enum.StrEnum):
+    customer = "customer"
+    agent = "agent"
+    system = "system"
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    employee_no: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=AgentRole.agent)
+    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=AgentStatus.offline)
+    # Open sockets across all processes; 0 means the agent is gone (grace timer armed).
+    connections: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_assigned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    player_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    __table_args__ = (
+        Index("ix_chats_status_queue", "status", "priority", "queued_at"),
+        Index("ix_chats_agent_status", "agent_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    status: Mapped[str] = mapped_column(String(16), default=ChatStatus.queued)
+    locale: Mapped[str] = mapped_column(String(16))
+    # Returned chats (their agent left) go to the front of the queue: higher priority first.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime | None]
+    queue_position: Mapped[int | None] = mapped_column(Integer)
+    assigned_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(16))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    resume_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_sockets: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "seq", name="uq_messages_chat_seq"),
+        UniqueConstraint("chat_id", "sender", "client_id", name="uq_messages_chat_client"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(32))
+    # Agent-only lines (internal notes) never reach a customer socket (S-privacy).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # One pending timer per key ("agent_gone:7"); arming again replaces it.
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class AdminToken(Base):
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

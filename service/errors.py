@@ -1,0 +1,76 @@
+"""The exception hierarchy of kefu.
+
+Each error carries a stable ``code``; the socket gateways turn it into an ``error`` frame and the
+HTTP layer into an ``application/problem+json`` body, each in exactly one place.
+"""
+
+from __future__ import annotations
+
+
+class KefuError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadFrame(KefuError):
+    code = "bad_frame"
+
+
+class BadJson(BadFrame):
+    code = "bad_json"
+
+
+class UnknownType(BadFrame):
+    code = "unknown_type"
+
+
+class FrameTooLarge(BadFrame):
+    code = "frame_too_large"
+    status = 413
+
+
+class TextTooLong(BadFrame):
+    code = "text_too_long"
+    status = 413
+
+
+class Unsupported(KefuError):
+    code = "unsupported"
+    status = 501
+
+
+class NotFound(KefuError):
+    code = "not_found"
+    status = 404
+
+
+class NotYourChat(KefuError):
+    """Deliberately the same answer whether the chat exists or not (S-privacy)."""
+
+    code = "not_your_chat"
+    status = 404
+
+
+class InvalidState(KefuError):
+    code = "invalid_state"
+    status = 409
+
+
+class Conflict(KefuError):
+    code = "conflict"
+    status = 409
+
+
+class Unauthorized(KefuError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(KefuError):
+    code = "forbidden"
+    status = 403

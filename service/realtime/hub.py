@@ -1,0 +1,173 @@
+"""The hub: the sockets this process holds, and the ordered, exactly-once delivery to each.
+
+Every socket has a bounded outgoing queue drained by its own task, so a slow client never stalls
+a broadcast; a client that falls too far behind is closed (1013) and resumes with ``last_seq``.
+Message frames carry ``(chat_id, seq)``: the sender keeps a cursor per chat, drops what the client
+already has and fills any gap from the database, so a frame is delivered once and in order even
+when events race each other across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from service.realtime.bus import Bus, Envelope
+from service.realtime.protocol import dumps
+
+log = logging.getLogger(__name__)
+
+Audience = Literal["customer", "agent"]
+# (chat_id, after_seq, audience) -> the message frames with seq > after_seq, in order
+Fill = Callable[[int, int, Audience], Awaitable[list[dict[str, Any]]]]
+
+TOO_SLOW = 1013
+GOING_AWAY = 1001
+
+
+@dataclass(frozen=True, slots=True)
+class SetCursor:
+    chat_id: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    """Send everything stored after the cursor (on connect, after resume)."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    code: int
+    reason: str = ""
+
+
+Item = dict[str, Any] | SetCursor | Sync | Close
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, audience: Audience, fill: Fill, limit: int) -> None:
+        self.websocket = websocket
+        self.audience = audience
+        self._fill = fill
+        self._queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=limit)
+        self._cursors: dict[int, int] = {}
+        self._closing = False
+
+    def offer(self, item: Item) -> None:
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.warning("socket.too_slow audience=%s", self.audience)
+            self.close(TOO_SLOW, "too slow")
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Drop whatever is still queued and close; the client resumes from its last seq."""
+        self._closing = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(Close(code, reason))
+
+    async def run(self) -> None:
+        """Drain the queue onto the socket until closed; owned and cancelled by the gateway."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, Close):
+                await self._close(item.code, item.reason)
+                return
+            if isinstance(item, SetCursor):
+                self._cursors[item.chat_id] = item.seq
+            elif isinstance(item, Sync):
+                await self._sync(item.chat_id)
+            elif item.get("type") == "message":
+                await self._message(item)
+            elif item.get("type") == "assigned" and "history" in item:
+                await self._send(self._assigned(item))
+            else:
+                await self._send(item)
+
+    def _assigned(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """A chat (re)assigned here: its history, less what this socket already delivered."""
+        chat_id = frame["chat_id"]
+        cursor = self._cursors.get(chat_id, 0)
+        self._cursors[chat_id] = max(cursor, frame["last_seq"])
+        if cursor == 0:
+            return frame
+        return {**frame, "history": [m for m in frame["history"] if m["seq"] > cursor]}
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        chat_id, seq = frame["chat_id"], frame["seq"]
+        cursor = self._cursors.get(chat_id)
+        if cursor is not None:
+            if seq <= cursor:
+                return
+            if seq > cursor + 1:
+                await self._sync(chat_id, until=seq)
+                if self._cursors[chat_id] >= seq:
+                    return
+        self._cursors[chat_id] = seq
+        await self._send(frame)
+
+    async def _sync(self, chat_id: int, until: int | None = None) -> None:
+        after = self._cursors.get(chat_id, 0)
+        for frame in await self._fill(chat_id, after, self.audience):
+            if until is not None and frame["seq"] > until:
+                break
+            self._cursors[chat_id] = frame["seq"]
+            await self._send(frame)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.websocket.send_text(dumps(frame))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state is not WebSocketState.DISCONNECTED:
+            await self.websocket.close(code, reason)
+
+
+class Hub:
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._sockets: defaultdict[str, set[Connection]] = defaultdict(set)
+
+    def register(self, address: str, connection: Connection) -> None:
+        self._sockets[address].add(connection)
+
+    def unregister(self, address: str, connection: Connection) -> None:
+        sockets = self._sockets.get(address)
+        if sockets is not None:
+            sockets.discard(connection)
+            if not sockets:
+                del self._sockets[address]
+
+    def deliver(self, envelope: Envelope) -> None:
+        for address in envelope.to:
+            for connection in tuple(self._sockets.get(address, ())):
+                connection.offer(envelope.frame)
+
+    def close_address(self, address: str, code: int, reason: str = "") -> None:
+        for connection in tuple(self._sockets.get(address, ())):
+            connection.close(code, reason)
+
+    def close_all(self, code: int = GOING_AWAY) -> None:
+        for sockets in self._sockets.values():
+            for connection in sockets:
+                connection.close(code, "server shutting down")
+
+    async def run(self) -> None:
+        """Move every published envelope to the local sockets; owned by the app's lifespan."""
+        while True:
+            envelope = await self._bus.next_published()
+            try:
+                self.deliver(envelope)
+            except Exception:
+                log.exception("hub.deliver_failed")

@@ -1,0 +1,238 @@
+"""Contract v1: the frames clients send, as typed commands, and the parser that guards them.
+
+Outgoing frames are plain dicts built by the chat service; docs/protocol.md shows each one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
+
+ClientId = Annotated[str, Field(min_length=1, max_length=64)]
+ChatId = Annotated[int, Field(gt=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlayerClaim(Frame):
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(max_length=100)] | None = None
+    tier: Annotated[str, Field(max_length=32)] | None = None
+    ts: int
+    sig: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Resume(Frame):
+    token: Annotated[str, Field(min_length=1, max_length=128)]
+    last_seq: Annotated[int, Field(ge=0)] = 0
+
+
+# -- customer socket ---------------------------------------------------------------------------
+
+
+class CustomerHello(Frame):
+    type: Literal["hello"]
+    player: PlayerClaim | None = None
+    resume: Resume | None = None
+    locale: Annotated[str, Field(max_length=16)] | None = None
+
+
+class CustomerMessage(Frame):
+    type: Literal["message"]
+    client_id: ClientId
+    text: Text
+
+
+class CustomerTyping(Frame):
+    type: Literal["typing"]
+
+
+class CustomerClose(Frame):
+    type: Literal["close"]
+
+
+class Rate(Frame):
+    type: Literal["rate"]
+    score: Annotated[int, Field(ge=0, le=10)]
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class Complain(Frame):
+    type: Literal["complain"]
+    topic: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Text
+
+
+class LeaveMessage(Frame):
+    type: Literal["leave_message"]
+    contact: Annotated[str, Field(min_length=1, max_length=200)]
+    text: Text
+
+
+CustomerCommand = Annotated[
+    CustomerMessage | CustomerTyping | CustomerClose | Rate | Complain | LeaveMessage,
+    Field(discriminator="type"),
+]
+
+# -- agent socket ------------------------------------------------------------------------------
+
+
+class AgentHello(Frame):
+    type: Literal["hello"]
+    token: Annotated[str, Field(min_length=1, max_length=128)]
+    status: Literal["online", "away"] | None = None
+    # chat_id -> last seq the console holds; those chats are resumed instead of resent whole.
+    resume: dict[ChatId, Annotated[int, Field(ge=0)]] | None = None
+
+
+class Status(Frame):
+    type: Literal["status"]
+    status: Literal["online", "away", "offline"]
+
+
+class AgentMessage(Frame):
+    type: Literal["message"]
+    chat_id: ChatId
+    client_id: ClientId
+    text: Text
+
+
+class AgentTyping(Frame):
+    type: Literal["typing"]
+    chat_id: ChatId
+
+
+class AgentClose(Frame):
+    type: Literal["close"]
+    chat_id: ChatId
+
+
+class UseTemplate(Frame):
+    type: Literal["template"]
+    chat_id: ChatId
+    key: Annotated[str, Field(min_length=1, max_length=32)]
+    vars: dict[str, str] | None = None
+
+
+class Note(Frame):
+    type: Literal["note"]
+    chat_id: ChatId
+    text: Text
+
+
+class Correct(Frame):
+    type: Literal["correct"]
+    chat_id: ChatId
+    seq: Annotated[int, Field(gt=0)]
+    text: Text
+
+
+class Hold(Frame):
+    type: Literal["hold"]
+    chat_id: ChatId
+
+
+class Transfer(Frame):
+    type: Literal["transfer"]
+    chat_id: ChatId
+    to_agent: int | None = None
+    to_group: str | None = None
+    note: Text
+
+
+class ComplaintFrame(Frame):
+    type: Literal["complaint"]
+    chat_id: ChatId
+    topic: Annotated[str, Field(min_length=1, max_length=64)]
+    summary: Text
+    facts: dict[str, Any] | None = None
+
+
+AgentCommand = Annotated[
+    AgentMessage
+    | Status
+    | AgentTyping
+    | AgentClose
+    | UseTemplate
+    | Note
+    | Correct
+    | Hold
+    | Transfer
+    | ComplaintFrame,
+    Field(discriminator="type"),
+]
+
+
+T = TypeVar("T")
+
+
+class Parser(Generic[T]):
+    """Turns one raw text frame into a typed command, or raises a typed BadFrame."""
+
+    def __init__(self, adapter: TypeAdapter[T], types: frozenset[str], max_bytes: int) -> None:
+        self._adapter = adapter
+        self._types = types
+        self._max_bytes = max_bytes
+
+    def decode(self, raw: str | bytes) -> dict[str, Any]:
+        if len(raw) > self._max_bytes:
+            raise FrameTooLarge(f"frame over {self._max_bytes} bytes")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadJson("frame is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise BadFrame("frame must be a JSON object")
+        kind = data.get("type")
+        if not isinstance(kind, str):
+            raise BadFrame("frame has no string 'type'")
+        return data
+
+    def command(self, data: dict[str, Any]) -> T:
+        if data["type"] not in self._types:
+            raise UnknownType(f"unknown frame type {data['type']!r}")
+        try:
+            return self._adapter.validate_python(data)
+        except ValidationError as exc:
+            raise BadFrame(describe(exc)) from exc
+
+
+def describe(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    return f"{where}: {first['msg']}"
+
+
+def _types(*models: type[Frame]) -> frozenset[str]:
+    return frozenset(model.model_fields["type"].annotation.__args__[0] for model in models)  # type: ignore[union-attr]
+
+
+CUSTOMER_TYPES = _types(CustomerMessage, CustomerTyping, CustomerClose, Rate, Complain, LeaveMessage)
+AGENT_TYPES = _types(
+    AgentMessage, Status, AgentTyping, AgentClose, UseTemplate, Note, Correct, Hold, Transfer,
+    ComplaintFrame,
+)
+
+customer_commands: TypeAdapter[CustomerCommand] = TypeAdapter(CustomerCommand)
+agent_commands: TypeAdapter[AgentCommand] = TypeAdapter(AgentCommand)
+customer_hello: TypeAdapter[CustomerHello] = TypeAdapter(CustomerHello)
+agent_hello: TypeAdapter[AgentHello] = TypeAdapter(AgentHello)
+
+
+def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    frame.update(extra)
+    return frame
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

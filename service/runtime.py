@@ -1,0 +1,65 @@
+"""The resources one process runs on, built in the app's lifespan and passed down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from service.chats.service import ChatService
+from service.clock import Clock
+from service.db.engine import Database, create_database
+from service.phrases import Catalog
+from service.realtime.bus import Bus, create_bus
+from service.realtime.hub import Hub
+from service.settings import Settings
+from service.timers import Scheduler
+from service.unit import Units
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    database: Database
+    bus: Bus
+    hub: Hub
+    units: Units
+    scheduler: Scheduler
+    catalog: Catalog
+    chats: ChatService
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
+        database = create_database(settings.database_url)
+        bus = create_bus(settings.redis_url)
+        units = Units(database, bus, clock)
+        scheduler = Scheduler(units, settings.scheduler_poll_s)
+        chats = ChatService(settings, catalog, scheduler, units)
+        return cls(settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats)
+
+    async def start(self, *, run_scheduler: bool = True) -> None:
+        await self.bus.connect()
+        if self.settings.redis_url is None:
+            # One process owns every socket: after a restart none is left.
+            async with self.units(exclusive=True) as work:
+                await self.chats.reset_presence(work)
+        self.tasks.append(asyncio.create_task(self.hub.run(), name="kefu.hub"))
+        if run_scheduler:
+            self.tasks.append(asyncio.create_task(self.scheduler.run(), name="kefu.scheduler"))
+
+    async def stop(self) -> None:
+        self.hub.close_all()
+        await asyncio.sleep(0)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        await self.bus.disconnect()
+        await self.database.dispose()

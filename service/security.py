@@ -1,0 +1,49 @@
+"""Secrets: opaque tokens stored only as hashes, and the game backend's player signature."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from service.errors import Forbidden, Unauthorized
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough; only the hash is ever stored.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def player_payload(player_id: str, name: str | None, tier: str | None, ts: int) -> bytes:
+    """The exact bytes the game backend signs: id, name, tier, ts joined by newlines."""
+    return "\n".join((player_id, name or "", tier or "", str(ts))).encode()
+
+
+def sign_player(secret: str, player_id: str, name: str | None, tier: str | None, ts: int) -> str:
+    payload = player_payload(player_id, name, tier, ts)
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def verify_player(
+    secret: str | None,
+    *,
+    player_id: str,
+    name: str | None,
+    tier: str | None,
+    ts: int,
+    sig: str,
+    now: datetime,
+    ttl_s: int,
+) -> None:
+    if not secret:
+        raise Unauthorized("player sign-in is not configured (KEFU_PLAYER_SECRET)")
+    expected = sign_player(secret, player_id, name, tier, ts)
+    if not hmac.compare_digest(expected, sig.lower()):
+        raise Forbidden("player signature does not match")
+    if abs(now.timestamp() - ts) > ttl_s:
+        raise Forbidden("player signature has expired")

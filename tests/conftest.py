@@ -1,0 +1,56 @@
+"""Fixtures: every integration test runs against a real server on each selected backend."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
+
+from service.clock import ManualClock  # noqa: E402
+from tests.support.databases import (  # noqa: E402
+    PostgresTemplate,
+    SqliteTemplate,
+    selected_backends,
+)
+from tests.support.server import Server, running_server, test_settings  # noqa: E402
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqliteTemplate | PostgresTemplate]:
+    template: SqliteTemplate | PostgresTemplate
+    if request.param == "sqlite":
+        template = SqliteTemplate(tmp_path_factory.mktemp("sqlite"))
+    else:
+        template = PostgresTemplate()
+    yield template
+    template.drop()
+
+
+@pytest.fixture
+def database_url(backend: SqliteTemplate | PostgresTemplate, tmp_path: Path) -> str:
+    return backend.fresh(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to run its server with other settings."""
+    return {}
+
+
+@pytest.fixture
+async def server(
+    database_url: str, clock: ManualClock, settings_overrides: dict[str, object]
+) -> AsyncIterator[Server]:
+    async with running_server(test_settings(database_url, **settings_overrides), clock) as s:
+        yield s

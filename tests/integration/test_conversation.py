@@ -1,0 +1,64 @@
+"""A whole support chat over real sockets: welcome, queue, assignment, both ways, close."""
+
+from __future__ import annotations
+
+from tests.support.server import Server
+
+WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
+CLOSING = "非常感谢您对3yx的支持和关注,有问题随时联系我们在线客服,我们24小时竭诚为您服务,祝您愉快!"
+
+
+async def test_full_conversation(server: Server) -> None:
+    # S-welcome: answered at once, before any agent is online.
+    customer = await server.customer()
+    welcome = await customer.expect("message", sender="system", template="welcome", seq=1)
+    assert welcome["text"] == WELCOME
+    await customer.expect("queue", position=1)
+
+    ack = await customer.say("我的账号登录不上")
+    assert ack == {"type": "ack", "client_id": "c1", "seq": 2}
+    await customer.until("message", seq=2, sender="customer")
+
+    agent = await server.agent("小王", "1001")
+    assigned = await agent.expect("assigned", chat_id=customer.chat_id)
+    assert [m["seq"] for m in assigned["history"]] == [1, 2]
+    assert assigned["history"][1]["text"] == "我的账号登录不上"
+    assert (await customer.expect("assigned"))["agent"] == {"name": "小王", "employee_no": "1001"}
+
+    reply = await agent.say(customer.chat_id, "请问您的账号是多少?")
+    assert reply["seq"] == 3
+    got = await customer.expect("message", seq=3, sender="agent")
+    assert got["text"] == "请问您的账号是多少?"
+    assert got["agent"] == {"name": "小王", "employee_no": "1001"}
+
+    await customer.say("abc123")
+    assert (await agent.until("message", seq=4))["text"] == "abc123"
+
+    await agent.send({"type": "close", "chat_id": customer.chat_id})
+    closing = await customer.until("message", template="closing")
+    assert closing["text"] == CLOSING
+    assert closing["seq"] == 5
+    await customer.expect("closed", by="agent")
+    await agent.until("closed", chat_id=customer.chat_id, by="agent")
+
+    response = await server.http.get(f"/api/v1/chats/{customer.chat_id}")
+    stored = response.json()
+    assert stored["status"] == "closed"
+    assert [(m["seq"], m["sender"]) for m in stored["messages"]] == [
+        (1, "system"), (2, "customer"), (3, "agent"), (4, "customer"), (5, "system"),
+    ]
+
+
+async def test_customer_close_ends_chat_and_frees_the_agent(server: Server) -> None:
+    agent = await server.agent(capacity=1)
+    first = await server.customer()
+    await agent.expect("assigned", chat_id=first.chat_id)
+    second = await server.customer()
+    await second.until("queue", position=1)
+
+    await first.send({"type": "close"})
+    await first.until("closed", by="customer")
+    await agent.until("closed", chat_id=first.chat_id, by="customer")
+    # The freed seat pulls the next chat at once.
+    await agent.until("assigned", chat_id=second.chat_id)
+    await second.until("assigned")

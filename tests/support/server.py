@@ -1,0 +1,210 @@
+"""A real kefu server (uvicorn, real sockets, free port) and real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from service.app import create_app
+from service.clock import ManualClock
+from service.runtime import Runtime
+from service.security import sign_player
+from service.settings import Settings
+
+FACTOR = float(os.environ.get("KEFU_TEST_TIMEOUT_FACTOR", "1"))
+TIMEOUT = 5.0 * FACTOR
+QUIET = 0.3 * FACTOR  # how long "nothing more arrives" is watched for
+ADMIN_TOKEN = "test-admin-token"
+PLAYER_SECRET = "test-player-secret"
+
+
+class Peer:
+    """One real WebSocket client speaking contract v1."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        frame = json.loads(raw)
+        assert isinstance(frame, dict)
+        return frame
+
+    async def expect(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """The very next frame is of this type (and has these field values)."""
+        frame = await self.recv()
+        assert frame["type"] == type_, frame
+        for name, value in fields.items():
+            assert frame.get(name) == value, (name, frame)
+        return frame
+
+    async def until(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Skip frames until one of this type with these fields arrives."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            frame = await self.recv(max(0.01, deadline - time.monotonic()))
+            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+
+    async def quiet(self) -> None:
+        """Nothing more arrives for a short while."""
+        try:
+            frame = await self.recv(QUIET)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame {frame}")
+
+    async def closed_with(self) -> int | None:
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), TIMEOUT)
+        except websockets.ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class Customer(Peer):
+    chat_id: int
+    token: str
+
+    async def say(self, text: str, client_id: str | None = None) -> dict[str, Any]:
+        """Send a message and return its ack."""
+        client_id = client_id or f"c{next(self.ids)}"
+        await self.send({"type": "message", "client_id": client_id, "text": text})
+        return await self.until("ack", client_id=client_id)
+
+
+class Agent(Peer):
+    info: dict[str, Any]
+
+    async def say(self, chat_id: int, text: str, client_id: str | None = None) -> dict[str, Any]:
+        client_id = client_id or f"a{next(self.ids)}"
+        await self.send({"type": "message", "chat_id": chat_id, "client_id": client_id,
+                         "text": text})
+        return await self.until("ack", client_id=client_id)
+
+
+@dataclass
+class Server:
+    url: str
+    runtime: Runtime
+    clock: ManualClock
+    http: httpx.AsyncClient
+    peers: list[Peer] = field(default_factory=list)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws", 1)
+
+    async def connect(self, path: str) -> ClientConnection:
+        return await websockets.connect(self.ws_url + path, open_timeout=TIMEOUT)
+
+    async def customer(self, *, ready: bool = True, **hello: Any) -> Customer:
+        """A customer socket after hello; with ``ready``, ready and welcome are consumed."""
+        peer = Customer(await self.connect("/ws/customer"))
+        self.peers.append(peer)
+        await peer.send({"type": "hello", **hello})
+        if ready:
+            frame = await peer.expect("ready")
+            peer.chat_id, peer.token = frame["chat_id"], frame["resume_token"]
+        return peer
+
+    async def new_agent(self, name: str, employee_no: str, **fields: Any) -> dict[str, Any]:
+        response = await self.http.post(
+            "/api/v1/agents", json={"name": name, "employee_no": employee_no, **fields}
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def agent(self, name: str = "小王", employee_no: str | None = None,
+                    **hello: Any) -> Agent:
+        """A new agent account, signed in on a real socket, ``ready`` consumed."""
+        created = await self.new_agent(name, employee_no or str(1000 + len(self.peers)),
+                                       capacity=hello.pop("capacity", 5))
+        return await self.agent_socket(created["token"], **hello)
+
+    async def agent_socket(self, token: str, **hello: Any) -> Agent:
+        peer = Agent(await self.connect("/ws/agent"))
+        self.peers.append(peer)
+        await peer.send({"type": "hello", "token": token, **hello})
+        peer.info = await peer.expect("ready")
+        peer.info["token"] = token
+        return peer
+
+    def player(self, player_id: str, name: str | None = None, tier: str | None = None,
+               secret: str = PLAYER_SECRET) -> dict[str, Any]:
+        ts = int(self.clock.now().timestamp())
+        sig = sign_player(secret, player_id, name, tier, ts)
+        return {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig}
+
+    async def advance(self, seconds: float) -> int:
+        """Move the clock and fire whatever timers fell due."""
+        self.clock.advance(seconds)
+        return await self.runtime.scheduler.run_due()
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "player_secret": PLAYER_SECRET,
+        "hello_timeout_s": 1.0 * FACTOR,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def running_server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
+    app = create_app(settings, clock=clock, run_scheduler=False)
+    sock = free_socket()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on",
+                            ws_max_size=settings.max_frame_bytes * 4)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + TIMEOUT
+    while not server.started:
+        if task.done():
+            task.result()
+        assert time.monotonic() < deadline, "server did not start"
+        await asyncio.sleep(0.01)
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=TIMEOUT) as http:
+        running = Server(url, app.state.runtime, clock, http)
+        try:
+            yield running
+        finally:
+            for peer in running.peers:
+                await peer.ws.close()
+            server.should_exit = True
+            await asyncio.wait_for(task, TIMEOUT * 2)
+            sock.close()
