@@ -44,7 +44,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     chat_id = attached.chat_id
     connection = Connection(websocket, "customer", runtime.chats.fill, settings.outgoing_queue)
     connection.offer(
-        ready_frame(chat_id=chat_id, resume_token=attached.resume_token, seq=attached.last_seq)
+        ready_frame(chat_id=chat_id, resume_token=attached.resume_token, **attached.state)
     )
     connection.offer(SetCursor(chat_id, attached.after_seq))
     connection.offer(Sync(chat_id))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.agents.service import authenticate
 from service.chats import routing
-from service.chats.frames import chat_summary, message_frame
+from service.chats.frames import agent_card, chat_summary, message_frame
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_by_client_id, frames_after
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
@@ -38,7 +38,7 @@ class Attached:
     chat_id: int
     resume_token: str
     after_seq: int
-    last_seq: int
+    state: dict[str, Any]
     closed_by: str | None
 
 
@@ -80,7 +80,7 @@ class ChatService:
         # S-welcome: answered at once, before any agent is free.
         await self._template(work, chat, "welcome")
         await routing.route(work, chat)
-        return Attached(chat.id, token, 0, chat.last_seq, None)
+        return Attached(chat.id, token, 0, await self._state(work, chat), None)
 
     async def _customer(self, work: Work, hello: CustomerHello) -> Customer:
         player = hello.player
@@ -115,7 +115,17 @@ class ChatService:
             raise Forbidden("unknown resume token")
         chat.customer_sockets += 1
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
-        return Attached(chat.id, token, min(last_seq, chat.last_seq), chat.last_seq, chat.closed_by)
+        after = min(last_seq, chat.last_seq)
+        return Attached(chat.id, token, after, await self._state(work, chat), chat.closed_by)
+
+    async def _state(self, work: Work, chat: Chat) -> dict[str, Any]:
+        """Where the chat stands, for a customer (re)joining it."""
+        state: dict[str, Any] = {"seq": chat.last_seq, "status": chat.status}
+        if chat.status == ChatStatus.queued:
+            state["position"] = chat.queue_position
+        if chat.agent_id is not None and chat.status == ChatStatus.assigned:
+            state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
+        return state
 
     async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
         self._check_length(text)

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 import uvicorn
 import websockets
+from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
 from service.app import create_app
 from service.clock import ManualClock
+from service.db.models import Timer
 from service.runtime import Runtime
 from service.security import sign_player
 from service.settings import Settings
@@ -156,6 +158,25 @@ class Server:
         ts = int(self.clock.now().timestamp())
         sig = sign_player(secret, player_id, name, tier, ts)
         return {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig}
+
+    async def armed(self, key: str) -> Timer:
+        """Wait until the server has armed the timer ``key`` (sockets close asynchronously)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            async with self.runtime.units.read() as session:
+                timer = await session.scalar(select(Timer).where(Timer.key == key))
+            if timer is not None:
+                return timer
+            assert time.monotonic() < deadline, f"timer {key} was never armed"
+            await asyncio.sleep(0.01)
+
+    async def leave(self, peer: Peer) -> None:
+        """Drop a socket and wait for the server to start that side's grace period."""
+        await peer.close()
+        if isinstance(peer, Customer):
+            await self.armed(f"customer_gone:{peer.chat_id}")
+        elif isinstance(peer, Agent):
+            await self.armed(f"agent_gone:{peer.info['agent']['id']}")
 
     async def advance(self, seconds: float) -> int:
         """Move the clock and fire whatever timers fell due."""
