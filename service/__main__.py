@@ -46,7 +46,10 @@ def banner(settings: Settings, first_token: str | None) -> str:
     elif first_token:
         login = f"admin token (shown once, keep it): {first_token}"
     else:
-        login = "admin token: printed at first start; make another: python -m service create-admin-token"
+        login = (
+            "admin token: printed at first start; make another with"
+            " python -m service create-admin-token"
+        )
     return "\n".join(
         [
             "",
@@ -57,9 +60,8 @@ def banner(settings: Settings, first_token: str | None) -> str:
             f"  sockets         : {ws}/ws/customer , {ws}/ws/agent",
             f"  database        : {settings.database_url.split('@')[-1]}",
             f"  {login}",
-            "  create an agent : curl -X POST -H 'Authorization: Bearer <admin token>' \\",
-            f"                    -d '{{\"name\":\"小王\",\"employee_no\":\"1001\"}}' {base}/api/v1/agents",
-            "                    (or: python -m service create-agent 小王 1001)",
+            "  create an agent : .venv/bin/python -m service create-agent 小王 1001",
+            "                    (prints the agent's console token once; or POST /api/v1/agents)",
             "",
         ]
     )

@@ -10,13 +10,13 @@ import pytest
 
 os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
 
-from service.clock import ManualClock  # noqa: E402
-from tests.support.databases import (  # noqa: E402
+from service.clock import ManualClock
+from tests.support.databases import (
     PostgresTemplate,
     SqliteTemplate,
     selected_backends,
 )
-from tests.support.server import Server, running_server, test_settings  # noqa: E402
+from tests.support.server import Server, running_server, test_settings
 
 
 @pytest.fixture(scope="session", params=selected_backends())

@@ -7,7 +7,7 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import receive_hello, ready_frame, reject, serve_frames
+from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
 from service.chats.routing import agent_address
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
@@ -72,8 +72,12 @@ async def agent_socket(websocket: WebSocket) -> None:
                     work, agent_id, command.chat_id, command.client_id, command.text
                 )
             connection.offer(
-                {"type": "ack", "chat_id": command.chat_id, "client_id": ack.client_id,
-                 "seq": ack.seq}
+                {
+                    "type": "ack",
+                    "chat_id": command.chat_id,
+                    "client_id": ack.client_id,
+                    "seq": ack.seq,
+                }
             )
         elif isinstance(command, AgentTyping):
             async with runtime.units() as work:

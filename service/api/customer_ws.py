@@ -1,4 +1,4 @@
-"""The customer gateway, ``/ws/customer``: parses frames, calls the chat service, holds the socket."""
+"""The customer gateway, ``/ws/customer``: parses frames, calls the chat service."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import receive_hello, ready_frame, reject, serve_frames
+from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
 from service.chats.routing import customer_address
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync

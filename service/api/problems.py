@@ -41,8 +41,9 @@ def install(app: FastAPI) -> None:
             {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
             for error in exc.errors()
         ]
-        return problem(422, "invalid_request", "the request does not match its schema",
-                       errors=errors)
+        return problem(
+            422, "invalid_request", "the request does not match its schema", errors=errors
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -54,12 +54,12 @@ def idle_key(agent: Agent) -> float:
     return agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
 
 
-def queue_order() -> tuple[object, ...]:
-    return (Chat.priority.desc(), Chat.queued_at, Chat.id)
-
-
 async def queued_chats(work: Work) -> Sequence[Chat]:
-    query = select(Chat).where(Chat.status == ChatStatus.queued).order_by(*queue_order())
+    query = (
+        select(Chat)
+        .where(Chat.status == ChatStatus.queued)
+        .order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
+    )
     return (await work.session.scalars(query)).all()
 
 

@@ -160,7 +160,9 @@ class ChatService:
 
     # -- agent side ----------------------------------------------------------------------------
 
-    async def agent_hello(self, work: Work, hello: AgentHello) -> tuple[Agent, list[dict[str, Any]]]:
+    async def agent_hello(
+        self, work: Work, hello: AgentHello
+    ) -> tuple[Agent, list[dict[str, Any]]]:
         agent = await authenticate(work.session, hello.token)
         agent.connections += 1
         await cancel(work, f"{AGENT_GONE}:{agent.id}")
@@ -169,7 +171,9 @@ class ChatService:
         elif agent.status == AgentStatus.offline:
             agent.status = AgentStatus.online
         await work.session.flush()
-        chats = [chat_summary(chat, customer) for chat, customer in await self._chats_of(work, agent)]
+        chats = [
+            chat_summary(chat, customer) for chat, customer in await self._chats_of(work, agent)
+        ]
         return agent, chats
 
     async def pull(self, work: Work) -> None:

@@ -66,7 +66,7 @@ class RedisBus:
         await self._pubsub.subscribe(self._channel)
 
     async def disconnect(self) -> None:
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
     async def publish(self, envelope: Envelope) -> None:

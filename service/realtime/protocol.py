@@ -214,9 +214,19 @@ def _types(*models: type[Frame]) -> frozenset[str]:
     return frozenset(model.model_fields["type"].annotation.__args__[0] for model in models)  # type: ignore[union-attr]
 
 
-CUSTOMER_TYPES = _types(CustomerMessage, CustomerTyping, CustomerClose, Rate, Complain, LeaveMessage)
+CUSTOMER_TYPES = _types(
+    CustomerMessage, CustomerTyping, CustomerClose, Rate, Complain, LeaveMessage
+)
 AGENT_TYPES = _types(
-    AgentMessage, Status, AgentTyping, AgentClose, UseTemplate, Note, Correct, Hold, Transfer,
+    AgentMessage,
+    Status,
+    AgentTyping,
+    AgentClose,
+    UseTemplate,
+    Note,
+    Correct,
+    Hold,
+    Transfer,
     ComplaintFrame,
 )
 

@@ -45,7 +45,11 @@ async def test_full_conversation(server: Server) -> None:
     stored = response.json()
     assert stored["status"] == "closed"
     assert [(m["seq"], m["sender"]) for m in stored["messages"]] == [
-        (1, "system"), (2, "customer"), (3, "agent"), (4, "customer"), (5, "system"),
+        (1, "system"),
+        (2, "customer"),
+        (3, "agent"),
+        (4, "customer"),
+        (5, "system"),
     ]
 
 

@@ -69,8 +69,8 @@ class PostgresTemplate:
             if postgres_required():
                 pytest.fail(message)
             pytest.skip(message)
-        self.url = make_url(POSTGRES_URL).set(database=self.name).render_as_string(
-            hide_password=False
+        self.url = (
+            make_url(POSTGRES_URL).set(database=self.name).render_as_string(hide_password=False)
         )
         upgrade(self.url)
 

@@ -100,8 +100,9 @@ class Agent(Peer):
 
     async def say(self, chat_id: int, text: str, client_id: str | None = None) -> dict[str, Any]:
         client_id = client_id or f"a{next(self.ids)}"
-        await self.send({"type": "message", "chat_id": chat_id, "client_id": client_id,
-                         "text": text})
+        await self.send(
+            {"type": "message", "chat_id": chat_id, "client_id": client_id, "text": text}
+        )
         return await self.until("ack", client_id=client_id)
 
 
@@ -138,11 +139,13 @@ class Server:
         created: dict[str, Any] = response.json()
         return created
 
-    async def agent(self, name: str = "小王", employee_no: str | None = None,
-                    **hello: Any) -> Agent:
+    async def agent(
+        self, name: str = "小王", employee_no: str | None = None, **hello: Any
+    ) -> Agent:
         """A new agent account, signed in on a real socket, ``ready`` consumed."""
-        created = await self.new_agent(name, employee_no or str(1000 + len(self.peers)),
-                                       capacity=hello.pop("capacity", 5))
+        created = await self.new_agent(
+            name, employee_no or str(1000 + len(self.peers)), capacity=hello.pop("capacity", 5)
+        )
         return await self.agent_socket(created["token"], **hello)
 
     async def agent_socket(self, token: str, **hello: Any) -> Agent:
@@ -153,8 +156,13 @@ class Server:
         peer.info["token"] = token
         return peer
 
-    def player(self, player_id: str, name: str | None = None, tier: str | None = None,
-               secret: str = PLAYER_SECRET) -> dict[str, Any]:
+    def player(
+        self,
+        player_id: str,
+        name: str | None = None,
+        tier: str | None = None,
+        secret: str = PLAYER_SECRET,
+    ) -> dict[str, Any]:
         ts = int(self.clock.now().timestamp())
         sig = sign_player(secret, player_id, name, tier, ts)
         return {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig}
@@ -206,8 +214,9 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
 async def running_server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
     app = create_app(settings, clock=clock, run_scheduler=False)
     sock = free_socket()
-    config = uvicorn.Config(app, log_level="warning", lifespan="on",
-                            ws_max_size=settings.max_frame_bytes * 4)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", ws_max_size=settings.max_frame_bytes * 4
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     deadline = time.monotonic() + TIMEOUT

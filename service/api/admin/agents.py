@@ -17,15 +17,18 @@ async def create_agent(data: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
         agent, token = await service.create_agent(
             work.session, data, now=work.now, default_capacity=runtime.settings.default_capacity
         )
-        return AgentCreated.model_validate({**AgentOut.model_validate(agent).model_dump(),
-                                            "token": token})
+        return AgentCreated.model_validate(
+            {**AgentOut.model_validate(agent).model_dump(), "token": token}
+        )
 
 
 @router.get("", response_model=list[AgentOut])
 async def list_agents(runtime: RuntimeDep) -> list[AgentOut]:
     async with runtime.units.read() as session:
         rows = await service.list_agents(session)
-    return [AgentOut.model_validate(agent).model_copy(update={"open_chats": n}) for agent, n in rows]
+    return [
+        AgentOut.model_validate(agent).model_copy(update={"open_chats": n}) for agent, n in rows
+    ]
 
 
 @router.patch("/{agent_id}", response_model=AgentOut)
@@ -41,5 +44,6 @@ async def rotate_token(agent_id: int, runtime: RuntimeDep) -> AgentCreated:
     async with runtime.units() as work:
         agent, token = await service.rotate_token(work.session, agent_id)
         await work.session.flush()
-        return AgentCreated.model_validate({**AgentOut.model_validate(agent).model_dump(),
-                                            "token": token})
+        return AgentCreated.model_validate(
+            {**AgentOut.model_validate(agent).model_dump(), "token": token}
+        )

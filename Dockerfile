@@ -1,0 +1,28 @@
+# kefu: one image for every size. The embedded default needs nothing else; for production set
+# KEFU_DATABASE_URL (postgresql+asyncpg://…) and KEFU_REDIS_URL and run as many as you like.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    KEFU_HOST=0.0.0.0 \
+    KEFU_PORT=8000 \
+    KEFU_DATABASE_URL=sqlite+aiosqlite:////data/kefu.db
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY service ./service
+COPY migrations ./migrations
+COPY phrases ./phrases
+# Editable, so the templates and migrations beside the package are the ones the code finds.
+RUN pip install -e .
+
+RUN useradd --system --uid 10001 kefu && mkdir -p /data && chown kefu /data
+USER kefu
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)" || exit 1
+
+CMD ["python", "-m", "service", "serve"]
