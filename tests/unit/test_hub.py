@@ -1,0 +1,102 @@
+"""The per-socket delivery rules: once, in order, gaps filled from the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from service.realtime.hub import Connection, SetCursor, Sync
+
+
+class RecordingSocket:
+    """Stands in for the network end of one socket; the rules under test are ours."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        from starlette.websockets import WebSocketState
+
+        self.application_state = WebSocketState.CONNECTED
+        self.closed_with: int | None = None
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.closed_with = code
+
+
+def message(seq: int, chat_id: int = 1) -> dict[str, Any]:
+    return {"type": "message", "chat_id": chat_id, "seq": seq, "text": f"m{seq}"}
+
+
+class Store:
+    def __init__(self, last: int) -> None:
+        self.messages = [message(seq) for seq in range(1, last + 1)]
+        self.reads = 0
+
+    async def fill(self, chat_id: int, after: int, audience: str) -> list[dict[str, Any]]:
+        self.reads += 1
+        return [m for m in self.messages if m["chat_id"] == chat_id and m["seq"] > after]
+
+
+async def run(connection: Connection, socket: RecordingSocket) -> None:
+    task = asyncio.create_task(connection.run())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    task.cancel()
+
+
+def seqs(socket: RecordingSocket) -> list[int]:
+    return [frame["seq"] for frame in socket.sent if frame["type"] == "message"]
+
+
+async def test_sync_sends_everything_after_the_cursor_then_drops_repeats() -> None:
+    socket, store = RecordingSocket(), Store(last=5)
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer(SetCursor(1, 2))
+    connection.offer(Sync(1))
+    connection.offer(message(4))  # a live event that raced the replay
+    connection.offer(message(6))
+    await run(connection, socket)
+    assert seqs(socket) == [3, 4, 5, 6]
+
+
+async def test_a_gap_is_filled_from_the_store_in_order() -> None:
+    socket, store = RecordingSocket(), Store(last=4)
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer(SetCursor(1, 1))
+    connection.offer(message(4))  # 2 and 3 committed but their events arrive late
+    connection.offer(message(2))
+    connection.offer(message(3))
+    await run(connection, socket)
+    assert seqs(socket) == [2, 3, 4]
+    assert store.reads == 1
+
+
+async def test_assigned_history_skips_what_was_already_delivered() -> None:
+    socket, store = RecordingSocket(), Store(last=0)
+    connection = Connection(socket, "agent", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer(SetCursor(1, 2))
+    connection.offer(
+        {
+            "type": "assigned",
+            "chat_id": 1,
+            "last_seq": 3,
+            "history": [message(1), message(2), message(3)],
+        }
+    )
+    connection.offer(message(3))
+    await run(connection, socket)
+    assert [m["seq"] for m in socket.sent[0]["history"]] == [3]
+    assert seqs(socket) == []
+
+
+async def test_a_client_too_slow_is_closed_and_not_fed() -> None:
+    socket, store = RecordingSocket(), Store(last=0)
+    connection = Connection(socket, "customer", store.fill, limit=2)  # type: ignore[arg-type]
+    for seq in range(1, 5):
+        connection.offer(message(seq))
+    await run(connection, socket)
+    assert socket.closed_with == 1013
+    assert socket.sent == []
