@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(length=16), nullable=False),
         sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("client_key", sa.String(length=100), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("template", sa.String(length=32), nullable=True),
         sa.Column("internal", sa.Boolean(), nullable=False),
@@ -121,7 +122,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["chat_id"], ["chats.id"], name=op.f("fk_messages_chat_id_chats")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-        sa.UniqueConstraint("chat_id", "sender", "client_id", name="uq_messages_chat_client"),
+        sa.UniqueConstraint("chat_id", "client_key", name="uq_messages_chat_client"),
         sa.UniqueConstraint("chat_id", "seq", name="uq_messages_chat_seq"),
     )
 

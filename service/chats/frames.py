@@ -35,6 +35,8 @@ def message_frame(message: Message, agent: Agent | None = None) -> dict[str, Any
         "text": message.text,
         "at": at(message),
     }
+    if message.client_id is not None:
+        frame["client_id"] = message.client_id
     if message.template is not None:
         frame["template"] = message.template
     if agent is not None:

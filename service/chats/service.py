@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,11 +17,11 @@ from service.agents.service import authenticate
 from service.chats import routing
 from service.chats.frames import agent_card, chat_summary, message_frame
 from service.chats.routing import agent_address, customer_address
-from service.chats.store import append, find_by_client_id, frames_after
+from service.chats.store import append, find_resend, frames_after
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
 from service.phrases import Catalog
-from service.realtime.protocol import AgentHello, CustomerHello
+from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
@@ -61,7 +61,7 @@ class ChatService:
 
     async def customer_hello(self, work: Work, hello: CustomerHello) -> Attached:
         if hello.resume is not None:
-            return await self._resume(work, hello.resume.token, hello.resume.last_seq)
+            return await self._resume(work, hello)
         customer = await self._customer(work, hello)
         token = new_token("kfr")
         chat = Chat(
@@ -82,21 +82,24 @@ class ChatService:
         await routing.route(work, chat)
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
 
+    def _verify(self, player: PlayerClaim, now: datetime) -> None:
+        verify_player(
+            self.settings.player_secret,
+            player_id=player.id,
+            name=player.name,
+            tier=player.tier,
+            ts=player.ts,
+            sig=player.sig,
+            now=now,
+            ttl_s=self.settings.player_sig_ttl_s,
+        )
+
     async def _customer(self, work: Work, hello: CustomerHello) -> Customer:
         player = hello.player
         if player is None:
             customer = Customer(created_at=work.now)
         else:
-            verify_player(
-                self.settings.player_secret,
-                player_id=player.id,
-                name=player.name,
-                tier=player.tier,
-                ts=player.ts,
-                sig=player.sig,
-                now=work.now,
-                ttl_s=self.settings.player_sig_ttl_s,
-            )
+            self._verify(player, work.now)
             found = await work.session.scalar(
                 select(Customer).where(Customer.player_id == player.id)
             )
@@ -107,12 +110,20 @@ class ChatService:
         await work.session.flush()
         return customer
 
-    async def _resume(self, work: Work, token: str, last_seq: int) -> Attached:
+    async def _resume(self, work: Work, hello: CustomerHello) -> Attached:
+        assert hello.resume is not None
+        token, last_seq = hello.resume.token, hello.resume.last_seq
         chat = await work.session.scalar(
             select(Chat).where(Chat.resume_token_hash == hash_token(token))
         )
         if chat is None:
             raise Forbidden("unknown resume token")
+        if hello.player is not None:
+            # A claim sent along must be valid and be the chat's own player.
+            self._verify(hello.player, work.now)
+            customer = await work.session.get_one(Customer, chat.customer_id)
+            if customer.player_id != hello.player.id:
+                raise Forbidden("this chat belongs to another customer")
         chat.customer_sockets += 1
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         after = min(last_seq, chat.last_seq)
@@ -129,10 +140,11 @@ class ChatService:
 
     async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
         self._check_length(text)
-        chat = await self._open_chat(work, chat_id)
-        existing = await find_by_client_id(work.session, chat.id, Sender.customer, client_id)
+        # A resend is acknowledged again even if the chat has closed since the first copy.
+        existing = await find_resend(work.session, chat_id, Sender.customer, None, client_id)
         if existing is not None:
             return Ack(client_id, existing.seq, duplicate=True)
+        chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         work.send(self._audience(chat), message_frame(message))
         return Ack(client_id, message.seq, duplicate=False)
@@ -207,10 +219,10 @@ class ChatService:
         self, work: Work, agent_id: int, chat_id: int, client_id: str, text: str
     ) -> Ack:
         self._check_length(text)
-        chat = await self._chat_of(work, agent_id, chat_id)
-        existing = await find_by_client_id(work.session, chat.id, Sender.agent, client_id)
+        existing = await find_resend(work.session, chat_id, Sender.agent, agent_id, client_id)
         if existing is not None:
             return Ack(client_id, existing.seq, duplicate=True)
+        chat = await self._chat_of(work, agent_id, chat_id)
         agent = await work.session.get_one(Agent, agent_id)
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id

@@ -41,6 +41,7 @@ async def append(
         sender=sender,
         agent_id=agent_id,
         client_id=client_id,
+        client_key=client_key(sender, agent_id, client_id),
         text=text,
         template=template,
         internal=internal,
@@ -51,13 +52,19 @@ async def append(
     return message
 
 
-async def find_by_client_id(
-    session: AsyncSession, chat_id: int, sender: str, client_id: str
+def client_key(sender: str, agent_id: int | None, client_id: str | None) -> str | None:
+    if client_id is None:
+        return None
+    return f"{sender}:{agent_id}:{client_id}" if agent_id is not None else f"{sender}:{client_id}"
+
+
+async def find_resend(
+    session: AsyncSession, chat_id: int, sender: str, agent_id: int | None, client_id: str
 ) -> Message | None:
+    """The message this author already stored under this client_id, if any."""
+    key = client_key(sender, agent_id, client_id)
     return await session.scalar(
-        select(Message).where(
-            Message.chat_id == chat_id, Message.sender == sender, Message.client_id == client_id
-        )
+        select(Message).where(Message.chat_id == chat_id, Message.client_key == key)
     )
 
 

@@ -118,7 +118,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("chat_id", "seq", name="uq_messages_chat_seq"),
-        UniqueConstraint("chat_id", "sender", "client_id", name="uq_messages_chat_client"),
+        UniqueConstraint("chat_id", "client_key", name="uq_messages_chat_client"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -127,6 +127,8 @@ class Message(Base):
     sender: Mapped[str] = mapped_column(String(16))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # Who sent it plus their client_id ("customer:m1", "agent:7:m1"): resends are found by it.
+    client_key: Mapped[str | None] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     template: Mapped[str | None] = mapped_column(String(32))
     # Agent-only lines (internal notes) never reach a customer socket (S-privacy).

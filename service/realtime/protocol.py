@@ -21,10 +21,14 @@ class Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The signed payload joins fields with newlines, so no field may contain one.
+OneLine = r"^[^\n]*$"
+
+
 class PlayerClaim(Frame):
-    id: Annotated[str, Field(min_length=1, max_length=128)]
-    name: Annotated[str, Field(max_length=100)] | None = None
-    tier: Annotated[str, Field(max_length=32)] | None = None
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=OneLine)]
+    name: Annotated[str, Field(max_length=100, pattern=OneLine)] | None = None
+    tier: Annotated[str, Field(max_length=32, pattern=OneLine)] | None = None
     ts: int
     sig: Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -182,7 +186,8 @@ class Parser(Generic[T]):
         self._max_bytes = max_bytes
 
     def decode(self, raw: str | bytes) -> dict[str, Any]:
-        if len(raw) > self._max_bytes:
+        # Characters are at most 4 UTF-8 bytes: encode only when the count could be over.
+        if len(raw) * 4 > self._max_bytes and len(_utf8(raw)) > self._max_bytes:
             raise FrameTooLarge(f"frame over {self._max_bytes} bytes")
         try:
             data = json.loads(raw)
@@ -202,6 +207,10 @@ class Parser(Generic[T]):
             return self._adapter.validate_python(data)
         except ValidationError as exc:
             raise BadFrame(describe(exc)) from exc
+
+
+def _utf8(raw: str | bytes) -> bytes:
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def describe(exc: ValidationError) -> str:

@@ -183,3 +183,30 @@ async def test_disabled_agent_is_refused(server: Server) -> None:
     peer = Peer(await server.connect("/ws/agent"))
     await peer.send({"type": "hello", "token": created["token"]})
     assert await peer.closed_with() == 4403
+
+
+async def test_resume_with_someone_elses_player_claim_closes_4403(server: Server) -> None:
+    owner = await server.customer(player=server.player("p-1"))
+    await owner.close()
+    claim = server.player("p-2")
+    peer = await server.customer(
+        ready=False, player=claim, resume={"token": owner.token, "last_seq": 0}
+    )
+    assert await peer.closed_with() == 4403
+
+
+async def test_newline_in_player_claim_is_an_invalid_hello(server: Server) -> None:
+    claim = server.player("p-1", "x\nvip9")
+    peer = await server.customer(ready=False, player=claim)
+    assert await peer.closed_with() == 4401
+
+
+async def test_frame_limit_counts_bytes_not_characters(server: Server) -> None:
+    customer = await server.customer()
+    await customer.until("queue")
+    limit = server.runtime.settings.max_frame_bytes
+    # Each 长 is three UTF-8 bytes: under the limit in characters, over it in bytes.
+    await customer.send(
+        json.dumps({"type": "typing", "pad": "长" * (limit // 2)}, ensure_ascii=False)
+    )
+    await customer.expect("error", code="frame_too_large")

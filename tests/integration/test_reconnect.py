@@ -144,3 +144,25 @@ async def test_customer_gone_past_grace_closes_the_chat(server: Server) -> None:
     await back.send({"type": "message", "client_id": "late", "text": "还在吗"})
     error = await back.expect("error", code="invalid_state", ref="late")
     assert "closed" in error["message"]
+
+
+async def test_resend_after_close_is_still_acknowledged(server: Server) -> None:
+    customer = await server.customer()
+    first = await customer.say("最后一句", client_id="last")
+    await customer.send({"type": "close"})
+    await customer.until("closed")
+    again = await customer.say("最后一句", client_id="last")
+    assert again["seq"] == first["seq"]
+
+
+async def test_two_agents_may_use_the_same_client_ids(server: Server) -> None:
+    first = await server.agent("甲", "2001")
+    customer = await server.customer()
+    await first.expect("assigned", chat_id=customer.chat_id)
+    one = await first.say(customer.chat_id, "甲说", client_id="a1")
+    await first.send({"type": "status", "status": "offline"})
+    second = await server.agent("乙", "2002")
+    await second.expect("assigned", chat_id=customer.chat_id)
+    two = await second.say(customer.chat_id, "乙说", client_id="a1")
+    assert two["seq"] > one["seq"]
+    assert await stored_messages(server, customer.chat_id) == 4  # welcome, 甲, notice, 乙

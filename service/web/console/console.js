@@ -211,7 +211,12 @@ function onMessage(frame, live) {
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
-  if (chat.log.querySelector(`[data-seq="${frame.seq}"]`)) return;
+  const known = chat.log.querySelector(`[data-seq="${frame.seq}"]`);
+  if (known) {
+    // Already shown (history overlap, or our reply placed at its ack): the server's copy wins.
+    known.replaceWith(seqElement(chat, frame));
+    return;
+  }
   chat.preview = frame.text;
   if (frame.sender === "customer") {
     stopTyping(chat);
@@ -386,10 +391,14 @@ function messageElement(chat, message) {
   return item;
 }
 
-function renderMessage(chat, message) {
+function seqElement(chat, message) {
   const element = messageElement(chat, message);
   element.dataset.seq = String(message.seq);
-  chat.log.insertBefore(element, firstAfter(chat.log, message.seq));
+  return element;
+}
+
+function renderMessage(chat, message) {
+  chat.log.insertBefore(seqElement(chat, message), firstAfter(chat.log, message.seq));
   if (chat.id === state.selected) scrollToEnd();
 }
 

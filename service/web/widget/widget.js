@@ -226,7 +226,7 @@ function onClosed(frame) {
   state.chat.pending.clear();
   saveChat();
   hideTyping();
-  setBanner("本次会话已结束", "closed");
+  setBanner("", null);
   showEnded("本次会话已结束", "This chat has ended");
 }
 
