@@ -135,7 +135,9 @@ def _message(**fields: Any) -> Message:
 
 
 MESSAGE_REQUIRED = frozenset(message_frame(_message()))
-MESSAGE_ALL = frozenset(message_frame(_message(template="welcome", internal=True), _agent))
+MESSAGE_ALL = frozenset(
+    message_frame(_message(template="welcome", internal=True, client_id="m-1"), _agent)
+)
 AGENT_CARD = frozenset(agent_card(_agent))
 CUSTOMER_CARD = frozenset(customer_card(_customer))
 CHAT_SUMMARY = frozenset(chat_summary(_chat, _customer))
