@@ -210,6 +210,9 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
+
+
 @asynccontextmanager
 async def running_server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
     app = create_app(settings, clock=clock, run_scheduler=False)

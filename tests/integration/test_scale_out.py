@@ -1,0 +1,74 @@
+"""Two processes' worth of kefu on one PostgreSQL database and one Redis: every process is equal."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as redis
+
+from service.clock import ManualClock
+from service.realtime.bus import Envelope, RedisBus
+from tests.support.databases import PostgresTemplate, SqliteTemplate
+from tests.support.server import Server, running_server, test_settings
+
+REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (OSError, redis.ConnectionError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable: {exc}")
+        pytest.skip(f"Redis not reachable: {exc}")
+    finally:
+        await client.aclose()
+    yield REDIS_URL
+
+
+async def test_redis_bus_moves_envelopes_between_instances(redis_url: str) -> None:
+    channel = f"kefu.test.{uuid.uuid4().hex}"
+    sender, receiver = RedisBus(redis_url, channel), RedisBus(redis_url, channel)
+    await receiver.connect()
+    await sender.connect()
+    try:
+        sent = Envelope(("customer:1", "agent:2"), {"type": "typing", "text": "你好"})
+        await sender.publish(sent)
+        assert await receiver.next_published() == sent
+    finally:
+        await sender.disconnect()
+        await receiver.disconnect()
+
+
+async def test_customer_and_agent_on_different_processes(
+    backend: SqliteTemplate | PostgresTemplate,
+    database_url: str,
+    redis_url: str,
+    clock: ManualClock,
+) -> None:
+    if isinstance(backend, SqliteTemplate):
+        pytest.skip("several processes share PostgreSQL, not an SQLite file")
+    settings = test_settings(database_url, redis_url=redis_url)
+    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
+        await _converse(one, two)
+
+
+async def _converse(one: Server, two: Server) -> None:
+    customer = await one.customer()
+    await customer.expect("message", template="welcome")
+    agent = await two.agent("远程", "5001")
+    await agent.until("assigned", chat_id=customer.chat_id)
+    await customer.until("assigned")
+
+    await customer.say("跨进程能收到吗?")
+    got = await agent.until("message", seq=2)
+    assert got["text"] == "跨进程能收到吗?"
+    await agent.say(customer.chat_id, "收到了")
+    reply = await customer.until("message", sender="agent")
+    assert reply["text"] == "收到了"
+    await customer.quiet()
