@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import admin, agent_ws, customer_ws, health, problems
+from service.api import admin, agent_ws, customer_ws, health, metrics, problems
 from service.clock import Clock, SystemClock
 from service.phrases import Catalog
 from service.runtime import Runtime
@@ -43,6 +43,7 @@ def create_app(
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(customer_ws.router)
     app.include_router(agent_ws.router)

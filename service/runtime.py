@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from service.chats.service import ChatService
 from service.clock import Clock
 from service.db.engine import Database, create_database
+from service.metrics import DeskMetrics
 from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
@@ -31,6 +32,7 @@ class Runtime:
     scheduler: Scheduler
     catalog: Catalog
     chats: ChatService
+    metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod

@@ -154,6 +154,14 @@ class Hub:
             for connection in tuple(self._sockets.get(address, ())):
                 connection.offer(envelope.frame)
 
+    def counts(self) -> dict[str, int]:
+        """Sockets held here, by audience ("customer", "agent")."""
+        counts = {"customer": 0, "agent": 0}
+        for address, sockets in self._sockets.items():
+            audience = address.partition(":")[0]
+            counts[audience] = counts.get(audience, 0) + len(sockets)
+        return counts
+
     def close_address(self, address: str, code: int, reason: str = "") -> None:
         for connection in tuple(self._sockets.get(address, ())):
             connection.close(code, reason)

@@ -66,3 +66,20 @@ async def test_customer_close_ends_chat_and_frees_the_agent(server: Server) -> N
     # The freed seat pulls the next chat at once.
     await agent.until("assigned", chat_id=second.chat_id)
     await second.until("assigned")
+
+
+async def test_health_and_metrics_describe_the_desk(server: Server) -> None:
+    assert (await server.http.get("/healthz")).json() == {"status": "ok"}
+    assert (await server.http.get("/readyz")).json()["database"] == "up"
+    agent = await server.agent(capacity=1)
+    first = await server.customer()
+    await agent.expect("assigned", chat_id=first.chat_id)
+    await server.customer()
+    server.clock.advance(42)
+
+    text = (await server.http.get("/metrics")).text
+    assert 'kefu_chats{status="queued"} 1.0' in text
+    assert 'kefu_chats{status="assigned"} 1.0' in text
+    assert 'kefu_agents{status="online"} 1.0' in text
+    assert "kefu_queue_longest_wait_seconds 42.0" in text
+    assert 'kefu_sockets{audience="customer"} 2.0' in text

@@ -211,6 +211,9 @@ function onMessage(frame, live) {
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+  if (frame.sender === "agent" && chat.pending.delete(frame.client_id)) {
+    pendingElement(chat, frame.client_id)?.remove();
+  }
   const known = chat.log.querySelector(`[data-seq="${frame.seq}"]`);
   if (known) {
     // Already shown (history overlap, or our reply placed at its ack): the server's copy wins.

@@ -45,7 +45,7 @@ const state = {
 function emptyChat() {
   // lastSeq counts only message frames received, never seqs learned from an ack: an ack can
   // overtake an earlier message still on its way, and resuming past it would lose that message.
-  return { chatId: null, token: null, lastSeq: 0, agent: null, closedBy: null,
+  return { chatId: null, token: null, lastSeq: 0, closedBy: null,
            messages: new Map(), pending: new Map() };
 }
 
@@ -58,7 +58,6 @@ function loadChat() {
       chatId: saved.chatId,
       token: saved.token,
       lastSeq: saved.lastSeq || 0,
-      agent: saved.agent || null,
       messages: new Map((saved.messages || []).map((m) => [m.seq, m])),
       pending: new Map((saved.pending || []).map((p) => [p.client_id, p])),
     };
@@ -75,7 +74,6 @@ function saveChat() {
     chatId: chat.chatId,
     token: chat.token,
     lastSeq: chat.lastSeq,
-    agent: chat.agent,
     messages: messages.slice(-MAX_STORED_MESSAGES),
     pending: [...chat.pending.values()],
   }));
@@ -165,8 +163,8 @@ const handlers = {
   ready: onReady,
   message: onMessage,
   ack: onAck,
-  queue: (frame) => setBanner(`正在为您安排客服,当前排队第 ${frame.position} 位`, "queue"),
-  assigned: (frame) => setAgent(frame.agent),
+  queue: (frame) => showQueue(frame.position),
+  assigned: (frame) => showAgent(frame.agent),
   typing: showTyping,
   closed: onClosed,
   error: onError,
@@ -188,6 +186,9 @@ function onReady(frame) {
   state.retries = 0;
   ui.chat.dataset.chatId = String(frame.chat_id);
   setConnection("ready");
+  // `queue` and `assigned` are never replayed: ready says where the chat stands now.
+  if (frame.status === "queued" && frame.position) showQueue(frame.position);
+  if (frame.status === "assigned" && frame.agent) showAgent(frame.agent);
   saveChat();
   // The server is idempotent on client_id: a message stored before the drop is only acked again.
   for (const pending of state.chat.pending.values()) send(messageFrame(pending));
@@ -197,9 +198,12 @@ function onMessage(frame) {
   const chat = state.chat;
   chat.messages.set(frame.seq, frame);
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+  if (frame.sender === "customer" && chat.pending.delete(frame.client_id)) {
+    pendingElement(frame.client_id)?.remove();
+  }
   if (frame.sender === "agent") {
     hideTyping();
-    if (frame.agent) setAgent(frame.agent);
+    if (frame.agent) showAgent(frame.agent);
   }
   renderMessage(frame);
   saveChat();
@@ -210,7 +214,7 @@ function onAck(frame) {
   if (!pending) return;
   state.chat.pending.delete(frame.client_id);
   pendingElement(frame.client_id)?.remove();
-  // The echo of our own message may still be on its way; show it in place until it arrives.
+  // The echo of our own message may still be on its way (it can overtake the ack or follow it).
   if (!state.chat.messages.has(frame.seq)) {
     const local = { seq: frame.seq, sender: "customer", text: pending.text, at: pending.at,
                     local: true };
@@ -399,9 +403,11 @@ function setBanner(text, kind) {
   ui.banner.hidden = !text;
 }
 
-function setAgent(agent) {
-  state.chat.agent = agent;
-  saveChat();
+function showQueue(position) {
+  setBanner(`正在为您安排客服,当前排队第 ${position} 位`, "queue");
+}
+
+function showAgent(agent) {
   if (!state.chat.closedBy) setBanner(`客服 ${agent.name}(工号 ${agent.employee_no})为您服务`, "agent");
 }
 
@@ -469,7 +475,6 @@ function start() {
   const ordered = [...state.chat.messages.values()].sort((a, b) => a.seq - b.seq);
   for (const message of ordered) renderMessage(message);
   for (const pending of state.chat.pending.values()) renderPending(pending);
-  if (state.chat.agent) setAgent(state.chat.agent);
   ui.composer.addEventListener("submit", submit);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", () => { autoGrow(); sendTyping(); });

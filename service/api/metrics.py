@@ -1,0 +1,50 @@
+"""/metrics: the desk's live state for Prometheus, read at scrape time."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+
+from service.api.auth import RuntimeDep
+from service.db.models import Agent, Chat, ChatStatus
+from service.metrics import DeskMetrics
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> Response:
+    desk: DeskMetrics = runtime.metrics
+    async with runtime.units.read() as session:
+        chats = dict(
+            (
+                await session.execute(
+                    select(Chat.status, func.count())
+                    .where(Chat.status != ChatStatus.closed)
+                    .group_by(Chat.status)
+                )
+            ).all()
+        )
+        agents = dict(
+            (
+                await session.execute(
+                    select(Agent.status, func.count())
+                    .where(Agent.active.is_(True), Agent.connections > 0)
+                    .group_by(Agent.status)
+                )
+            ).all()
+        )
+        oldest = await session.scalar(
+            select(func.min(Chat.queued_at)).where(Chat.status == ChatStatus.queued)
+        )
+    for status in (ChatStatus.queued, ChatStatus.assigned):
+        desk.chats.labels(status.value).set(chats.get(status.value, 0))
+    for agent_status in ("online", "away", "offline"):
+        desk.agents.labels(agent_status).set(agents.get(agent_status, 0))
+    now = runtime.clock.now()
+    desk.longest_wait.set((now - oldest).total_seconds() if oldest is not None else 0)
+    for audience, count in runtime.hub.counts().items():
+        desk.sockets.labels(audience).set(count)
+    return Response(generate_latest(desk.registry), media_type=CONTENT_TYPE_LATEST)
