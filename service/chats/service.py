@@ -215,6 +215,14 @@ class ChatService:
             await routing.drain(work)
         work.send(agent_address(agent.id), {"type": "status", "status": status})
 
+    async def sign_out(self, work: Work, agent_id: int, reason: str) -> None:
+        """An admin disabled the agent or replaced their token: every socket of theirs closes."""
+        agent = await work.session.get_one(Agent, agent_id)
+        agent.status = AgentStatus.offline
+        await work.session.flush()
+        await self._requeue_chats_of(work, agent)
+        work.send(agent_address(agent.id), {"type": "signed_out", "reason": reason})
+
     async def agent_message(
         self, work: Work, agent_id: int, chat_id: int, client_id: str, text: str
     ) -> Ack:

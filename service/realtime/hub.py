@@ -28,6 +28,7 @@ Audience = Literal["customer", "agent"]
 Fill = Callable[[int, int, Audience], Awaitable[list[dict[str, Any]]]]
 
 TOO_SLOW = 1013
+SIGNED_OUT = 4403
 GOING_AWAY = 1001
 
 
@@ -93,6 +94,10 @@ class Connection:
                 await self._message(item)
             elif item.get("type") == "assigned" and "history" in item:
                 await self._send(self._assigned(item))
+            elif item.get("type") == "signed_out":
+                await self._send(item)
+                await self._close(SIGNED_OUT, item.get("reason", ""))
+                return
             else:
                 await self._send(item)
 

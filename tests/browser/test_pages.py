@@ -6,9 +6,17 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Error, Page, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    WebSocketRoute,
+    expect,
+)
 
 from tests.support.server import Server
 
@@ -100,21 +108,30 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     answer = widget.locator(".msg-agent", has_text="请问您的账号是多少?")
     await expect(answer.locator(".msg-who")).to_have_text("小王 · 工号 1001")
 
-    # A reload resumes the same chat: the stored transcript plus exactly what was missed.
+    # Away from the page while the agent writes, then back: the stored transcript plus exactly
+    # what was missed. Delivery is in seq order, so once the newest is shown all older are too.
+    await widget.goto("about:blank")
+    await say(console, "还在吗?")
+    await expect(transcript.locator(".msg-agent", has_text="还在吗?")).not_to_have_class(PENDING)
+    await widget.goto(f"{server.url}/widget/")
+    await expect(widget.locator(".msg-agent", has_text="还在吗?")).to_have_count(1)
+    assert await widget.locator("#chat").get_attribute("data-chat-id") == chat_id
+    assert await seqs(widget) == ["1", "2", "3", "4"]
+
+    # A reload resumes the same chat; `ready` says who serves it (`assigned` is not replayed).
     await widget.reload()
     await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
     assert await widget.locator("#chat").get_attribute("data-chat-id") == chat_id
-    await say(console, "还在吗?")
-    await expect(widget.locator(".msg-agent", has_text="还在吗?")).to_have_count(1)
-    # Delivery is in seq order, so everything older has arrived (or been dropped as a duplicate).
-    assert await seqs(widget) == ["1", "2", "3", "4"]
+    await expect(widget.locator("#banner")).to_contain_text("小王(工号 1001)")
 
     # The console's socket drops: it resumes every open chat from the seq it holds.
     async with console.expect_websocket():
         server.runtime.hub.close_address(f"agent:{agent['id']}", 1012, "restart")
     await expect(console.locator("#app")).to_have_attribute("data-state", "ready")
     await say(widget, "abc123")
+    await expect(widget.locator(".msg-customer", has_text="abc123")).not_to_have_class(PENDING)
     await expect(transcript.locator(".msg-customer", has_text="abc123")).to_have_count(1)
+    assert await seqs(widget) == ["1", "2", "3", "4", "5"]
     assert await seqs(console) == ["1", "2", "3", "4", "5"]
     await widget.screenshot(path=tmp_path / "widget-chatting.png")
 
@@ -139,27 +156,54 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(widget.locator("#input")).to_be_enabled()
 
 
-async def test_widget_reconnects_and_resends_what_was_not_acknowledged(
+async def test_widget_resends_a_message_whose_answer_was_lost(
     server: Server, browser: Browser, script_errors: list[str]
 ) -> None:
     agent = await server.agent("小李", "1002")
-    context, widget = await open_widget(browser, server, script_errors)
-    assigned = await agent.until("assigned")
-    chat_id = assigned["chat_id"]
+    context = await browser.new_context(locale="zh-CN")
+    widget = await new_page(context, script_errors)
+    sockets: list[WebSocketRoute] = []
+    sent: list[dict[str, Any]] = []
+    partitioned = False
+
+    def proxy(page_side: WebSocketRoute) -> None:
+        sockets.append(page_side)
+        server_side = page_side.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            sent.append(json.loads(message))
+            server_side.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            # While partitioned, the widget's frames reach the server but nothing comes back.
+            if not (partitioned and page_side is sockets[0]):
+                page_side.send(message)
+
+        page_side.on_message(to_server)
+        server_side.on_message(to_page)
+
+    await widget.route_web_socket(re.compile(r"/ws/customer$"), proxy)
+    await widget.goto(f"{server.url}/widget/")
+    await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
+    chat_id = (await agent.until("assigned"))["chat_id"]
     await expect(widget.locator("#banner")).to_contain_text("小李")
 
-    # The network goes away and the server drops the socket: the widget keeps retrying.
-    await context.set_offline(True)
-    server.runtime.hub.close_address(f"customer:{chat_id}", 1012, "restart")
-    await expect(widget.locator("#chat")).to_have_attribute("data-state", "reconnecting")
+    partitioned = True
     await say(widget, "断线时写的消息")
+    stored = await agent.until("message", chat_id=chat_id, sender="customer")
+    assert stored["text"] == "断线时写的消息"
     await expect(widget.locator(".msg-customer.is-pending")).to_have_count(1)
 
-    await context.set_offline(False)
-    await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
+    # The dead socket drops; the widget reconnects and resends with the same client_id.
+    await sockets[0].close(code=1006)
     await expect(widget.locator(".msg-customer.is-pending")).to_have_count(0)
-    got = await agent.until("message", chat_id=chat_id, sender="customer")
-    assert got["text"] == "断线时写的消息"
+    await expect(widget.locator(".msg-customer", has_text="断线时写的消息")).to_have_count(1)
+    assert len(sockets) == 2
+    resent = [frame for frame in sent if frame["type"] == "message"]
+    assert len(resent) == 2
+    assert resent[0] == resent[1]
+    chat = (await server.http.get(f"/api/v1/chats/{chat_id}")).json()
+    assert [m["sender"] for m in chat["messages"]] == ["system", "customer"]
 
     await agent.say(chat_id, "收到")
     await expect(widget.locator(".msg-agent", has_text="收到")).to_have_count(1)

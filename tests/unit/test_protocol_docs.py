@@ -165,6 +165,7 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("customer", "typing"): [(frozenset({"type"}), EMPTY)],
     ("agent", "typing"): [(frozenset({"type", "chat_id"}), EMPTY)],
     ("agent", "status"): [(frozenset({"type", "status"}), EMPTY)],
+    ("agent", "signed_out"): [(frozenset({"type", "reason"}), EMPTY)],
 }
 for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]

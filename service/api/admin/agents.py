@@ -33,17 +33,24 @@ async def list_agents(runtime: RuntimeDep) -> list[AgentOut]:
 
 @router.patch("/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) -> AgentOut:
-    async with runtime.units() as work:
+    async with runtime.units(exclusive=True) as work:
+        was_active = (await service.get_agent(work.session, agent_id)).active
         agent = await service.update_agent(work.session, agent_id, data)
         await work.session.flush()
-        return AgentOut.model_validate(agent)
+        if was_active and not agent.active:
+            await runtime.chats.sign_out(work, agent.id, "disabled")
+        elif data.capacity is not None:
+            await runtime.chats.pull(work)  # a raised capacity takes waiting chats at once
+        open_chats = (await service.open_chat_counts(work.session)).get(agent.id, 0)
+        return AgentOut.model_validate(agent).model_copy(update={"open_chats": open_chats})
 
 
 @router.post("/{agent_id}/token", response_model=AgentCreated)
 async def rotate_token(agent_id: int, runtime: RuntimeDep) -> AgentCreated:
-    async with runtime.units() as work:
+    async with runtime.units(exclusive=True) as work:
         agent, token = await service.rotate_token(work.session, agent_id)
         await work.session.flush()
+        await runtime.chats.sign_out(work, agent.id, "token_replaced")
         return AgentCreated.model_validate(
             {**AgentOut.model_validate(agent).model_dump(), "token": token}
         )
