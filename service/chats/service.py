@@ -203,14 +203,14 @@ class ChatService:
         agent = await work.session.get(Agent, timer.payload["agent_id"])
         if agent is not None and agent.connections == 0:
             agent.status = AgentStatus.offline
-            await self._requeue_chats_of(work, agent)
+            await self._requeue_chats_of(work, agent, "gone")
 
     async def set_status(self, work: Work, agent_id: int, status: str) -> None:
         agent = await work.session.get_one(Agent, agent_id)
         agent.status = status
         await work.session.flush()
         if status == AgentStatus.offline:
-            await self._requeue_chats_of(work, agent)
+            await self._requeue_chats_of(work, agent, "offline")
         elif status == AgentStatus.online:
             await routing.drain(work)
         work.send(agent_address(agent.id), {"type": "status", "status": status})
@@ -220,7 +220,7 @@ class ChatService:
         agent = await work.session.get_one(Agent, agent_id)
         agent.status = AgentStatus.offline
         await work.session.flush()
-        await self._requeue_chats_of(work, agent)
+        await self._requeue_chats_of(work, agent, reason)
         work.send(agent_address(agent.id), {"type": "signed_out", "reason": reason})
 
     async def agent_message(
@@ -286,9 +286,13 @@ class ChatService:
         else:
             await routing.announce_positions(work)
 
-    async def _requeue_chats_of(self, work: Work, agent: Agent) -> None:
-        """The agent left: their chats go back to the front of the queue, customers told."""
+    async def _requeue_chats_of(self, work: Work, agent: Agent, reason: str) -> None:
+        """The agent left: their chats go back to the front of the queue, everyone told."""
         for chat, _customer in await self._chats_of(work, agent):
+            work.send(
+                agent_address(agent.id),
+                {"type": "unassigned", "chat_id": chat.id, "reason": reason},
+            )
             chat.priority = 1
             await self._template(work, chat, "returned_to_queue", notify_agent=False)
             await routing.route(work, chat)

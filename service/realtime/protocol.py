@@ -91,7 +91,7 @@ CustomerCommand = Annotated[
 class AgentHello(Frame):
     type: Literal["hello"]
     token: Annotated[str, Field(min_length=1, max_length=128)]
-    status: Literal["online", "away"] | None = None
+    status: Literal["online", "away", "offline"] | None = None
     # chat_id -> last seq the console holds; those chats are resumed instead of resent whole.
     resume: dict[ChatId, Annotated[int, Field(ge=0)]] | None = None
 

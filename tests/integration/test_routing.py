@@ -83,6 +83,7 @@ async def test_going_offline_returns_chats_to_the_front_of_the_queue(server: Ser
     await other.until("queue", position=1)
 
     await leaving.send({"type": "status", "status": "offline"})
+    await leaving.until("unassigned", chat_id=mine.chat_id, reason="offline")
     notice = await mine.until("message", template="returned_to_queue")
     assert notice["sender"] == "system"
     await mine.until("queue", position=1)
@@ -106,3 +107,15 @@ async def test_agent_messages_reach_only_their_own_chats(server: Server) -> None
     await ca.until("message", sender="agent")
     await cb.quiet()
     await b.quiet()
+
+
+async def test_reconnecting_agent_keeps_the_status_they_chose(server: Server) -> None:
+    agent = await server.agent()
+    await agent.send({"type": "status", "status": "offline"})
+    await agent.until("status", status="offline")
+    await server.leave(agent)
+    back = await server.agent_socket(agent.info["token"], status="offline")
+    assert back.info["agent"]["status"] == "offline"
+    customer = await server.customer()
+    await customer.until("queue", position=1)
+    await back.quiet()

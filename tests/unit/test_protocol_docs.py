@@ -129,8 +129,17 @@ _chat = Chat(id=12, status="assigned", last_seq=2, locale="en")
 
 
 def _message(**fields: Any) -> Message:
-    values = {"chat_id": 12, "seq": 1, "id": 1, "sender": "system", "text": "x",
-              "template": None, "internal": False, "created_at": NOW, **fields}
+    values = {
+        "chat_id": 12,
+        "seq": 1,
+        "id": 1,
+        "sender": "system",
+        "text": "x",
+        "template": None,
+        "internal": False,
+        "created_at": NOW,
+        **fields,
+    }
     return Message(**values)
 
 
@@ -143,7 +152,8 @@ CUSTOMER_CARD = frozenset(customer_card(_customer))
 CHAT_SUMMARY = frozenset(chat_summary(_chat, _customer))
 AGENT_ME = frozenset({"id", "name", "employee_no", "role", "status", "capacity"})  # agent_ws.py
 ERROR_CODES = frozenset(
-    cls.code for cls in (KefuError, *errors.__dict__.values())
+    cls.code
+    for cls in (KefuError, *errors.__dict__.values())
     if isinstance(cls, type) and issubclass(cls, KefuError)
 )
 CLOSED_BY = frozenset({"agent", "customer", "system"})  # the values chats/service.py passes
@@ -153,8 +163,10 @@ Form = tuple[frozenset[str], frozenset[str]]
 EMPTY: frozenset[str] = frozenset()
 SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("customer", "ready"): [
-        (frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
-         frozenset({"position", "agent"})),
+        (
+            frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
+            frozenset({"position", "agent"}),
+        ),
     ],
     ("agent", "ready"): [(frozenset({"type", "agent", "chats"}), EMPTY)],
     ("customer", "ack"): [(frozenset({"type", "client_id", "seq"}), EMPTY)],
@@ -166,12 +178,14 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("agent", "typing"): [(frozenset({"type", "chat_id"}), EMPTY)],
     ("agent", "status"): [(frozenset({"type", "status"}), EMPTY)],
     ("agent", "signed_out"): [(frozenset({"type", "reason"}), EMPTY)],
+    ("agent", "unassigned"): [(frozenset({"type", "chat_id", "reason"}), EMPTY)],
 }
 for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]
     SERVER_FRAMES[(_audience, "closed")] = [(frozenset({"type", "chat_id", "by"}), EMPTY)]
-    SERVER_FRAMES[(_audience, "error")] = [(frozenset({"type", "code", "message"}),
-                                           frozenset({"ref"}))]
+    SERVER_FRAMES[(_audience, "error")] = [
+        (frozenset({"type", "code", "message"}), frozenset({"ref"}))
+    ]
 SERVER_TYPES = frozenset(kind for _, kind in SERVER_FRAMES)
 
 
@@ -363,9 +377,20 @@ def test_worked_player_signature_is_what_the_server_verifies() -> None:
     secret, sig = scope["secret"], scope["sig"]
     player_id, name, tier, ts = scope["player_id"], scope["name"], scope["tier"], scope["ts"]
     assert sig == sign_player(secret, player_id, name, tier, ts)
-    verify_player(secret, player_id=player_id, name=name, tier=tier, ts=ts, sig=sig,
-                  now=datetime.fromtimestamp(ts, UTC), ttl_s=300)
+    verify_player(
+        secret,
+        player_id=player_id,
+        name=name,
+        tier=tier,
+        ts=ts,
+        sig=sig,
+        now=datetime.fromtimestamp(ts, UTC),
+        ttl_s=300,
+    )
     # The documented hello carries exactly this claim and signature.
-    players = [e.block.data["player"] for e in inbound("customer")
-               if e.block.data.get("type") == "hello" and "player" in e.block.data]
+    players = [
+        e.block.data["player"]
+        for e in inbound("customer")
+        if e.block.data.get("type") == "hello" and "player" in e.block.data
+    ]
     assert {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig} in players

@@ -130,6 +130,8 @@ function disconnect() {
 
 function helloFrame() {
   const hello = { type: "hello", token: ui.token.value.trim() };
+  // A reconnect keeps the status the agent chose; only a first sign-in defaults to online.
+  if (state.agent) hello.status = state.agent.status;
   const resume = {};
   for (const chat of openChats()) resume[chat.id] = chat.lastSeq;
   if (Object.keys(resume).length) hello.resume = resume;
@@ -149,7 +151,7 @@ function onSocketClosed(event) {
   if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
     state.stopped = true;
     setConnection("offline");
-    showBanner(`登录被拒绝:${event.reason || "token 无效或已停用"} (${event.code})`);
+    showBanner(`已断开,请检查 token:${event.reason || "token 无效或已停用"} (${event.code})`);
     return;
   }
   if (state.stopped) return;
@@ -168,6 +170,7 @@ const handlers = {
   ack: onAck,
   typing: onTyping,
   closed: onClosed,
+  unassigned: onUnassigned,
   status: (frame) => setStatus(frame.status),
   error: onError,
 };
@@ -194,6 +197,12 @@ function onReady(frame) {
     for (const pending of chat.pending.values()) send(messageFrame(chat, pending));
   }
   if (state.selected === null && frame.chats.length) selectChat(frame.chats[0].chat_id);
+  refresh();
+}
+
+function onUnassigned(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (chat && chat.status === "open") chat.status = "returned";
   refresh();
 }
 
