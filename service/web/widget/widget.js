@@ -168,6 +168,11 @@ const handlers = {
   queue: (frame) => setBanner(`正在为您安排客服,当前排队第 ${frame.position} 位`, "queue"),
   assigned: (frame) => setAgent(frame.agent),
   typing: showTyping,
+  // The agent closed: the customer may still answer until the chat closes (S-customer-ends).
+  closing: () => setBanner("如还有其他问题请直接回复,否则本次对话即将结束", "closing"),
+  reopened: () => {
+    if (state.chat.agent) setAgent(state.chat.agent);
+  },
   closed: onClosed,
   error: onError,
 };
