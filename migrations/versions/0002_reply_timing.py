@@ -75,6 +75,8 @@ def upgrade() -> None:
             )
         batch_op.add_column(sa.Column("held_since", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("closes_at", sa.DateTime(), nullable=True))
+    # Chats waiting when this runs have been in the queue since they were queued.
+    op.execute("UPDATE chats SET queued_since = queued_at WHERE status = 'queued'")
 
 
 def downgrade() -> None:
