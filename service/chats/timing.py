@@ -1,8 +1,12 @@
 """The clocks of a chat: what starts and stops them, and what happens when one runs out.
 
-Each clock is a durable timer (service/timers) armed or cancelled in the unit of work of the
-change that causes it, with its state on the chat row so a handler can tell whether it still
-applies when it fires. docs/timing.md explains each rule and why it works this way.
+At any moment a chat's conversation is in one state, so it runs one clock: the customer waits
+for an answer (long wait), the agent holds (hold), it is the customer's turn (idle), or the
+agent has closed (closing grace). That clock is one durable timer (service/timers), keyed
+``clock:<chat>``, armed in the unit of work of the change that starts it and replacing whichever
+ran before; the silent-agent timer (``accept:<chat>``) runs beside it, tied to an assignment.
+The chat row holds the state a handler checks when it fires, so one that lost a race does
+nothing. docs/timing.md explains each rule and why it works this way.
 
 - long wait (S-long-wait, S-max-wait): a customer message no agent has answered starts a wait;
   after ``KEFU_LONG_WAIT_S`` the apology goes out, once per wait.
@@ -65,9 +69,14 @@ class Close(Protocol):
     async def __call__(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None: ...
 
 
-def key(kind: str, chat_id: int) -> str:
-    # Both idle stages share one key: arming the close replaces the prompt.
-    return f"idle:{chat_id}" if kind in (IDLE_PROMPT, IDLE_CLOSE) else f"{kind}:{chat_id}"
+def clock(chat: Chat) -> str:
+    """The key of the chat's conversation clock: long wait, hold, idle or closing grace."""
+    return f"clock:{chat.id}"
+
+
+def accept(chat: Chat) -> str:
+    """The key of the silent-agent timer of the chat's current assignment."""
+    return f"accept:{chat.id}"
 
 
 def ms(delta: timedelta) -> int:
@@ -99,22 +108,26 @@ class Timing:
     def _after(self, work: Work, seconds: float) -> datetime:
         return work.now + timedelta(seconds=seconds)
 
+    async def _run(self, work: Work, chat: Chat, kind: str, due: datetime) -> None:
+        """Start the chat's clock as ``kind``, replacing whichever was running."""
+        await arm(work, kind, clock(chat), due, {"chat_id": chat.id})
+
     # -- what the chat service tells the clocks --------------------------------------------------
 
     async def customer_wrote(self, work: Work, chat: Chat, message: Message) -> None:
         if chat.first_customer_at is None:
             chat.first_customer_at = message.created_at
         if chat.closes_at is not None:
-            # S-customer-ends: an answer in the grace reopens the chat with the same agent.
+            # S-customer-ends: an answer in the grace reopens the chat with the same agent (the
+            # wait that starts now replaces the grace's clock).
             chat.closes_at = None
-            await cancel(work, key(CLOSE_GRACE, chat.id))
             work.send(self._audience(chat), {"type": "reopened", "chat_id": chat.id})
         if chat.waiting_since is None:
             chat.waiting_since = message.created_at
             chat.wait_apologized = False
-            await cancel(work, key(IDLE_PROMPT, chat.id))
-            due = self._after(work, self.settings.long_wait_s)
-            await arm(work, LONG_WAIT, key(LONG_WAIT, chat.id), due, {"chat_id": chat.id})
+            if chat.held_since is None or chat.hold_expired:
+                await self._run(work, chat, LONG_WAIT, self._after(work, self.settings.long_wait_s))
+            # else the running hold ends first and apologises for this wait too
 
     async def before_agent_message(self, work: Work, chat: Chat, hold_back: bool | None) -> None:
         """The agent is back from a hold: S-hold-back goes out first when due or asked for."""
@@ -123,25 +136,19 @@ class Timing:
         if chat.hold_expired if hold_back is None else hold_back:
             await self._say(work, chat, "hold_back")
         chat.held_since = None
-        chat.hold_expired = False
-        await cancel(work, key(HOLD, chat.id))
+        chat.hold_expired = False  # the hold's clock is replaced in agent_wrote
 
     async def agent_wrote(self, work: Work, chat: Chat, message: Message) -> None:
-        stop: list[str] = []
         if not chat.agent_answered:
             chat.agent_answered = True
-            stop.append(key(ACCEPT, chat.id))
+            await cancel(work, accept(chat))
         if chat.asked_anything_else:
             chat.asked_anything_else = False
         if chat.waiting_since is not None:
             await self._record_reply(work, chat, message)
-            stop.append(key(LONG_WAIT, chat.id))
-        if stop:
-            await cancel(work, *stop)
         if chat.closes_at is None:
             # The customer's turn starts at the agent's last word.
-            due = self._after(work, self.settings.idle_prompt_s)
-            await arm(work, IDLE_PROMPT, key(IDLE_PROMPT, chat.id), due, {"chat_id": chat.id})
+            await self._run(work, chat, IDLE_PROMPT, self._after(work, self.settings.idle_prompt_s))
 
     async def _record_reply(self, work: Work, chat: Chat, message: Message) -> None:
         assert chat.waiting_since is not None and message.agent_id is not None
@@ -167,37 +174,29 @@ class Timing:
         await self._say(work, chat, "hold")
         chat.held_since = work.now
         chat.hold_expired = False
-        chat.agent_answered = True
+        if not chat.agent_answered:
+            chat.agent_answered = True
+            await cancel(work, accept(chat))
         # S-max-wait, hold included: the hold's clock replaces the wait's; nobody is idle.
-        await cancel(work, key(ACCEPT, chat.id), key(LONG_WAIT, chat.id), key(IDLE_PROMPT, chat.id))
-        due = self._after(work, self.settings.hold_s)
-        await arm(work, HOLD, key(HOLD, chat.id), due, {"chat_id": chat.id})
+        await self._run(work, chat, HOLD, self._after(work, self.settings.hold_s))
 
     async def agent_closing(self, work: Work, chat: Chat) -> bool:
         """The agent closes: start the grace (S-customer-ends); True when it closes now."""
         if chat.closes_at is not None:
             raise InvalidState("this chat is already closing")
-        # Closing ends the wait: the agent judged the last message needs no answer.
-        chat.waiting_since = None
-        chat.held_since = None
-        chat.hold_expired = False
-        await cancel(
-            work,
-            key(LONG_WAIT, chat.id),
-            key(HOLD, chat.id),
-            key(ACCEPT, chat.id),
-            key(IDLE_PROMPT, chat.id),
-        )
         # S-anything-else is asked once: closing again after the customer's answer, with no
         # word from the agent in between, closes at once (the customer had the last word).
         if chat.asked_anything_else or self.settings.close_grace_s == 0:
             return True
+        # Closing ends the wait: the agent judged the last message needs no answer.
+        chat.waiting_since = None
+        chat.held_since = None
+        chat.hold_expired = False
+        await cancel(work, accept(chat))
         await self._say(work, chat, "anything_else")
         chat.asked_anything_else = True
         chat.closes_at = self._after(work, self.settings.close_grace_s)
-        await arm(
-            work, CLOSE_GRACE, key(CLOSE_GRACE, chat.id), chat.closes_at, {"chat_id": chat.id}
-        )
+        await self._run(work, chat, CLOSE_GRACE, chat.closes_at)
         work.send(
             self._audience(chat),
             {"type": "closing", "chat_id": chat.id, "closes_at": iso(chat.closes_at)},
@@ -211,21 +210,24 @@ class Timing:
             chat.queued_since = None
         chat.agent_answered = False
         due = self._after(work, self.settings.accept_timeout_s)
-        payload = {"chat_id": chat.id, "agent_id": chat.agent_id}
-        await arm(work, ACCEPT, key(ACCEPT, chat.id), due, payload)
+        await arm(work, ACCEPT, accept(chat), due, {"chat_id": chat.id, "agent_id": chat.agent_id})
 
     async def unassigned(self, work: Work, chat: Chat) -> None:
-        """The chat leaves its agent for the queue: their clocks stop, the wait's goes on."""
+        """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
         held_since = chat.held_since
         chat.held_since = None
         chat.hold_expired = False
         chat.agent_answered = False
-        await cancel(work, key(ACCEPT, chat.id), key(HOLD, chat.id), key(IDLE_PROMPT, chat.id))
         if held_since is not None and chat.waiting_since is not None and not chat.wait_apologized:
-            # The hold had stopped the wait's clock: it runs again from the hold's word.
+            # The hold's clock stood for the wait's: it runs again from the hold's word.
             start = max(chat.waiting_since, held_since)
             due = max(work.now, start + timedelta(seconds=self.settings.long_wait_s))
-            await arm(work, LONG_WAIT, key(LONG_WAIT, chat.id), due, {"chat_id": chat.id})
+            await self._run(work, chat, LONG_WAIT, due)
+            await cancel(work, accept(chat))
+        elif chat.waiting_since is None or held_since is not None:
+            await cancel(work, accept(chat), clock(chat))  # idle, or a hold past its apology
+        else:
+            await cancel(work, accept(chat))  # the wait's own clock runs on
 
     async def ended(self, work: Work, chat: Chat) -> None:
         """The chat closed: every clock stops."""
@@ -233,8 +235,7 @@ class Timing:
         chat.held_since = None
         chat.hold_expired = False
         chat.closes_at = None
-        kinds = (LONG_WAIT, HOLD, ACCEPT, IDLE_PROMPT, CLOSE_GRACE)
-        await cancel(work, *(key(kind, chat.id) for kind in kinds))
+        await cancel(work, clock(chat), accept(chat))
 
     # -- what happens when a clock runs out ---------------------------------------------------
 
@@ -312,7 +313,7 @@ class Timing:
             return
         await self._say(work, chat, "no_response")
         due = self._after(work, self.settings.idle_close_s)
-        await arm(work, IDLE_CLOSE, key(IDLE_CLOSE, chat.id), due, {"chat_id": chat.id})
+        await self._run(work, chat, IDLE_CLOSE, due)
 
     async def _idle_close(self, work: Work, timer: Timer) -> None:
         chat = await self._idle(work, timer)

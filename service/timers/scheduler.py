@@ -1,13 +1,13 @@
 """The durable scheduler.
 
 A timer is a row (key, kind, due time, payload). It is armed or cancelled on the session of the
-state change that causes it, so both commit together. The scheduler claims one due row at a
-time by deleting it, runs the kind's handler in that same transaction, and commits: a timer
-fires once, and one due while no process was running fires on the next start. The claim is a
-write, ``DELETE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so on PostgreSQL
-several processes never take the same row and never wait for each other's, and on SQLite the
-claim takes the write lock before it reads. A failing handler rolls back (the row comes back)
-and the timer is retried with backoff.
+state change that causes it, so both commit together. The scheduler claims due rows by deleting
+them, runs each kind's handler in that same transaction, and commits: a timer fires once, and
+one due while no process was running fires on the next start. The claim is a write,
+``DELETE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so on PostgreSQL several
+processes never take the same row and never wait for each other's, and on SQLite the claim
+takes the write lock before it reads. Each handler runs in a savepoint: one that fails takes
+back only its own changes, and its timer is put back to be retried with backoff.
 
 The loop sleeps until the next due time, at most ``KEFU_SCHEDULER_POLL_S`` (timers armed by
 other processes are found by polling); a unit that arms a timer sooner than that wakes it.
@@ -16,12 +16,13 @@ other processes are found by polling); a unit that arms a timer sooner than that
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db.models import Timer
@@ -31,8 +32,32 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Work, Timer], Awaitable[None]]
 MAX_ATTEMPTS = 5
+# Timers fired per transaction: one commit for many, while routing waits at most this many.
+BATCH = 20
+COLUMNS = (
+    Timer.id,
+    Timer.key,
+    Timer.kind,
+    Timer.due_at,
+    Timer.payload,
+    Timer.attempts,
+    Timer.created_at,
+)
 # Shortest sleep between rounds: a row due but locked by another process is not spun on.
 MIN_SLEEP_S = 0.01
+
+
+TIMERS = cast(Table, Timer.__table__)
+ARMED = ("kind", "due_at", "payload", "attempts", "created_at")
+
+
+@functools.cache
+def _upsert(is_postgres: bool) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE, built once per dialect (it is on every message)."""
+    insert = (postgresql.insert if is_postgres else sqlite.insert)(TIMERS)
+    return insert.on_conflict_do_update(
+        index_elements=[TIMERS.c.key], set_={name: insert.excluded[name] for name in ARMED}
+    )
 
 
 async def arm(
@@ -47,21 +72,15 @@ async def arm(
         "attempts": 0,
         "created_at": work.now,
     }
-    insert = postgresql.insert if work.is_postgres else sqlite.insert
-    statement = insert(Timer).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Timer.key],
-        set_={name: statement.excluded[name] for name in values if name != "key"},
-    )
-    await work.session.execute(statement)
+    await work.session.execute(_upsert(work.is_postgres), values)
     work.timer_armed(due_at)
 
 
 async def cancel(work: Work, key: str, *keys: str) -> None:
     if keys:
-        await work.session.execute(delete(Timer).where(Timer.key.in_((key, *keys))))
+        await work.session.execute(delete(TIMERS).where(TIMERS.c.key.in_((key, *keys))))
     else:
-        await work.session.execute(delete(Timer).where(Timer.key == key))
+        await work.session.execute(delete(TIMERS).where(TIMERS.c.key == key))
 
 
 class Scheduler:
@@ -92,72 +111,74 @@ class Scheduler:
         """Fire every timer due by the clock's now; returns how many fired."""
         fired = 0
         while True:
-            outcome = await self._fire_one()
+            outcome = await self._fire_batch()
             if outcome is None:
                 return fired
             fired += outcome
 
-    async def _fire_one(self) -> int | None:
-        claimed: Timer | None = None
-        try:
-            async with self._units(exclusive=True) as work:
-                claimed = await self._claim(work)
-                if claimed is None:
-                    return None
-                handler = self._handlers.get(claimed.kind)
-                if handler is None:
-                    log.error("timer.unknown_kind kind=%s key=%s", claimed.kind, claimed.key)
-                    return 0
-                await handler(work, claimed)
-                return 1
-        except Exception:
-            if claimed is None:
-                raise
-            log.exception("timer.failed kind=%s key=%s", claimed.kind, claimed.key)
-            await self._retry_later(claimed)
-            return 0
+    async def _fire_batch(self) -> int | None:
+        """Claim up to ``BATCH`` due timers and fire them in one transaction, one commit."""
+        async with self._units(exclusive=True) as work:
+            claimed = await self._claim(work)
+            if not claimed:
+                return None
+            fired = 0
+            for timer in claimed:
+                fired += await self._fire(work, timer)
+            return fired
 
-    async def _claim(self, work: Work) -> Timer | None:
+    async def _fire(self, work: Work, timer: Timer) -> int:
+        handler = self._handlers.get(timer.kind)
+        if handler is None:
+            log.error("timer.unknown_kind kind=%s key=%s", timer.kind, timer.key)
+            return 0
+        sent = len(work.outbox)
+        try:
+            # A savepoint per timer: a failing handler takes back only its own changes.
+            async with work.session.begin_nested():
+                await handler(work, timer)
+        except Exception:
+            log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
+            del work.outbox[sent:]
+            await self._retry_later(work, timer)
+            return 0
+        return 1
+
+    async def _claim(self, work: Work) -> list[Timer]:
         due = select(Timer.id).where(Timer.due_at <= work.now).order_by(Timer.due_at, Timer.id)
-        due = due.limit(1)
+        due = due.limit(BATCH)
         if work.is_postgres:
             due = due.with_for_update(skip_locked=True)
-        row = (
-            await work.session.execute(
-                delete(Timer)
-                .where(Timer.id == due.scalar_subquery())
-                .returning(
-                    Timer.id,
-                    Timer.key,
-                    Timer.kind,
-                    Timer.due_at,
-                    Timer.payload,
-                    Timer.attempts,
-                    Timer.created_at,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        ).first()
-        if row is None:
-            return None
-        # A detached copy: the row is gone, the handler only reads it.
-        return Timer(**row._asdict())
+        rows = await work.session.execute(
+            delete(Timer)
+            .where(Timer.id.in_(due.scalar_subquery()))
+            .returning(*COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        # Detached copies: the rows are gone, handlers only read them.
+        timers = [Timer(**row._asdict()) for row in rows]
+        return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
 
-    async def _retry_later(self, timer: Timer) -> None:
-        """The handler failed and its unit rolled back, so the row is back: push it later."""
-        async with self._units() as work:
-            if timer.attempts + 1 >= MAX_ATTEMPTS:
-                await work.session.execute(delete(Timer).where(Timer.id == timer.id))
-                log.error("timer.dropped key=%s attempts=%s", timer.key, timer.attempts + 1)
-                return
-            await work.session.execute(
-                update(Timer)
-                .where(Timer.id == timer.id)
-                .values(
-                    attempts=timer.attempts + 1,
-                    due_at=work.now + timedelta(seconds=2**timer.attempts),
-                )
+    async def _retry_later(self, work: Work, timer: Timer) -> None:
+        """Put the timer back, later; unless the handler's unit armed that key anew since."""
+        if timer.attempts + 1 >= MAX_ATTEMPTS:
+            log.error(
+                "timer.dropped kind=%s key=%s attempts=%s", timer.kind, timer.key, MAX_ATTEMPTS
             )
+            return
+        insert = postgresql.insert if work.is_postgres else sqlite.insert
+        await work.session.execute(
+            insert(Timer)
+            .values(
+                key=timer.key,
+                kind=timer.kind,
+                due_at=work.now + timedelta(seconds=2**timer.attempts),
+                payload=timer.payload,
+                attempts=timer.attempts + 1,
+                created_at=timer.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[Timer.key])
+        )
 
     async def next_due(self) -> datetime | None:
         async with self._units.read() as session:

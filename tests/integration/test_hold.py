@@ -103,3 +103,21 @@ async def test_hold_is_refused_on_a_chat_that_is_not_yours_or_closing(server: Se
     await agent.send({"type": "hold", "chat_id": customer.chat_id})
     await agent.expect("error", code="invalid_state")
     assert await templates(server, customer.chat_id, "hold") == 0
+
+
+async def test_a_hold_cut_short_by_the_agent_leaving_still_gets_the_apology(
+    server: Server,
+) -> None:
+    agent, customer = await served(server)
+    await customer.say("帮我查一下订单")  # t=0: the wait starts
+    server.clock.advance(10)
+    await hold(agent, customer.chat_id)  # t=10: a word to the customer
+    server.clock.advance(10)
+    await agent.send({"type": "status", "status": "offline"})  # t=20: back to the queue
+    await customer.until("message", template="returned_to_queue")
+
+    # The wait's clock runs again from the hold's word: the apology is due at t=70.
+    assert await server.advance(49) == 0
+    await server.advance(1)
+    await customer.until("message", template="long_wait")
+    assert await templates(server, customer.chat_id, "long_wait") == 1
