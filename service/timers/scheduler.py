@@ -168,7 +168,7 @@ class Scheduler:
             return
         insert = postgresql.insert if work.is_postgres else sqlite.insert
         await work.session.execute(
-            insert(Timer)
+            insert(TIMERS)
             .values(
                 key=timer.key,
                 kind=timer.kind,
@@ -177,7 +177,7 @@ class Scheduler:
                 attempts=timer.attempts + 1,
                 created_at=timer.created_at,
             )
-            .on_conflict_do_nothing(index_elements=[Timer.key])
+            .on_conflict_do_nothing(index_elements=[TIMERS.c.key])
         )
 
     async def next_due(self) -> datetime | None:

@@ -186,3 +186,26 @@ async def test_a_failing_timer_rolls_back_and_is_retried_with_backoff(
 async def timers(instance: Runtime) -> list[Timer]:
     async with instance.units.read() as session:
         return list((await session.scalars(select(Timer).order_by(Timer.key))).all())
+
+
+async def test_a_timer_that_keeps_failing_is_dropped_after_five_attempts(
+    database_url: str, clock: ManualClock
+) -> None:
+    async with runtime(database_url, clock) as instance:
+        calls: list[int] = []
+
+        async def broken(work: Work, timer: Timer) -> None:
+            calls.append(timer.attempts)
+            raise RuntimeError("always")
+
+        instance.scheduler.register("broken", broken)
+        async with instance.units() as work:
+            await arm(work, "broken", "broken:1", work.now)
+        for wait in (0, 1, 2, 4, 8):
+            clock.advance(wait)
+            assert await instance.scheduler.run_due() == 0
+        assert calls == [0, 1, 2, 3, 4]
+        assert await timers(instance) == []
+        clock.advance(3600)
+        await instance.scheduler.run_due()
+        assert calls == [0, 1, 2, 3, 4]
