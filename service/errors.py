@@ -61,6 +61,11 @@ class InvalidState(KefuError):
     status = 409
 
 
+class InvalidRange(KefuError):
+    code = "invalid_range"
+    status = 422
+
+
 class Conflict(KefuError):
     code = "conflict"
     status = 409

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     agent_grace_s: float = 60.0
     customer_grace_s: float = 120.0
 
+    # Timing rules (service/chats/timing.py), in seconds.
+    long_wait_s: float = Field(default=60.0, gt=0)
+    hold_s: float = Field(default=60.0, gt=0)
+    accept_timeout_s: float = Field(default=90.0, gt=0)
+    idle_prompt_s: float = Field(default=300.0, gt=0)
+    idle_close_s: float = Field(default=120.0, gt=0)
+    close_grace_s: float = Field(default=30.0, ge=0)
+
     scheduler_poll_s: float = Field(default=0.5, gt=0)
     log_level: str = "info"
 

@@ -8,7 +8,7 @@ could take back (STYLE 3, 14).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.db.engine import Database
+from service.db.models import Chat
 from service.realtime.bus import Bus, Envelope
+
+# Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
+AssignedHook = Callable[["Work", Chat], Awaitable[None]]
 
 
 @dataclass
@@ -27,11 +31,22 @@ class Work:
     now: datetime
     is_postgres: bool
     outbox: list[Envelope] = field(default_factory=list)
+    on_assigned: Sequence[AssignedHook] = ()
+    # The earliest due time of the timers armed in this unit: the scheduler may need waking.
+    next_timer: datetime | None = None
 
     def send(self, to: str | Iterable[str], frame: dict[str, Any]) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
         if addresses:
             self.outbox.append(Envelope(addresses, frame))
+
+    def timer_armed(self, due_at: datetime) -> None:
+        if self.next_timer is None or due_at < self.next_timer:
+            self.next_timer = due_at
+
+    async def assigned(self, chat: Chat) -> None:
+        for hook in self.on_assigned:
+            await hook(self, chat)
 
 
 class Units:
@@ -41,6 +56,9 @@ class Units:
         self.database = database
         self.bus = bus
         self.clock = clock
+        self.on_assigned: list[AssignedHook] = []
+        # Told the earliest due time armed by each committed unit (the scheduler's wake-up).
+        self.on_timer_armed: Callable[[datetime], None] | None = None
         self._routing = asyncio.Lock()
 
     @asynccontextmanager
@@ -48,8 +66,15 @@ class Units:
         guard: AbstractAsyncContextManager[Any] = self._routing if exclusive else nullcontext()
         async with guard:
             async with self.database.sessions() as session, session.begin():
-                work = Work(session, self.clock.now(), self.database.is_postgres)
+                work = Work(
+                    session,
+                    self.clock.now(),
+                    self.database.is_postgres,
+                    on_assigned=tuple(self.on_assigned),
+                )
                 yield work
+        if work.next_timer is not None and self.on_timer_armed is not None:
+            self.on_timer_armed(work.next_timer)
         for envelope in work.outbox:
             await self.bus.publish(envelope)
 

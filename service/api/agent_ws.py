@@ -17,6 +17,7 @@ from service.realtime.protocol import (
     AgentCommand,
     AgentMessage,
     AgentTyping,
+    Hold,
     Parser,
     Status,
     agent_commands,
@@ -69,7 +70,12 @@ async def agent_socket(websocket: WebSocket) -> None:
         if isinstance(command, AgentMessage):
             async with runtime.units() as work:
                 ack = await service.agent_message(
-                    work, agent_id, command.chat_id, command.client_id, command.text
+                    work,
+                    agent_id,
+                    command.chat_id,
+                    command.client_id,
+                    command.text,
+                    command.hold_back,
                 )
             connection.offer(
                 {
@@ -88,6 +94,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         elif isinstance(command, AgentClose):
             async with runtime.units(exclusive=True) as work:
                 await service.agent_close(work, agent_id, command.chat_id)
+        elif isinstance(command, Hold):
+            async with runtime.units() as work:
+                await service.agent_hold(work, agent_id, command.chat_id)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from service.db.models import Agent, Chat, Customer, Message
 
 
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def at(message: Message) -> str:
-    return message.created_at.isoformat().replace("+00:00", "Z")
+    return iso(message.created_at)
 
 
 def agent_card(agent: Agent) -> dict[str, Any]:
@@ -53,4 +58,8 @@ def chat_summary(chat: Chat, customer: Customer) -> dict[str, Any]:
         "customer": customer_card(customer),
         "last_seq": chat.last_seq,
         "locale": chat.locale,
+        # The chat's clocks (chats/timing.py): since when the customer waits for a reply, and
+        # when a chat in its closing grace closes.
+        "waiting_since": iso(chat.waiting_since) if chat.waiting_since else None,
+        "closes_at": iso(chat.closes_at) if chat.closes_at else None,
     }

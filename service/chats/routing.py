@@ -26,6 +26,14 @@ def agent_address(agent_id: int) -> str:
     return f"agent:{agent_id}"
 
 
+def audience(chat: Chat) -> list[str]:
+    """The chat's customer tabs and, when assigned, its agent."""
+    to = [customer_address(chat.id)]
+    if chat.agent_id is not None:
+        to.append(agent_address(chat.agent_id))
+    return to
+
+
 async def pick_agent(work: Work) -> Agent | None:
     eligible = select(Agent).where(
         Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True)
@@ -69,6 +77,7 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
     chat.assigned_at = work.now
     chat.queue_position = None
     agent.last_assigned_at = work.now
+    await work.assigned(chat)
     await work.session.flush()
     customer = await work.session.get_one(Customer, chat.customer_id)
     work.send(
@@ -106,6 +115,7 @@ async def route(work: Work, chat: Chat) -> None:
     chat.status = ChatStatus.queued
     chat.agent_id = None
     chat.queue_position = None
+    chat.queued_since = work.now
     if chat.queued_at is None:
         chat.queued_at = work.now
     await work.session.flush()

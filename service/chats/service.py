@@ -18,6 +18,7 @@ from service.chats import routing
 from service.chats.frames import agent_card, chat_summary, message_frame
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_resend, frames_after
+from service.chats.timing import Timing, locked_chat
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
 from service.phrases import Catalog
@@ -56,6 +57,7 @@ class ChatService:
         self.units = units
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
+        self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
 
     # -- customer side -------------------------------------------------------------------------
 
@@ -147,6 +149,7 @@ class ChatService:
         chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         work.send(self._audience(chat), message_frame(message))
+        await self.timing.customer_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
     async def customer_typing(self, work: Work, chat_id: int) -> None:
@@ -224,7 +227,13 @@ class ChatService:
         work.send(agent_address(agent.id), {"type": "signed_out", "reason": reason})
 
     async def agent_message(
-        self, work: Work, agent_id: int, chat_id: int, client_id: str, text: str
+        self,
+        work: Work,
+        agent_id: int,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        hold_back: bool | None = None,
     ) -> Ack:
         self._check_length(text)
         existing = await find_resend(work.session, chat_id, Sender.agent, agent_id, client_id)
@@ -232,11 +241,17 @@ class ChatService:
             return Ack(client_id, existing.seq, duplicate=True)
         chat = await self._chat_of(work, agent_id, chat_id)
         agent = await work.session.get_one(Agent, agent_id)
+        await self.timing.before_agent_message(work, chat, hold_back)
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id
         )
         work.send(self._audience(chat), message_frame(message, agent))
+        await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
+
+    async def agent_hold(self, work: Work, agent_id: int, chat_id: int) -> None:
+        chat = await self._chat_of(work, agent_id, chat_id)
+        await self.timing.hold(work, chat)
 
     async def agent_typing(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await self._chat_of(work, agent_id, chat_id)
@@ -244,8 +259,9 @@ class ChatService:
 
     async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await self._chat_of(work, agent_id, chat_id)
-        # S-customer-ends: the closing grace period slots in here (timers issue).
-        await self._close(work, chat, by="agent", template="closing")
+        # S-customer-ends: ask once more and leave the customer a grace period to answer.
+        if await self.timing.agent_closing(work, chat):
+            await self._close(work, chat, by="agent", template="closing")
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -278,6 +294,7 @@ class ChatService:
         chat.closed_by = by
         chat.queue_position = None
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
+        await self.timing.ended(work, chat)
         await work.session.flush()
         work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
@@ -289,10 +306,15 @@ class ChatService:
     async def _requeue_chats_of(self, work: Work, agent: Agent, reason: str) -> None:
         """The agent left: their chats go back to the front of the queue, everyone told."""
         for chat, _customer in await self._chats_of(work, agent):
+            if chat.closes_at is not None:
+                # S-customer-ends: the agent had closed it; with the agent gone it closes now.
+                await self._close(work, chat, by="agent", template="closing")
+                continue
             work.send(
                 agent_address(agent.id),
                 {"type": "unassigned", "chat_id": chat.id, "reason": reason},
             )
+            await self.timing.unassigned(work, chat)
             chat.priority = 1
             await self._template(work, chat, "returned_to_queue", notify_agent=False)
             await routing.route(work, chat)
@@ -316,13 +338,16 @@ class ChatService:
         return [(chat, customer) for chat, customer in rows]
 
     async def _open_chat(self, work: Work, chat_id: int) -> Chat:
-        chat = await work.session.get_one(Chat, chat_id)
+        # Locked: a timer closing the chat at this moment is either before or after us.
+        chat = await locked_chat(work, chat_id)
+        if chat is None:
+            raise InvalidState("this chat is gone")
         if chat.status == ChatStatus.closed:
             raise InvalidState("this chat is closed")
         return chat
 
     async def _chat_of(self, work: Work, agent_id: int, chat_id: int) -> Chat:
-        chat = await work.session.get(Chat, chat_id)
+        chat = await locked_chat(work, chat_id)
         # S-privacy: the same answer whether the chat is someone else's or does not exist.
         if chat is None or chat.agent_id != agent_id:
             raise NotYourChat(f"chat {chat_id} is not assigned to you")

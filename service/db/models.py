@@ -1,4 +1,4 @@
-"""The ORM models: agents, customers, chats, messages, timers and admin tokens."""
+"""The ORM models: agents, customers, chats, messages, timers, reply timing and admin tokens."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,6 +114,24 @@ class Chat(Base):
     customer_sockets: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
 
+    # Reply timing (service/chats/timing.py). Queue time is stored, not recomputed.
+    queued_since: Mapped[datetime | None]  # start of the current stint in the queue
+    queue_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_customer_at: Mapped[datetime | None]
+    first_response_ms: Mapped[int | None] = mapped_column(Integer)
+    # The earliest customer message no agent has answered yet; null when nothing waits.
+    waiting_since: Mapped[datetime | None]
+    wait_apologized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The assigned agent has written since the assignment (silent-agent timer stopped).
+    agent_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    held_since: Mapped[datetime | None]
+    hold_expired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Closing grace (S-customer-ends): the agent closed; the chat closes at this time.
+    closes_at: Mapped[datetime | None]
+    asked_anything_else: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
 
 class Message(Base):
     __tablename__ = "messages"
@@ -148,6 +167,41 @@ class Timer(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Reply(Base):
+    """An agent message that answered waiting customer messages, with the wait it ended."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        Index("ix_replies_at", "at"),
+        Index("ix_replies_agent_at", "agent_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    at: Mapped[datetime]
+    # From the earliest unanswered customer message to this reply (S-no-silence).
+    wait_ms: Mapped[int] = mapped_column(Integer)
+    # Set on the chat's first reply: from the chat's first customer message (S-answer-fast).
+    first_response_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class TimingEvent(Base):
+    """A timing rule that fired against a chat: an apology, a silent-agent reassignment."""
+
+    __tablename__ = "timing_events"
+    __table_args__ = (Index("ix_timing_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    # The agent holding the chat then (counted against them); null while it was queued.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    waited_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class AdminToken(Base):

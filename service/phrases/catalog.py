@@ -42,6 +42,7 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str]] = {
     "leave_message_ack": frozenset({"time"}),
     "transferred": frozenset(),
     "returned_to_queue": frozenset(),
+    "reassigned": frozenset(),
 }
 
 # Values used when the caller gives none. S-complaint-48h: a complaint is answered within 48h.

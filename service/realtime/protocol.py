@@ -106,6 +106,8 @@ class AgentMessage(Frame):
     chat_id: ChatId
     client_id: ClientId
     text: Text
+    # After a hold (S-hold-back): send "很抱歉让您久等了!" first. Absent: only if the hold expired.
+    hold_back: bool | None = None
 
 
 class AgentTyping(Frame):

@@ -1,21 +1,29 @@
 """The durable scheduler.
 
 A timer is a row (key, kind, due time, payload). It is armed or cancelled on the session of the
-state change that causes it, so both commit together. The scheduler claims due rows one at a
-time, runs the kind's handler in the same transaction that deletes the row, and commits: a timer
-fires once, and one due while the process was down fires on the next start. On PostgreSQL the
-claim is ``FOR UPDATE SKIP LOCKED``, so several processes never fire the same row.
+state change that causes it, so both commit together. The scheduler claims due rows by deleting
+them, runs each kind's handler in that same transaction, and commits: a timer fires once, and
+one due while no process was running fires on the next start. The claim is a write,
+``DELETE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so on PostgreSQL several
+processes never take the same row and never wait for each other's, and on SQLite the claim
+takes the write lock before it reads. Each handler runs in a savepoint: one that fails takes
+back only its own changes, and its timer is put back to be retried with backoff.
+
+The loop sleeps until the next due time, at most ``KEFU_SCHEDULER_POLL_S`` (timers armed by
+other processes are found by polling); a unit that arms a timer sooner than that wakes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db.models import Timer
 from service.unit import Units, Work
@@ -24,20 +32,55 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Work, Timer], Awaitable[None]]
 MAX_ATTEMPTS = 5
+# Timers fired per transaction: one commit for many, while routing waits at most this many.
+BATCH = 20
+COLUMNS = (
+    Timer.id,
+    Timer.key,
+    Timer.kind,
+    Timer.due_at,
+    Timer.payload,
+    Timer.attempts,
+    Timer.created_at,
+)
+# Shortest sleep between rounds: a row due but locked by another process is not spun on.
+MIN_SLEEP_S = 0.01
+
+
+TIMERS = cast(Table, Timer.__table__)
+ARMED = ("kind", "due_at", "payload", "attempts", "created_at")
+
+
+@functools.cache
+def _upsert(is_postgres: bool) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE, built once per dialect (it is on every message)."""
+    insert = (postgresql.insert if is_postgres else sqlite.insert)(TIMERS)
+    return insert.on_conflict_do_update(
+        index_elements=[TIMERS.c.key], set_={name: insert.excluded[name] for name in ARMED}
+    )
 
 
 async def arm(
     work: Work, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:
-    """Arm (or re-arm) the timer named ``key``."""
-    await cancel(work, key)
-    work.session.add(
-        Timer(key=key, kind=kind, due_at=due_at, payload=payload or {}, created_at=work.now)
-    )
+    """Arm (or re-arm) the timer named ``key``: one upsert on the unique key."""
+    values = {
+        "key": key,
+        "kind": kind,
+        "due_at": due_at,
+        "payload": payload or {},
+        "attempts": 0,
+        "created_at": work.now,
+    }
+    await work.session.execute(_upsert(work.is_postgres), values)
+    work.timer_armed(due_at)
 
 
-async def cancel(work: Work, key: str) -> None:
-    await work.session.execute(delete(Timer).where(Timer.key == key))
+async def cancel(work: Work, key: str, *keys: str) -> None:
+    if keys:
+        await work.session.execute(delete(TIMERS).where(TIMERS.c.key.in_((key, *keys))))
+    else:
+        await work.session.execute(delete(TIMERS).where(TIMERS.c.key == key))
 
 
 class Scheduler:
@@ -46,6 +89,8 @@ class Scheduler:
         self._poll_s = poll_s
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
+        self._sleeping_until: datetime | None = None
+        units.on_timer_armed = self._armed
 
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -53,66 +98,123 @@ class Scheduler:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def asleep_until(self) -> datetime | None:
+        """When the loop wakes next by itself; None while it is firing timers."""
+        return self._sleeping_until
+
+    def _armed(self, due_at: datetime) -> None:
+        if self._sleeping_until is not None and due_at < self._sleeping_until:
+            self._wake.set()
+
     async def run_due(self) -> int:
         """Fire every timer due by the clock's now; returns how many fired."""
         fired = 0
         while True:
-            outcome = await self._fire_one()
+            outcome = await self._fire_batch()
             if outcome is None:
                 return fired
             fired += outcome
 
-    async def _fire_one(self) -> int | None:
-        failed: tuple[int, int] | None = None
-        try:
-            async with self._units(exclusive=True) as work:
-                query = (
-                    select(Timer)
-                    .where(Timer.due_at <= work.now)
-                    .order_by(Timer.due_at, Timer.id)
-                    .limit(1)
-                )
-                if work.is_postgres:
-                    query = query.with_for_update(skip_locked=True)
-                timer = (await work.session.scalars(query)).first()
-                if timer is None:
-                    return None
-                failed = (timer.id, timer.attempts)
-                await work.session.delete(timer)
-                handler = self._handlers.get(timer.kind)
-                if handler is None:
-                    log.error("timer.unknown_kind kind=%s key=%s", timer.kind, timer.key)
-                    return 0
-                await handler(work, timer)
-                return 1
-        except Exception:
-            if failed is None:
-                raise
-            log.exception("timer.failed id=%s", failed[0])
-            await self._retry_later(*failed)
-            return 0
+    async def _fire_batch(self) -> int | None:
+        """Claim up to ``BATCH`` due timers and fire them in one transaction, one commit."""
+        async with self._units(exclusive=True) as work:
+            claimed = await self._claim(work)
+            if not claimed:
+                return None
+            fired = 0
+            for timer in claimed:
+                fired += await self._fire(work, timer)
+            return fired
 
-    async def _retry_later(self, timer_id: int, attempts: int) -> None:
-        async with self._units() as work:
-            if attempts + 1 >= MAX_ATTEMPTS:
-                await work.session.execute(delete(Timer).where(Timer.id == timer_id))
-                log.error("timer.dropped id=%s attempts=%s", timer_id, attempts + 1)
-                return
-            await work.session.execute(
-                update(Timer)
-                .where(Timer.id == timer_id)
-                .values(attempts=attempts + 1, due_at=work.now + timedelta(seconds=2**attempts))
+    async def _fire(self, work: Work, timer: Timer) -> int:
+        handler = self._handlers.get(timer.kind)
+        if handler is None:
+            log.error("timer.unknown_kind kind=%s key=%s", timer.kind, timer.key)
+            return 0
+        sent = len(work.outbox)
+        try:
+            # A savepoint per timer: a failing handler takes back only its own changes.
+            async with work.session.begin_nested():
+                await handler(work, timer)
+        except Exception:
+            log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
+            del work.outbox[sent:]
+            await self._retry_later(work, timer)
+            return 0
+        return 1
+
+    async def _claim(self, work: Work) -> list[Timer]:
+        due = select(Timer.id).where(Timer.due_at <= work.now).order_by(Timer.due_at, Timer.id)
+        due = due.limit(BATCH)
+        if work.is_postgres:
+            due = due.with_for_update(skip_locked=True)
+        rows = await work.session.execute(
+            delete(Timer)
+            .where(Timer.id.in_(due.scalar_subquery()))
+            .returning(*COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        # Detached copies: the rows are gone, handlers only read them.
+        timers = [Timer(**row._asdict()) for row in rows]
+        return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
+
+    async def _retry_later(self, work: Work, timer: Timer) -> None:
+        """Put the timer back, later; unless the handler's unit armed that key anew since."""
+        if timer.attempts + 1 >= MAX_ATTEMPTS:
+            log.error(
+                "timer.dropped kind=%s key=%s attempts=%s", timer.kind, timer.key, MAX_ATTEMPTS
             )
+            return
+        insert = postgresql.insert if work.is_postgres else sqlite.insert
+        await work.session.execute(
+            insert(TIMERS)
+            .values(
+                key=timer.key,
+                kind=timer.kind,
+                due_at=work.now + timedelta(seconds=2**timer.attempts),
+                payload=timer.payload,
+                attempts=timer.attempts + 1,
+                created_at=timer.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[TIMERS.c.key])
+        )
+
+    async def next_due(self) -> datetime | None:
+        async with self._units.read() as session:
+            due: datetime | None = await session.scalar(select(func.min(Timer.due_at)))
+        return due
+
+    async def _sleep(self) -> None:
+        now = self._units.clock.now()
+        until = now + timedelta(seconds=self._poll_s)
+        # Set before looking: a timer armed while we look still wakes us.
+        self._sleeping_until = until
+        due = await self.next_due()
+        if due is not None and due < until:
+            until = self._sleeping_until = due
+        delay = max(MIN_SLEEP_S, (until - now).total_seconds())
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            pass
+        finally:
+            self._sleeping_until = None
 
     async def run(self) -> None:
-        """Poll for due timers until cancelled; owned by the app's lifespan."""
+        """Fire due timers until cancelled; owned by the app's lifespan.
+
+        The first round runs at once, so timers that fell due while no process ran fire on
+        start.
+        """
         while True:
-            try:
-                await self.run_due()
-            except Exception:
-                log.exception("scheduler.tick_failed")
+            # Cleared before the round: a timer armed during it wakes the next sleep at once.
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
-            except TimeoutError:
-                pass
+                await self.run_due()
+                await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler.tick_failed")
+                await asyncio.sleep(self._poll_s)

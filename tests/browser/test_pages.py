@@ -22,6 +22,7 @@ from tests.support.server import Server
 
 WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
 CLOSING = "非常感谢您对3yx的支持和关注"
+ANYTHING_ELSE = "请问,还有其它问题吗?"
 PENDING = re.compile(r"\bis-pending\b")
 
 # The pages do not depend on the database; one backend is enough for a browser.
@@ -135,16 +136,27 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     assert await seqs(console) == ["1", "2", "3", "4", "5"]
     await widget.screenshot(path=tmp_path / "widget-chatting.png")
 
+    # S-hold: the console's hold button asks the customer to wait.
+    await console.locator("#hold-chat").click()
+    await expect(widget.locator(".msg-template-hold")).to_have_text(re.compile("请您稍等!"))
+    await say(console, "查到了")
+    await expect(widget.locator(".msg-agent", has_text="查到了")).to_have_count(1)
+
+    # S-customer-ends: the close asks once more and leaves the customer a grace to answer.
     await console.locator("#close-chat").click()
     await console.locator("#close-chat").click()  # the second click confirms
+    await expect(widget.locator(".msg-template-anything_else")).to_contain_text(ANYTHING_ELSE)
+    await expect(widget.locator("#banner")).to_contain_text("即将结束")
+    item = console.locator(f'.chat-item[data-chat-id="{chat_id}"]')
+    await expect(item).to_contain_text("待结束")
+    await expect(console.locator("#close-chat")).to_be_hidden()
+    await server.advance(server.runtime.settings.close_grace_s)
     await expect(widget.locator(".msg-template-closing")).to_contain_text(CLOSING)
     await expect(widget.locator("#ended")).to_be_visible()
     await expect(widget.locator("#input")).to_be_disabled()
-    await expect(console.locator(f'.chat-item[data-chat-id="{chat_id}"]')).to_have_attribute(
-        "data-status", "closed"
-    )
+    await expect(item).to_have_attribute("data-status", "closed")
     await expect(console.locator("#input")).to_be_disabled()
-    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6"]
+    assert await seqs(widget) == [str(seq) for seq in range(1, 10)]
 
     await widget.screenshot(path=tmp_path / "widget.png")
     await console.screenshot(path=tmp_path / "console.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.support.server import Server
 
 WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
+ANYTHING_ELSE = "请问,还有其它问题吗?"
 CLOSING = "非常感谢您对3yx的支持和关注,有问题随时联系我们在线客服,我们24小时竭诚为您服务,祝您愉快!"
 
 
@@ -34,10 +35,15 @@ async def test_full_conversation(server: Server) -> None:
     await customer.say("abc123")
     assert (await agent.until("message", seq=4))["text"] == "abc123"
 
+    # S-customer-ends: the agent's close asks once more and leaves a grace to answer.
     await agent.send({"type": "close", "chat_id": customer.chat_id})
+    asked = await customer.until("message", template="anything_else")
+    assert (asked["seq"], asked["text"]) == (5, ANYTHING_ELSE)
+    await customer.expect("closing", chat_id=customer.chat_id)
+    await server.advance(server.runtime.settings.close_grace_s)
     closing = await customer.until("message", template="closing")
     assert closing["text"] == CLOSING
-    assert closing["seq"] == 5
+    assert closing["seq"] == 6
     await customer.expect("closed", by="agent")
     await agent.until("closed", chat_id=customer.chat_id, by="agent")
 
@@ -50,6 +56,7 @@ async def test_full_conversation(server: Server) -> None:
         (3, "agent"),
         (4, "customer"),
         (5, "system"),
+        (6, "system"),
     ]
 
 

@@ -90,19 +90,20 @@ async def test_agent_resume_within_grace_keeps_chats(server: Server) -> None:
     agent = await server.agent()
     customer = await server.customer()
     await agent.expect("assigned", chat_id=customer.chat_id)
+    await agent.say(customer.chat_id, "您好")
     await server.leave(agent)
     await customer.say("我还在等")
 
     await server.advance(30)  # within the 60 s grace
-    back = await server.agent_socket(agent.info["token"], resume={str(customer.chat_id): 1})
+    back = await server.agent_socket(agent.info["token"], resume={str(customer.chat_id): 2})
     assert [c["chat_id"] for c in back.info["chats"]] == [customer.chat_id]
     missed = await back.expect("message", chat_id=customer.chat_id)
-    assert (missed["seq"], missed["text"]) == (2, "我还在等")
+    assert (missed["seq"], missed["text"]) == (3, "我还在等")
     await back.quiet()
 
     await server.advance(60)  # past the first grace: it was cancelled by the reconnect
-    await back.say(customer.chat_id, "在的")
-    await customer.until("message", sender="agent")
+    await back.say(customer.chat_id, "在的", client_id="back-1")
+    await customer.until("message", sender="agent", text="在的")
 
 
 async def test_agent_gone_past_grace_returns_chats_to_the_front(server: Server) -> None:
@@ -133,6 +134,7 @@ async def test_customer_gone_past_grace_closes_the_chat(server: Server) -> None:
     agent = await server.agent()
     customer = await server.customer()
     await agent.expect("assigned", chat_id=customer.chat_id)
+    await agent.say(customer.chat_id, "您好")
     await server.leave(customer)
     await server.advance(server.runtime.settings.customer_grace_s + 1)
     await agent.until("closed", chat_id=customer.chat_id, by="system")
@@ -140,6 +142,7 @@ async def test_customer_gone_past_grace_closes_the_chat(server: Server) -> None:
     # Resuming a closed chat still replays what was missed, then says it is closed.
     back = await server.customer(resume={"token": customer.token, "last_seq": 0})
     await back.expect("message", seq=1, template="welcome")
+    await back.expect("message", seq=2, sender="agent")
     await back.expect("closed", by="system")
     await back.send({"type": "message", "client_id": "late", "text": "还在吗"})
     error = await back.expect("error", code="invalid_state", ref="late")

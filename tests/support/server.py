@@ -11,12 +11,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
 import websockets
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from websockets.asyncio.client import ClientConnection
 
 from service.app import create_app
@@ -30,6 +30,7 @@ FACTOR = float(os.environ.get("KEFU_TEST_TIMEOUT_FACTOR", "1"))
 TIMEOUT = 5.0 * FACTOR
 QUIET = 0.3 * FACTOR  # how long "nothing more arrives" is watched for
 ADMIN_TOKEN = "test-admin-token"
+T = TypeVar("T")
 PLAYER_SECRET = "test-player-secret"
 
 
@@ -186,6 +187,11 @@ class Server:
         elif isinstance(peer, Agent):
             await self.armed(f"agent_gone:{peer.info['agent']['id']}")
 
+    async def rows(self, query: Select[tuple[T]]) -> list[T]:
+        """What the database holds now (for checks that frames cannot show)."""
+        async with self.runtime.units.read() as session:
+            return list((await session.scalars(query)).all())
+
     async def advance(self, seconds: float) -> int:
         """Move the clock and fire whatever timers fell due."""
         self.clock.advance(seconds)
@@ -214,8 +220,11 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # a factory, not a
 
 
 @asynccontextmanager
-async def running_server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
-    app = create_app(settings, clock=clock, run_scheduler=False)
+async def running_server(
+    settings: Settings, clock: ManualClock, *, run_scheduler: bool = False
+) -> AsyncIterator[Server]:
+    """A server on a free port; its timers fire on ``advance`` unless ``run_scheduler``."""
+    app = create_app(settings, clock=clock, run_scheduler=run_scheduler)
     sock = free_socket()
     config = uvicorn.Config(
         app, log_level="warning", lifespan="on", ws_max_size=settings.max_frame_bytes * 4

@@ -34,6 +34,7 @@ from service.realtime.protocol import (
     customer_commands,
     customer_hello,
 )
+from service.reports.schemas import QueueReport, ReplyTimeReport
 from service.security import sign_player, verify_player
 from service.settings import Settings
 
@@ -156,7 +157,8 @@ ERROR_CODES = frozenset(
     for cls in (KefuError, *errors.__dict__.values())
     if isinstance(cls, type) and issubclass(cls, KefuError)
 )
-CLOSED_BY = frozenset({"agent", "customer", "system"})  # the values chats/service.py passes
+# The values chats/service.py and chats/timing.py pass.
+CLOSED_BY = frozenset({"agent", "customer", "idle", "system"})
 
 # (audience, type) -> forms: (required keys, optional keys); a frame must match one form.
 Form = tuple[frozenset[str], frozenset[str]]
@@ -178,6 +180,11 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("agent", "typing"): [(frozenset({"type", "chat_id"}), EMPTY)],
     ("agent", "status"): [(frozenset({"type", "status"}), EMPTY)],
     ("agent", "signed_out"): [(frozenset({"type", "reason"}), EMPTY)],
+    # chats/timing.py
+    ("agent", "timing"): [(frozenset({"type", "chat_id", "waiting_since", "waited_s"}), EMPTY)],
+    ("agent", "reminder"): [
+        (frozenset({"type", "chat_id", "reason", "held_since", "held_s"}), EMPTY)
+    ],
     ("agent", "unassigned"): [(frozenset({"type", "chat_id", "reason"}), EMPTY)],
 }
 for _audience in ("customer", "agent"):
@@ -186,6 +193,8 @@ for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "error")] = [
         (frozenset({"type", "code", "message"}), frozenset({"ref"}))
     ]
+    SERVER_FRAMES[(_audience, "closing")] = [(frozenset({"type", "chat_id", "closes_at"}), EMPTY)]
+    SERVER_FRAMES[(_audience, "reopened")] = [(frozenset({"type", "chat_id"}), EMPTY)]
 SERVER_TYPES = frozenset(kind for _, kind in SERVER_FRAMES)
 
 
@@ -281,6 +290,10 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert frame["code"] in ERROR_CODES, where
     elif kind == "closed":
         assert frame["by"] in CLOSED_BY, where
+    elif kind in {"timing", "reminder", "closing"}:
+        for key in {"waiting_since", "held_since", "closes_at"} & set(frame):
+            assert frame[key].endswith("Z"), where
+            datetime.fromisoformat(frame[key].replace("Z", "+00:00"))
     elif kind == "ready" and audience == "agent":
         assert set(frame["agent"]) == AGENT_ME, where
         for chat in frame["chats"]:
@@ -348,7 +361,10 @@ def test_every_setting_named_in_the_docs_exists() -> None:
 
 HTTP_MODELS: dict[str, type[BaseModel]] = {
     model.__name__: model
-    for model in (AgentCreate, AgentUpdate, AgentOut, AgentCreated, ChatPage, ChatDetail)
+    for model in (
+        AgentCreate, AgentUpdate, AgentOut, AgentCreated, ChatPage, ChatDetail,
+        ReplyTimeReport, QueueReport,
+    )
 }
 PROBLEM = frozenset({"type", "title", "status", "code", "detail"})
 
@@ -367,7 +383,8 @@ def test_http_examples_match_their_schemas() -> None:
         model = HTTP_MODELS[block.value]
         model.model_validate(body)
         if model not in (AgentCreate, AgentUpdate):
-            assert set(body) == set(model.model_fields), f"{block.id}: fields differ"
+            names = {field.alias or name for name, field in model.model_fields.items()}
+            assert set(body) == names, f"{block.id}: fields differ"
 
 
 def test_worked_player_signature_is_what_the_server_verifies() -> None:

@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter, Depends
 
-from service.api.admin import agents, chats
+from service.api.admin import agents, chats, reports
 from service.api.auth import require_admin
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
 router.include_router(agents.router)
 router.include_router(chats.router)
+router.include_router(reports.router)

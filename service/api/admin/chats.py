@@ -30,6 +30,9 @@ class ChatOut(BaseModel):
     assigned_at: datetime | None
     closed_at: datetime | None
     closed_by: str | None
+    # Stored reply timing (chats/timing.py): time spent in the queue, first response.
+    queue_s: float
+    first_response_s: float | None
 
 
 class ChatPage(BaseModel):
@@ -41,10 +44,16 @@ class ChatDetail(ChatOut):
     messages: list[dict[str, Any]]
 
 
+COMPUTED = frozenset({"customer", "queue_s", "first_response_s"})
+
+
 def chat_out(chat: Chat, customer: Customer) -> dict[str, Any]:
+    first = chat.first_response_ms
     return {
-        **{name: getattr(chat, name) for name in ChatOut.model_fields if name != "customer"},
+        **{name: getattr(chat, name) for name in ChatOut.model_fields if name not in COMPUTED},
         "customer": customer_card(customer),
+        "queue_s": chat.queue_ms / 1000,
+        "first_response_s": None if first is None else first / 1000,
     }
 
 

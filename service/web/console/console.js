@@ -30,6 +30,7 @@ const ui = {
   chatTitle: $("chat-title"),
   chatSub: $("chat-sub"),
   closeChat: $("close-chat"),
+  holdChat: $("hold-chat"),
   transcript: $("transcript"),
   typing: $("typing"),
   error: $("error"),
@@ -62,6 +63,10 @@ function createChat(summary) {
     locale: summary.locale,
     status: "open", // open | closed | returned (back in the queue, no longer ours)
     closedBy: null,
+    // The chat's clocks (docs/timing.md): the customer waits since, the grace ends at.
+    waitingSince: summary.waiting_since || null,
+    closesAt: summary.closes_at || null,
+    late: false, // the long-wait apology went out in this wait
     lastSeq: 0,
     // Messages up to here were in the chat before this console saw it: not "unread".
     seenSeq: summary.last_seq || 0,
@@ -84,6 +89,8 @@ function upsertChat(summary) {
   chat.customer = summary.customer || chat.customer;
   chat.status = "open";
   chat.closedBy = null;
+  if ("waiting_since" in summary) chat.waitingSince = summary.waiting_since;
+  if ("closes_at" in summary) chat.closesAt = summary.closes_at;
   return chat;
 }
 
@@ -170,9 +177,13 @@ const handlers = {
   ack: onAck,
   typing: onTyping,
   closed: onClosed,
-  unassigned: onUnassigned,
   status: (frame) => setStatus(frame.status),
   error: onError,
+  timing: onTiming,
+  reminder: onReminder,
+  unassigned: onUnassigned,
+  closing: (frame) => setClosesAt(frame.chat_id, frame.closes_at),
+  reopened: (frame) => setClosesAt(frame.chat_id, null),
 };
 
 function onFrame(frame) {
@@ -200,12 +211,6 @@ function onReady(frame) {
   refresh();
 }
 
-function onUnassigned(frame) {
-  const chat = state.chats.get(frame.chat_id);
-  if (chat && chat.status === "open") chat.status = "returned";
-  refresh();
-}
-
 function onAssigned(frame) {
   const isNew = !state.chats.has(frame.chat_id);
   const chat = upsertChat(frame);
@@ -230,7 +235,12 @@ function onMessage(frame, live) {
     return;
   }
   chat.preview = frame.text;
+  if (frame.sender === "agent") {
+    chat.waitingSince = null;
+    chat.late = false;
+  }
   if (frame.sender === "customer") {
+    if (!chat.waitingSince) chat.waitingSince = frame.at;
     stopTyping(chat);
     if (chat.id !== state.selected && frame.seq > chat.seenSeq) chat.unread += 1;
   }
@@ -279,6 +289,45 @@ function onClosed(frame) {
   for (const clientId of chat.pending.keys()) markFailed(chat, clientId, "会话已结束");
   chat.pending.clear();
   stopTyping(chat);
+  refresh();
+}
+
+function onTiming(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  chat.waitingSince = frame.waiting_since;
+  chat.late = true;
+  refresh();
+}
+
+function onReminder(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  showBanner(
+    `${customerName(chat.customer)}(会话 #${chat.id})已保持 ${Math.round(frame.held_s)} 秒,` +
+      "系统已向顾客致歉;您的下一条消息前会自动发送“很抱歉让您久等了!”",
+  );
+}
+
+function onUnassigned(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  chat.status = "returned";
+  for (const clientId of chat.pending.keys()) markFailed(chat, clientId, "会话已转给其他客服");
+  chat.pending.clear();
+  const why = {
+    accept_timeout: "超过时限未回复,已转给其他客服;您的状态已设为“离开”",
+    offline: "您已下线,会话已退回队列",
+    gone: "连接中断超时,会话已退回队列",
+  };
+  showBanner(`会话 #${chat.id} ${why[frame.reason] || "已退回队列"}`);
+  refresh();
+}
+
+function setClosesAt(chatId, closesAt) {
+  const chat = state.chats.get(chatId);
+  if (!chat) return;
+  chat.closesAt = closesAt;
   refresh();
 }
 
@@ -341,6 +390,11 @@ function closeSelected() {
   }
   disarmClose();
   send({ type: "close", chat_id: chat.id });
+}
+
+function holdSelected() {
+  const chat = state.chats.get(state.selected);
+  if (chat && chat.status === "open") send({ type: "hold", chat_id: chat.id });
 }
 
 function disarmClose() {
@@ -467,12 +521,21 @@ function chatListItem(chat) {
   preview.className = "chat-preview";
   preview.textContent = chat.customerTyping ? "正在输入…" : chat.preview;
   button.append(name, preview);
-  if (STATUS_TAG[chat.status]) button.append(tag("chat-tag", STATUS_TAG[chat.status]));
+  const shown = chatTag(chat);
+  if (shown) button.append(tag(`chat-tag ${shown.className}`.trim(), shown.text));
   if (chat.customer?.tier) button.append(tag("chat-tier", chat.customer.tier));
   if (chat.unread) button.append(tag("badge", String(chat.unread)));
   button.addEventListener("click", () => selectChat(chat.id));
   item.append(button);
   return item;
+}
+
+// One tag per chat: its status, else the closing grace, else an apology already sent.
+function chatTag(chat) {
+  if (STATUS_TAG[chat.status]) return { text: STATUS_TAG[chat.status], className: "" };
+  if (chat.closesAt) return { text: "待结束", className: "chat-closing" };
+  if (chat.late) return { text: "久等", className: "chat-late" };
+  return null;
 }
 
 function tag(className, text) {
@@ -501,11 +564,17 @@ function renderPane() {
   if (chat.customer?.tier) parts.push(`等级 ${chat.customer.tier}`);
   if (chat.locale) parts.push(chat.locale);
   if (STATUS_TAG[chat.status]) parts.push(STATUS_TAG[chat.status]);
+  if (chat.status === "open" && chat.waitingSince) {
+    parts.push(`顾客等待自 ${formatTime(chat.waitingSince)}`);
+  }
+  if (chat.status === "open" && chat.closesAt) parts.push(`${formatTime(chat.closesAt)} 结束`);
   ui.chatSub.textContent = parts.join(" · ");
   const open = chat.status === "open";
   ui.input.disabled = !open;
   ui.composer.querySelector("button").disabled = !open;
-  ui.closeChat.hidden = !open;
+  // In the closing grace the chat waits for the customer: no second close, no hold.
+  ui.closeChat.hidden = !open || Boolean(chat.closesAt);
+  ui.holdChat.hidden = !open || Boolean(chat.closesAt);
   ui.typing.hidden = !chat.customerTyping;
 }
 
@@ -589,6 +658,7 @@ function start() {
   ui.disconnect.addEventListener("click", disconnect);
   ui.status.addEventListener("change", () => send({ type: "status", status: ui.status.value }));
   ui.closeChat.addEventListener("click", closeSelected);
+  ui.holdChat.addEventListener("click", holdSelected);
   ui.composer.addEventListener("submit", submitReply);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", onInput);

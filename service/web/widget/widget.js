@@ -166,6 +166,11 @@ const handlers = {
   queue: (frame) => showQueue(frame.position),
   assigned: (frame) => showAgent(frame.agent),
   typing: showTyping,
+  // The agent closed: the customer may still answer until the chat closes (S-customer-ends).
+  closing: () => setBanner("如还有其他问题请直接回复,否则本次对话即将结束", "closing"),
+  reopened: () => {
+    if (state.chat.agent) setAgent(state.chat.agent);
+  },
   closed: onClosed,
   error: onError,
 };

@@ -1,0 +1,1 @@
+"""Reports for supervisors: reply timing per agent and overall, and the live queue."""
