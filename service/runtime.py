@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from service.chats.service import ChatService
 from service.clock import Clock
+from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
 from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
@@ -31,6 +32,7 @@ class Runtime:
     scheduler: Scheduler
     catalog: Catalog
     chats: ChatService
+    complaints: ComplaintService
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -40,7 +42,11 @@ class Runtime:
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
-        return cls(settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats)
+        complaints = ComplaintService(settings, catalog, scheduler)
+        chats.closing_hooks.append(complaints.survey.chat_closing)
+        return cls(
+            settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats, complaints
+        )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()

@@ -17,6 +17,8 @@ from service.realtime.protocol import (
     AgentCommand,
     AgentMessage,
     AgentTyping,
+    ComplaintFrame,
+    DismissComplaint,
     Parser,
     Status,
     agent_commands,
@@ -88,6 +90,14 @@ async def agent_socket(websocket: WebSocket) -> None:
         elif isinstance(command, AgentClose):
             async with runtime.units(exclusive=True) as work:
                 await service.agent_close(work, agent_id, command.chat_id)
+        elif isinstance(command, ComplaintFrame):
+            async with runtime.units() as work:
+                await runtime.complaints.agent_complaint(work, agent_id, command)
+        elif isinstance(command, DismissComplaint):
+            async with runtime.units() as work:
+                await runtime.complaints.dismiss_draft(
+                    work, agent_id, command.complaint_id, command.comment
+                )
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -159,6 +159,12 @@ class ComplaintFrame(Frame):
     facts: dict[str, Any] | None = None
 
 
+class DismissComplaint(Frame):
+    type: Literal["dismiss_complaint"]
+    complaint_id: Annotated[int, Field(gt=0)]
+    comment: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
 AgentCommand = Annotated[
     AgentMessage
     | Status
@@ -169,7 +175,8 @@ AgentCommand = Annotated[
     | Correct
     | Hold
     | Transfer
-    | ComplaintFrame,
+    | ComplaintFrame
+    | DismissComplaint,
     Field(discriminator="type"),
 ]
 
@@ -237,6 +244,7 @@ AGENT_TYPES = _types(
     Hold,
     Transfer,
     ComplaintFrame,
+    DismissComplaint,
 )
 
 customer_commands: TypeAdapter[CustomerCommand] = TypeAdapter(CustomerCommand)

@@ -127,7 +127,9 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
         "data-status", "closed"
     )
     await expect(console.locator("#input")).to_be_disabled()
-    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6"]
+    # S-survey: the closing template is followed by the satisfaction survey.
+    await expect(widget.locator(".msg-template-survey")).to_have_count(1)
+    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6", "7"]
 
     await widget.screenshot(path=tmp_path / "widget.png")
     await console.screenshot(path=tmp_path / "console.png")
