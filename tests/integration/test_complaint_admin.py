@@ -20,8 +20,9 @@ async def desk(server: Server) -> dict[str, Any]:
     owner = await server.new_agent("组长", "7001", role="supervisor")
     guest = await complain(server, "recharge", "充值没到账")
     await server.advance(HOUR)
-    vip = await complain(server, "account", "=cmd|' /C calc'!A0",
-                         player=server.player("p-vip", "李雷", "vip1"))
+    vip = await complain(
+        server, "account", "=cmd|' /C calc'!A0", player=server.player("p-vip", "李雷", "vip1")
+    )
     await server.advance(HOUR)
     # The agent comes online now: the two chats above were complained about before anyone took them.
     agent = await server.agent("小王", "1001")
@@ -31,9 +32,10 @@ async def desk(server: Server) -> dict[str, Any]:
     await server.advance(HOUR)
     drafted = await server.customer()
     await drafted.say("我要投诉")
-    ids = {name: (await row_of(server, c.chat_id))["id"]
-           for name, c in (("guest", guest), ("vip", vip), ("filed", filed),
-                           ("draft", drafted))}
+    ids = {
+        name: (await row_of(server, c.chat_id))["id"]
+        for name, c in (("guest", guest), ("vip", vip), ("filed", filed), ("draft", drafted))
+    }
     await walk(server, ids["vip"], "acknowledged", owner["id"])
     return {"ids": ids, "owner": owner, "agent": agent.info["agent"], "vip": vip}
 
@@ -84,17 +86,21 @@ async def test_overdue_filter_follows_the_clock(server: Server) -> None:
 async def test_pages_and_sorting(server: Server) -> None:
     world = await desk(server)
     ids = world["ids"]
-    first = await server.http.get("/api/v1/complaints",
-                                  params={"limit": 3, "sort": "-created_at"})
+    first = await server.http.get("/api/v1/complaints", params={"limit": 3, "sort": "-created_at"})
     body = first.json()
     assert (body["total"], body["limit"], body["offset"]) == (4, 3, 0)
     assert [r["id"] for r in body["items"]] == [ids["draft"], ids["filed"], ids["vip"]]
-    rest = await server.http.get("/api/v1/complaints",
-                                 params={"limit": 3, "offset": 3, "sort": "-created_at"})
+    rest = await server.http.get(
+        "/api/v1/complaints", params={"limit": 3, "offset": 3, "sort": "-created_at"}
+    )
     assert [r["id"] for r in rest.json()["items"]] == [ids["guest"]]
     # Rows without a deadline (the draft) come last either way.
-    assert await ids_for(server, sort="due_at") == [ids["vip"], ids["guest"], ids["filed"],
-                                                    ids["draft"]]
+    assert await ids_for(server, sort="due_at") == [
+        ids["vip"],
+        ids["guest"],
+        ids["filed"],
+        ids["draft"],
+    ]
     assert (await ids_for(server, sort="-due_at"))[-1] == ids["draft"]
     assert (await ids_for(server, sort="-urgent"))[0] == ids["vip"]
 
@@ -126,8 +132,9 @@ async def test_unknown_topic_filter_is_refused(server: Server) -> None:
 
 async def test_csv_export_has_every_matching_row(server: Server) -> None:
     world = await desk(server)
-    response = await server.http.get("/api/v1/complaints/export.csv",
-                                     params={"status": ["open", "acknowledged"], "sort": "id"})
+    response = await server.http.get(
+        "/api/v1/complaints/export.csv", params={"status": ["open", "acknowledged"], "sort": "id"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert "complaints.csv" in response.headers["content-disposition"]
@@ -139,7 +146,10 @@ async def test_csv_export_has_every_matching_row(server: Server) -> None:
     )
     vip = next(line for line in table if int(line["id"]) == world["ids"]["vip"])
     assert (vip["status"], vip["class"], vip["reasons"]) == (
-        "acknowledged", "urgent", "important_customer")
+        "acknowledged",
+        "urgent",
+        "important_customer",
+    )
     assert (vip["player_id"], vip["customer_name"], vip["tier"]) == ("p-vip", "李雷", "vip1")
     assert vip["summary"] == "'=cmd|' /C calc'!A0"  # never a formula in a spreadsheet
     filed = next(line for line in table if int(line["id"]) == world["ids"]["filed"])
@@ -166,8 +176,14 @@ async def test_export_pages_through_every_row_in_order(server: Server) -> None:
 async def test_detail_and_workflow_vocabulary(server: Server) -> None:
     response = await server.http.get("/api/v1/complaints/workflow")
     vocabulary = response.json()
-    assert vocabulary["topics"] == ["recharge", "account", "gameplay", "technical", "service",
-                                    "other"]
+    assert vocabulary["topics"] == [
+        "recharge",
+        "account",
+        "gameplay",
+        "technical",
+        "service",
+        "other",
+    ]
     assert vocabulary["moves"]["acknowledged"] == ["escalated", "resolved"]
     assert "-due_at" in vocabulary["sort_keys"]
     assert vocabulary["staff_reasons"] == ["cross_region", "escalated", "major", "skip_level"]
@@ -179,7 +195,11 @@ async def test_customer_tier_and_flag(server: Server) -> None:
     url = f"/api/v1/customers/{row['customer']['id']}"
     got = (await server.http.get(url)).json()
     assert (got["tier"], got["vip"], got["sensitive"], got["guest"]) == (
-        "normal", False, False, False)
+        "normal",
+        False,
+        False,
+        False,
+    )
 
     changed = await server.http.patch(url, json={"tier": "vip2"})
     assert (changed.json()["tier"], changed.json()["vip"]) == ("vip2", True)
@@ -203,7 +223,8 @@ async def test_history_names_the_admin_token(server: Server) -> None:
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
     response = await server.http.patch(
-        f"/api/v1/complaints/{row['id']}", json={"comment": "已联系"},
+        f"/api/v1/complaints/{row['id']}",
+        json={"comment": "已联系"},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.json()["history"][-1]["actor"] == "admin:质检-张"
@@ -215,13 +236,21 @@ async def test_edits_are_recorded_and_closed_rows_are_frozen(server: Server) -> 
     owner = (await server.new_agent("组长", "7001", role="supervisor"))["id"]
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
-    edited = await patch(server, row["id"], topic="account", summary="账号被盗",
-                         facts={"date": "2026-01-04"})
+    edited = await patch(
+        server, row["id"], topic="account", summary="账号被盗", facts={"date": "2026-01-04"}
+    )
     assert (edited["topic"], edited["summary"], edited["facts"]) == (
-        "account", "账号被盗", {"date": "2026-01-04"})
+        "account",
+        "账号被盗",
+        {"date": "2026-01-04"},
+    )
     assert [e["action"] for e in edited["history"][-3:]] == ["topic", "summary", "facts"]
-    for body in ({"topic": "weather"}, {"facts": {"amount": "-3"}}, {"summary": ""},
-                 {"status": "closed", "bogus": 1}):
+    for body in (
+        {"topic": "weather"},
+        {"facts": {"amount": "-3"}},
+        {"summary": ""},
+        {"status": "closed", "bogus": 1},
+    ):
         response = await server.http.patch(f"/api/v1/complaints/{row['id']}", json=body)
         assert response.status_code == 422, body
     await walk(server, row["id"], "closed", owner)

@@ -13,8 +13,9 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 
 
-async def many(server: Server, count: int, topic: str = "recharge", *, vip: bool = False,
-               start: int = 0) -> list[Customer]:
+async def many(
+    server: Server, count: int, topic: str = "recharge", *, vip: bool = False, start: int = 0
+) -> list[Customer]:
     """``count`` different customers complain about ``topic`` (VIP players, or guests)."""
     customers = []
     for n in range(start, start + count):
@@ -141,8 +142,11 @@ async def test_vip_complaint_is_urgent_and_pushed_to_supervisors(server: Server)
         assert alert["complaint"]["chat_id"] == customer.chat_id
         assert alert["complaint"]["reasons"] == ["important_customer"]
     # S-classes: urgent complaints get a shorter deadline, and the customer is told so.
-    ack = [m for m in (await detail(server, alert["complaint"]["id"]))["transcript"]
-           if m.get("template") == "complaint_ack"]
+    ack = [
+        m
+        for m in (await detail(server, alert["complaint"]["id"]))["transcript"]
+        if m.get("template") == "complaint_ack"
+    ]
     assert "24小时" in ack[0]["text"]
 
 
@@ -177,8 +181,13 @@ async def test_staff_set_and_remove_reasons(server: Server) -> None:
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
 
-    changed = await patch(server, row["id"], add_reasons=["major", "cross_region"],
-                          owner_id=owner["id"], comment="媒体已关注")
+    changed = await patch(
+        server,
+        row["id"],
+        add_reasons=["major", "cross_region"],
+        owner_id=owner["id"],
+        comment="媒体已关注",
+    )
     assert reasons(changed) == {"major", "cross_region"} and changed["class"] == "urgent"
     assert changed["answer_due_at"] == "2026-01-06T09:00:00Z"
     back = await patch(server, row["id"], remove_reasons=["major", "cross_region"])
@@ -189,7 +198,8 @@ async def test_staff_set_and_remove_reasons(server: Server) -> None:
     assert back["history"][-1]["actor"] == "admin"
 
     # Automatic reasons are the server's to set.
-    response = await server.http.patch(f"/api/v1/complaints/{row['id']}",
-                                       json={"add_reasons": ["batch"]})
+    response = await server.http.patch(
+        f"/api/v1/complaints/{row['id']}", json={"add_reasons": ["batch"]}
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"

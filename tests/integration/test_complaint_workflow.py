@@ -12,7 +12,14 @@ from tests.support.server import Server
 
 HOUR = 3600.0
 STATUSES = [
-    "draft", "open", "acknowledged", "escalated", "resolved", "followed_up", "closed", "dismissed"
+    "draft",
+    "open",
+    "acknowledged",
+    "escalated",
+    "resolved",
+    "followed_up",
+    "closed",
+    "dismissed",
 ]
 ALLOWED = {
     ("draft", "open"),
@@ -85,16 +92,16 @@ async def test_urgent_rows_need_an_owner_before_they_move_on(server: Server) -> 
     row = await row_of(server, customer.chat_id)
     assert row["class"] == "urgent" and row["owner_id"] is None
 
-    response = await server.http.patch(f"/api/v1/complaints/{row['id']}",
-                                       json={"status": "acknowledged"})
+    response = await server.http.patch(
+        f"/api/v1/complaints/{row['id']}", json={"status": "acknowledged"}
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "owner_required"
     assert (await row_of(server, customer.chat_id))["status"] == "open"
 
     moved = await patch(server, row["id"], status="acknowledged", owner_id=owner["id"])
     assert (moved["status"], moved["owner_id"]) == ("acknowledged", owner["id"])
-    response = await server.http.patch(f"/api/v1/complaints/{row['id']}",
-                                       json={"owner_id": None})
+    response = await server.http.patch(f"/api/v1/complaints/{row['id']}", json={"owner_id": None})
     assert response.json()["code"] == "owner_required"
     # A comment needs no owner check.
     assert (await patch(server, row["id"], comment="已联系财务"))["owner_id"] == owner["id"]
@@ -104,8 +111,9 @@ async def test_escalating_makes_a_row_urgent_and_needs_an_owner(server: Server) 
     owner = await server.new_agent("组长", "7001", role="supervisor")
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
-    response = await server.http.patch(f"/api/v1/complaints/{row['id']}",
-                                       json={"status": "escalated"})
+    response = await server.http.patch(
+        f"/api/v1/complaints/{row['id']}", json={"status": "escalated"}
+    )
     assert response.json()["code"] == "owner_required"
     escalated = await patch(server, row["id"], status="escalated", owner_id=owner["id"])
     assert escalated["reasons"] == ["escalated"] and escalated["class"] == "urgent"
@@ -114,8 +122,7 @@ async def test_escalating_makes_a_row_urgent_and_needs_an_owner(server: Server) 
 async def test_owner_must_be_an_active_agent(server: Server) -> None:
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
-    response = await server.http.patch(f"/api/v1/complaints/{row['id']}",
-                                       json={"owner_id": 999})
+    response = await server.http.patch(f"/api/v1/complaints/{row['id']}", json={"owner_id": 999})
     assert (response.status_code, response.json()["code"]) == (422, "unknown_agent")
 
 
@@ -133,7 +140,10 @@ async def test_follow_up_is_recorded_before_closing(server: Server) -> None:
     done = await server.http.post(url, json={"result": "satisfied", "note": "客户满意"})
     body = done.json()
     assert (body["status"], body["follow_up_result"], body["due_at"]) == (
-        "followed_up", "satisfied", None)
+        "followed_up",
+        "satisfied",
+        None,
+    )
     assert [(e["action"], e["to"], e["comment"]) for e in body["history"][-3:]] == [
         ("follow_up", "unreachable", "电话未接通"),
         ("follow_up", "satisfied", "客户满意"),
@@ -148,11 +158,13 @@ async def test_follow_up_is_recorded_before_closing(server: Server) -> None:
 async def test_follow_up_on_an_open_row_is_refused(server: Server) -> None:
     customer = await complain(server)
     row = await row_of(server, customer.chat_id)
-    response = await server.http.post(f"/api/v1/complaints/{row['id']}/follow-up",
-                                      json={"result": "satisfied", "note": "x"})
+    response = await server.http.post(
+        f"/api/v1/complaints/{row['id']}/follow-up", json={"result": "satisfied", "note": "x"}
+    )
     assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
-    response = await server.http.post(f"/api/v1/complaints/{row['id']}/follow-up",
-                                      json={"result": "happy", "note": "x"})
+    response = await server.http.post(
+        f"/api/v1/complaints/{row['id']}/follow-up", json={"result": "happy", "note": "x"}
+    )
     assert response.status_code == 422
 
 
@@ -201,7 +213,8 @@ async def test_unknown_complaint_is_404(server: Server) -> None:
     for response in (
         await server.http.get("/api/v1/complaints/999"),
         await server.http.patch("/api/v1/complaints/999", json={"comment": "x"}),
-        await server.http.post("/api/v1/complaints/999/follow-up",
-                               json={"result": "satisfied", "note": "x"}),
+        await server.http.post(
+            "/api/v1/complaints/999/follow-up", json={"result": "satisfied", "note": "x"}
+        ),
     ):
         assert (response.status_code, response.json()["code"]) == (404, "not_found")

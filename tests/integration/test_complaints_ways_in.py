@@ -15,8 +15,15 @@ async def test_agent_files_a_complaint_and_the_customer_is_acknowledged(server: 
     await agent.until("assigned", chat_id=customer.chat_id)
     await customer.say("我充了68块钱,钻石没到账")
 
-    await agent.send({"type": "complaint", "chat_id": customer.chat_id, "topic": "recharge",
-                      "summary": "充值68元未到账", "facts": FACTS})
+    await agent.send(
+        {
+            "type": "complaint",
+            "chat_id": customer.chat_id,
+            "topic": "recharge",
+            "summary": "充值68元未到账",
+            "facts": FACTS,
+        }
+    )
     # S-complaint-ack, to both sides of the chat; then the recorded row to the agent.
     ack = await customer.until("message", template="complaint_ack")
     assert ack["text"] == ACK_48
@@ -79,7 +86,10 @@ async def test_keyword_opens_a_draft_that_the_agent_confirms(server: Server) -> 
     confirmed = await file(agent, customer.chat_id, "recharge", "充值未到账", {"amount": 68})
     assert confirmed["id"] == draft["id"]
     assert (confirmed["status"], confirmed["source"], confirmed["topic"]) == (
-        "open", "keyword", "recharge")
+        "open",
+        "keyword",
+        "recharge",
+    )
     assert confirmed["facts"] == {"keyword": "315", "amount": "68"}
     await customer.until("message", template="complaint_ack")
     history = (await detail(server, draft["id"]))["history"]
@@ -100,14 +110,18 @@ async def test_agent_dismisses_a_keyword_draft(server: Server) -> None:
     await customer.until("message", seq=said["seq"])
     draft = (await agent.until("complaint", event="draft"))["complaint"]
 
-    await agent.send({"type": "dismiss_complaint", "complaint_id": draft["id"],
-                      "comment": "不是投诉"})
+    await agent.send(
+        {"type": "dismiss_complaint", "complaint_id": draft["id"], "comment": "不是投诉"}
+    )
     dismissed = (await agent.until("complaint", event="dismissed"))["complaint"]
     assert dismissed["status"] == "dismissed"
     await customer.quiet()
     history = (await detail(server, draft["id"]))["history"]
     assert (history[-1]["from"], history[-1]["to"], history[-1]["comment"]) == (
-        "draft", "dismissed", "不是投诉")
+        "draft",
+        "dismissed",
+        "不是投诉",
+    )
 
     # A dismissed draft is final, and the chat gets no second draft.
     await agent.send({"type": "dismiss_complaint", "complaint_id": draft["id"]})
@@ -162,14 +176,34 @@ async def test_bad_complaint_frames_change_nothing(server: Server) -> None:
     await agent.until("assigned", chat_id=customer.chat_id)
     chat = customer.chat_id
     bad = [
-        ({"type": "complaint", "chat_id": chat, "topic": "weather", "summary": "x"},
-         "unknown_topic"),
-        ({"type": "complaint", "chat_id": chat, "topic": "recharge", "summary": "x",
-          "facts": {"amount": "a lot"}}, "bad_frame"),
-        ({"type": "complaint", "chat_id": chat, "topic": "recharge", "summary": "x",
-          "facts": {"Order": 1}}, "bad_frame"),
-        ({"type": "complaint", "chat_id": 999, "topic": "recharge", "summary": "x"},
-         "not_your_chat"),
+        (
+            {"type": "complaint", "chat_id": chat, "topic": "weather", "summary": "x"},
+            "unknown_topic",
+        ),
+        (
+            {
+                "type": "complaint",
+                "chat_id": chat,
+                "topic": "recharge",
+                "summary": "x",
+                "facts": {"amount": "a lot"},
+            },
+            "bad_frame",
+        ),
+        (
+            {
+                "type": "complaint",
+                "chat_id": chat,
+                "topic": "recharge",
+                "summary": "x",
+                "facts": {"Order": 1},
+            },
+            "bad_frame",
+        ),
+        (
+            {"type": "complaint", "chat_id": 999, "topic": "recharge", "summary": "x"},
+            "not_your_chat",
+        ),
         ({"type": "complaint", "chat_id": chat, "topic": "recharge"}, "bad_frame"),
         ({"type": "dismiss_complaint", "complaint_id": 999}, "not_your_chat"),
     ]
@@ -191,8 +225,9 @@ async def test_another_agents_chat_is_not_yours_but_a_supervisors(server: Server
     customer = await server.customer()
     await mine.until("assigned", chat_id=customer.chat_id)
     other = await server.agent("乙", "2002")
-    await other.send({"type": "complaint", "chat_id": customer.chat_id, "topic": "account",
-                      "summary": "x"})
+    await other.send(
+        {"type": "complaint", "chat_id": customer.chat_id, "topic": "account", "summary": "x"}
+    )
     await other.until("error", code="not_your_chat")
 
     supervisor = await server.supervisor()

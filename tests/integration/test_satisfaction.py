@@ -67,8 +67,14 @@ async def test_no_survey_when_nobody_served_the_chat_or_the_customer_left(
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(0, "unsatisfied"), (4, "unsatisfied"), (5, "average"), (7, "average"),
-     (8, "satisfied"), (10, "satisfied")],
+    [
+        (0, "unsatisfied"),
+        (4, "unsatisfied"),
+        (5, "average"),
+        (7, "average"),
+        (8, "satisfied"),
+        (10, "satisfied"),
+    ],
 )
 async def test_rating_is_stored_with_its_band(server: Server, score: int, band: str) -> None:
     agent = await server.agent()
@@ -81,8 +87,11 @@ async def test_rating_is_stored_with_its_band(server: Server, score: int, band: 
         answer = await customer.until("message", template="unsatisfied")
         assert answer["text"] == UNSATISFIED
         [row] = follow_ups
-        assert (row["chat_id"], row["topic"], row["status"]) == (customer.chat_id, "service",
-                                                                 "open")
+        assert (row["chat_id"], row["topic"], row["status"]) == (
+            customer.chat_id,
+            "service",
+            "open",
+        )
         assert row["facts"] == {"score": score, "comment": "太慢了"}
         assert row["agent_id"] == agent.info["agent"]["id"]
         assert row["due_at"] == "2026-01-12T09:00:00Z"
@@ -111,13 +120,16 @@ async def test_an_open_chat_without_the_survey_cannot_be_rated(server: Server) -
     await customer.send({"type": "rate", "score": 9})
     error = await customer.until("error", code="invalid_state")
     assert "survey" in error["message"]
-    for bad in ({"type": "rate", "score": 11}, {"type": "rate", "score": -1},
-                {"type": "rate", "score": 9.5}, {"type": "rate"},
-                {"type": "rate", "score": 9, "comment": "x" * 2001}):
+    for bad in (
+        {"type": "rate", "score": 11},
+        {"type": "rate", "score": -1},
+        {"type": "rate", "score": 9.5},
+        {"type": "rate"},
+        {"type": "rate", "score": 9, "comment": "x" * 2001},
+    ):
         await customer.send(bad)
         await customer.until("error", code="bad_frame")
-    assert (await server.http.get("/api/v1/reports/satisfaction")).json()["overall"][
-        "ratings"] == 0
+    assert (await server.http.get("/api/v1/reports/satisfaction")).json()["overall"]["ratings"] == 0
 
 
 async def test_an_unsatisfied_vip_is_urgent_for_supervisors(server: Server) -> None:
@@ -162,15 +174,24 @@ async def test_satisfaction_report_per_agent_and_overall(server: Server) -> None
     assert by_agent["1001"]["ratings"] == 4 and by_agent["1001"]["p50"] == 9
     assert by_agent["1002"]["ratings"] == 2 and by_agent["1002"]["mean"] == 7.0
 
-    day_two = (await server.http.get("/api/v1/reports/satisfaction",
-                                     params={"since": "2026-01-06T00:00:00Z"})).json()
+    day_two = (
+        await server.http.get(
+            "/api/v1/reports/satisfaction", params={"since": "2026-01-06T00:00:00Z"}
+        )
+    ).json()
     assert day_two["overall"]["ratings"] == 2
     assert [a["employee_no"] for a in day_two["agents"]] == ["1002"]
-    one = (await server.http.get("/api/v1/reports/satisfaction",
-                                 params={"agent_id": wang.info["agent"]["id"]})).json()
+    one = (
+        await server.http.get(
+            "/api/v1/reports/satisfaction", params={"agent_id": wang.info["agent"]["id"]}
+        )
+    ).json()
     assert one["overall"]["ratings"] == 4
-    empty = (await server.http.get("/api/v1/reports/satisfaction",
-                                   params={"until": "2026-01-05T00:00:00Z"})).json()
+    empty = (
+        await server.http.get(
+            "/api/v1/reports/satisfaction", params={"until": "2026-01-05T00:00:00Z"}
+        )
+    ).json()
     assert empty["overall"]["ratings"] == 0 and empty["overall"]["mean"] is None
     bad = await server.http.get("/api/v1/reports/satisfaction", params={"since": "yesterday"})
     assert bad.status_code == 422

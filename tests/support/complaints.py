@@ -35,8 +35,12 @@ async def file(
     facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The agent files a complaint for a chat; returns the recorded row from the echo."""
-    frame: dict[str, Any] = {"type": "complaint", "chat_id": chat_id, "topic": topic,
-                             "summary": summary}
+    frame: dict[str, Any] = {
+        "type": "complaint",
+        "chat_id": chat_id,
+        "topic": topic,
+        "summary": summary,
+    }
     if facts is not None:
         frame["facts"] = facts
     await agent.send(frame)

@@ -53,8 +53,14 @@ def test_finished_complaints_never_move() -> None:
 
 @pytest.mark.parametrize(
     ("score", "expected"),
-    [(0, Band.unsatisfied), (4, Band.unsatisfied), (5, Band.average), (7, Band.average),
-     (8, Band.satisfied), (10, Band.satisfied)],
+    [
+        (0, Band.unsatisfied),
+        (4, Band.unsatisfied),
+        (5, Band.average),
+        (7, Band.average),
+        (8, Band.satisfied),
+        (10, Band.satisfied),
+    ],
 )
 def test_satisfaction_bands_follow_the_standard(score: int, expected: Band) -> None:
     # S-satisfaction: 0–4 unsatisfied, 5–7 average, 8–10 satisfied.
@@ -130,10 +136,21 @@ def test_facts_keep_known_forms_and_refuse_others() -> None:
     facts = facts_adapter.validate_python(
         {"date": "2026-01-03", "time": "20:15", "amount": 68.5, "order": "2026010312345"}
     )
-    assert facts == {"date": "2026-01-03", "time": "20:15", "amount": "68.5",
-                     "order": "2026010312345"}
-    for bad in ({"date": "3 Jan"}, {"time": "8pm"}, {"amount": -1}, {"amount": "1e9"},
-                {"Order": "x"}, {"nested": {"a": 1}}, {f"k{i}": i for i in range(21)}):
+    assert facts == {
+        "date": "2026-01-03",
+        "time": "20:15",
+        "amount": "68.5",
+        "order": "2026010312345",
+    }
+    for bad in (
+        {"date": "3 Jan"},
+        {"time": "8pm"},
+        {"amount": -1},
+        {"amount": "1e9"},
+        {"Order": "x"},
+        {"nested": {"a": 1}},
+        {f"k{i}": i for i in range(21)},
+    ):
         with pytest.raises(ValueError):
             facts_adapter.validate_python(bad)
 
@@ -146,13 +163,17 @@ def test_percentiles_are_nearest_rank_over_the_histogram() -> None:
     assert percentile(Counter(), 0.5) is None
     summary = summarize(scores)
     assert (summary.ratings, summary.unsatisfied, summary.average, summary.satisfied) == (
-        10, 1, 2, 7)
+        10,
+        1,
+        2,
+        7,
+    )
     assert summary.mean == 7.7
     assert summary.satisfied_share == 0.7
 
 
 def test_csv_cells_never_start_a_formula() -> None:
-    assert cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert cell("-1") == "'-1"
     assert cell("充值没到账") == "充值没到账"
     assert cell(None) == ""
