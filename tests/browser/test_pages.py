@@ -130,6 +130,15 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     # S-survey: the closing template is followed by the satisfaction survey.
     await expect(widget.locator(".msg-template-survey")).to_have_count(1)
     assert await seqs(widget) == ["1", "2", "3", "4", "5", "6", "7"]
+    # The customer rates on the same socket, once; a reload remembers it.
+    await widget.locator("#rating").screenshot(path=tmp_path / "widget-rating.png")
+    await widget.locator('#scores button[data-score="9"]').click()
+    await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
+    await expect(widget.locator("#scores")).to_be_hidden()
+    await widget.reload()
+    await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
+    report = (await server.http.get("/api/v1/reports/satisfaction")).json()
+    assert (report["overall"]["ratings"], report["overall"]["p50"]) == (1, 9)
 
     await widget.screenshot(path=tmp_path / "widget.png")
     await console.screenshot(path=tmp_path / "console.png")
