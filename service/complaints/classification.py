@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from service.complaints.models import Complaint, ComplaintBatch
 from service.complaints.workflow import RECORDED, Source, Status
@@ -125,10 +125,3 @@ async def open_batch(work: Work, settings: Settings, topic: str) -> ComplaintBat
         .order_by(ComplaintBatch.last_at.desc(), ComplaintBatch.id.desc())
         .limit(1)
     )
-
-
-async def batch_members(work: Work, batch_id: int) -> int:
-    count = await work.session.scalar(
-        select(func.count()).select_from(Complaint).where(Complaint.batch_id == batch_id)
-    )
-    return count or 0

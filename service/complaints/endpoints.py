@@ -41,6 +41,7 @@ from service.complaints.workflow import (
 )
 from service.db.models import AdminToken, Customer
 from service.errors import NotFound
+from service.realtime.protocol import RowId
 from service.runtime import Runtime
 from service.security import hash_token
 
@@ -139,14 +140,14 @@ async def workflow(runtime: RuntimeDep) -> WorkflowOut:
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
-async def get_complaint(complaint_id: int, runtime: RuntimeDep) -> ComplaintDetail:
+async def get_complaint(complaint_id: RowId, runtime: RuntimeDep) -> ComplaintDetail:
     async with runtime.units.read() as session:
         return await queries.detail(session, complaint_id, runtime.clock.now())
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
 async def update_complaint(
-    complaint_id: int, patch: ComplaintUpdate, runtime: RuntimeDep, actor: Actor
+    complaint_id: RowId, patch: ComplaintUpdate, runtime: RuntimeDep, actor: Actor
 ) -> ComplaintDetail:
     async with runtime.units() as work:
         await runtime.complaints.update(work, complaint_id, patch, actor)
@@ -157,7 +158,7 @@ async def update_complaint(
     "/complaints/{complaint_id}/follow-up", response_model=ComplaintDetail, tags=["complaints"]
 )
 async def record_follow_up(
-    complaint_id: int, data: FollowUpIn, runtime: RuntimeDep, actor: Actor
+    complaint_id: RowId, data: FollowUpIn, runtime: RuntimeDep, actor: Actor
 ) -> ComplaintDetail:
     async with runtime.units() as work:
         await runtime.complaints.record_follow_up(work, complaint_id, data, actor)
@@ -173,7 +174,7 @@ def customer_out(customer: Customer, runtime: Runtime) -> CustomerOut:
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
-async def get_customer(customer_id: int, runtime: RuntimeDep) -> CustomerOut:
+async def get_customer(customer_id: RowId, runtime: RuntimeDep) -> CustomerOut:
     async with runtime.units.read() as session:
         customer = await session.get(Customer, customer_id)
     if customer is None:
@@ -183,7 +184,7 @@ async def get_customer(customer_id: int, runtime: RuntimeDep) -> CustomerOut:
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
 async def update_customer(
-    customer_id: int, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor
+    customer_id: RowId, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor
 ) -> CustomerOut:
     async with runtime.units() as work:
         customer = await runtime.complaints.update_customer(work, customer_id, data, actor)
@@ -195,7 +196,7 @@ async def satisfaction_report(
     runtime: RuntimeDep,
     since: Annotated[AwareDatetime | None, Query(description="rated at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="rated before")] = None,
-    agent_id: Annotated[int | None, Query(gt=0)] = None,
+    agent_id: Annotated[RowId | None, Query()] = None,
 ) -> SatisfactionReport:
     async with runtime.units.read() as session:
         return await satisfaction(session, since, until, agent_id)

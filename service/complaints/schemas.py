@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from service.complaints.workflow import STAFF_REASONS, FollowUpResult, Reason, Status
+from service.realtime.protocol import MAX_ID, RowId
 
 # S-record: the facts kept with a complaint. A flat object; a few keys have a fixed form.
 FactKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -183,7 +184,7 @@ class ComplaintUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: StatusName | None = None
-    owner_id: Annotated[int, Field(gt=0)] | None = None
+    owner_id: RowId | None = None
     topic: Topic | None = None
     summary: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
     facts: Facts | None = None
@@ -243,13 +244,13 @@ class ComplaintFilterQuery(BaseModel):
     overdue: bool | None = None
     since: AwareDatetime | None = Field(default=None, description="created at or after")
     until: AwareDatetime | None = Field(default=None, description="created before")
-    customer_id: Annotated[int, Field(gt=0)] | None = None
+    customer_id: RowId | None = None
     player_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    agent_id: Annotated[int, Field(gt=0)] | None = None
-    chat_id: Annotated[int, Field(gt=0)] | None = None
+    agent_id: RowId | None = None
+    chat_id: RowId | None = None
     sort: SortKey = "-id"
 
 
 class ComplaintListQuery(ComplaintFilterQuery):
     limit: Annotated[int, Field(ge=1, le=500)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0

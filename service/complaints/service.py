@@ -21,6 +21,7 @@ from service.complaints.recording import COMPLAINT_DUE, SYSTEM, Opened, Recorder
 from service.complaints.schemas import ComplaintUpdate, CustomerUpdate, FollowUpIn, facts_adapter
 from service.complaints.survey import Survey
 from service.complaints.workflow import (
+    ANSWER_PENDING,
     FINISHED,
     MOVES,
     NEEDS_OWNER_WHEN_URGENT,
@@ -165,6 +166,8 @@ class ComplaintService:
         """Apply a staff change as a whole; any refusal leaves the row as it was."""
         complaint = await self._locked(work, complaint_id)
         changed = patch.model_fields_set
+        if patch.status is not None and patch.status != complaint.status:
+            self._check_move(Status(complaint.status), Status(patch.status))
         edits: dict[str, Any] = {}
         if patch.topic is not None:
             edits["topic"] = self.recorder.topic(patch.topic)
@@ -172,8 +175,10 @@ class ComplaintService:
             edits["summary"] = patch.summary
         if patch.facts is not None:
             edits["facts"] = patch.facts
-        if edits and complaint.status in FINISHED:
-            raise InvalidState(f"a {complaint.status} complaint cannot be edited")
+        frozen = edits or changed & {"owner_id", "add_reasons", "remove_reasons"}
+        if frozen and complaint.status in FINISHED:
+            # A finished row is the record: only comments are added to it.
+            raise InvalidState(f"a {complaint.status} complaint cannot be changed, only commented")
         self._edit(work, complaint, actor, **edits)
         if "owner_id" in changed:
             await self._owner(work, complaint, patch.owner_id, actor)
@@ -296,21 +301,13 @@ class ComplaintService:
             self.recorder.event(work, complaint, actor, "owner", complaint.owner_id, owner_id)
             complaint.owner_id = owner_id
 
-    async def _move(
-        self, work: Work, complaint: Complaint, target: Status, actor: str, comment: str | None
-    ) -> Opened | None:
-        source = Status(complaint.status)
+    def _check_move(self, source: Status, target: Status) -> None:
         if target == Status.followed_up and source == Status.resolved:
             raise FollowUpRequired(
                 "record the follow-up result with POST /api/v1/complaints/{id}/follow-up",
                 **{"from": source, "to": target},
             )
-        if target == Status.closed and source in {
-            Status.open,
-            Status.acknowledged,
-            Status.escalated,
-            Status.resolved,
-        }:
+        if target == Status.closed and source in ANSWER_PENDING | {Status.resolved}:
             raise FollowUpRequired(
                 "a complaint closes only after its follow-up is recorded (S-follow-up)",
                 **{"from": source, "to": target},
@@ -320,6 +317,12 @@ class ComplaintService:
                 f"a complaint cannot move from {source} to {target}",
                 **{"from": source, "to": target, "allowed": sorted(MOVES[source])},
             )
+
+    async def _move(
+        self, work: Work, complaint: Complaint, target: Status, actor: str, comment: str | None
+    ) -> Opened | None:
+        source = Status(complaint.status)
+        self._check_move(source, target)
         if target == Status.open:
             opened = await self.recorder.open(work, complaint, actor)
             await self.recorder.acknowledge(work, complaint)

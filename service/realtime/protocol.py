@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
 
 ClientId = Annotated[str, Field(min_length=1, max_length=64)]
-ChatId = Annotated[int, Field(gt=0)]
+# Ids are BIGINT: a larger number is refused here rather than overflowing in the database.
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
+ChatId = RowId
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -161,7 +164,7 @@ class ComplaintFrame(Frame):
 
 class DismissComplaint(Frame):
     type: Literal["dismiss_complaint"]
-    complaint_id: Annotated[int, Field(gt=0)]
+    complaint_id: RowId
     comment: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 

@@ -256,3 +256,43 @@ async def test_edits_are_recorded_and_closed_rows_are_frozen(server: Server) -> 
     await walk(server, row["id"], "closed", owner)
     response = await server.http.patch(f"/api/v1/complaints/{row['id']}", json={"topic": "other"})
     assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
+
+
+async def test_finished_rows_take_comments_only(server: Server) -> None:
+    owner = (await server.new_agent("组长", "7001", role="supervisor"))["id"]
+    customer = await complain(server)
+    row = await row_of(server, customer.chat_id)
+    await walk(server, row["id"], "closed", owner)
+    for body in ({"owner_id": None}, {"add_reasons": ["major"]}, {"remove_reasons": ["repeat"]}):
+        response = await server.http.patch(f"/api/v1/complaints/{row['id']}", json=body)
+        assert (response.status_code, response.json()["code"]) == (409, "invalid_state"), body
+    noted = await patch(server, row["id"], comment="客户来电致谢")
+    assert (noted["status"], noted["history"][-1]["comment"]) == ("closed", "客户来电致谢")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/complaints/99999999999999999999", None),
+        ("PATCH", "/api/v1/complaints/99999999999999999999", {"comment": "x"}),
+        ("GET", "/api/v1/complaints?chat_id=99999999999999999999", None),
+        ("GET", "/api/v1/complaints?offset=99999999999999999999", None),
+        ("GET", "/api/v1/customers/99999999999999999999", None),
+        ("GET", "/api/v1/reports/satisfaction?agent_id=99999999999999999999", None),
+        ("PATCH", "/api/v1/complaints/1", {"owner_id": 99999999999999999999}),
+    ],
+)
+async def test_ids_beyond_the_database_range_are_422_not_500(
+    server: Server, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    response = await server.http.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+
+
+async def test_frames_with_ids_beyond_the_database_range_are_bad_frames(server: Server) -> None:
+    agent = await server.agent()
+    huge = 2**64
+    await agent.send({"type": "complaint", "chat_id": huge, "topic": "other", "summary": "x"})
+    await agent.until("error", code="bad_frame")
+    await agent.send({"type": "dismiss_complaint", "complaint_id": huge})
+    await agent.until("error", code="bad_frame")
