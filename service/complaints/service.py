@@ -120,8 +120,10 @@ class ComplaintService:
         if complaint is None:
             complaint = self._new(work, chat, Source.customer, Status.open, topic, text)
         else:
-            self._edit(work, complaint, "customer", topic=topic, summary=text)
-            complaint.source = Source.customer
+            # The customer's own words confirm the draft: it becomes their complaint.
+            self._edit(
+                work, complaint, "customer", topic=topic, summary=text, source=Source.customer
+            )
         opened = await self.recorder.open(work, complaint, "customer")
         await self.recorder.acknowledge(work, complaint)
         await self.recorder.announce(work, opened, to)
@@ -175,7 +177,9 @@ class ComplaintService:
             edits["summary"] = patch.summary
         if patch.facts is not None:
             edits["facts"] = patch.facts
-        frozen = edits or changed & {"owner_id", "add_reasons", "remove_reasons"}
+        edits = {name: v for name, v in edits.items() if getattr(complaint, name) != v}
+        new_owner = "owner_id" in changed and patch.owner_id != complaint.owner_id
+        frozen = edits or new_owner or patch.add_reasons or patch.remove_reasons
         if frozen and complaint.status in FINISHED:
             # A finished row is the record: only comments are added to it.
             raise InvalidState(f"a {complaint.status} complaint cannot be changed, only commented")

@@ -247,3 +247,21 @@ async def test_a_complaint_can_be_filed_after_the_chat_closed(server: Server) ->
     assert row["status"] == "open"
     ack = await customer.until("message", template="complaint_ack")
     assert ack["text"] == ACK_48
+
+
+async def test_the_customers_own_complaint_confirms_a_keyword_draft(server: Server) -> None:
+    customer = await server.customer()
+    await customer.say("我要投诉")
+    draft = await row_of(server, customer.chat_id)
+    await customer.send({"type": "complain", "topic": "account", "text": "账号被封"})
+    await customer.until("message", template="complaint_ack")
+    row = await row_of(server, customer.chat_id)
+    assert row["id"] == draft["id"]
+    assert (row["status"], row["source"], row["topic"], row["summary"]) == (
+        "open",
+        "customer",
+        "account",
+        "账号被封",
+    )
+    actions = [(e["action"], e["actor"]) for e in (await detail(server, row["id"]))["history"]]
+    assert ("source", "customer") in actions and actions[-1] == ("status", "customer")
