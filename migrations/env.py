@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import service.complaints.models  # noqa: F401  (registers the complaint tables)
 from service.db.engine import ensure_sqlite_dir
 from service.db.models import Base
 from service.settings import Settings

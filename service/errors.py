@@ -79,3 +79,33 @@ class Unauthorized(KefuError):
 class Forbidden(KefuError):
     code = "forbidden"
     status = 403
+
+
+class UnknownTopic(KefuError):
+    """A complaint topic that is not in KEFU_COMPLAINT_TOPICS."""
+
+    code = "unknown_topic"
+    status = 422
+
+
+class UnknownAgent(KefuError):
+    """A complaint owner that is no active agent."""
+
+    code = "unknown_agent"
+    status = 422
+
+
+class OwnerRequired(Conflict):
+    """S-classes: an urgent complaint past "open" needs a named owner."""
+
+    code = "owner_required"
+
+
+class FollowUpRequired(Conflict):
+    """S-follow-up: a complaint closes only after its follow-up is recorded."""
+
+    code = "follow_up_required"
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"

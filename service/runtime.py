@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from service.chats.service import ChatService
 from service.clock import Clock
+from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
 from service.metrics import DeskMetrics
 from service.phrases import Catalog
@@ -32,6 +33,7 @@ class Runtime:
     scheduler: Scheduler
     catalog: Catalog
     chats: ChatService
+    complaints: ComplaintService
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -42,7 +44,11 @@ class Runtime:
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
-        return cls(settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats)
+        complaints = ComplaintService(settings, catalog, scheduler)
+        chats.closing_hooks.append(complaints.survey.chat_closing)
+        return cls(
+            settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats, complaints
+        )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()

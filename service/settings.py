@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,43 @@ class Settings(BaseSettings):
     scheduler_poll_s: float = Field(default=0.5, gt=0)
     log_level: str = "info"
 
+    # Complaints and satisfaction (docs/complaints.md). Lists are comma-separated.
+    complaint_topics: str = "recharge,account,gameplay,technical,service,other"
+    complaint_default_topic: str = "other"
+    complaint_survey_topic: str = "service"
+    complaint_answer_h: float = Field(default=48.0, gt=0)
+    complaint_urgent_answer_h: float = Field(default=24.0, gt=0)
+    complaint_follow_up_h: float = Field(default=168.0, gt=0)
+    complaint_unsatisfied_h: float = Field(default=168.0, gt=0)
+    complaint_batch_window_min: float = Field(default=60.0, gt=0)
+    complaint_batch_customers: int = Field(default=11, ge=1)
+    complaint_batch_vip: int = Field(default=5, ge=1)
+    complaint_repeat_days: float = Field(default=90.0, gt=0)
+    complaint_vip_tiers: str = "vip1,vip2,vip3,vip4,vip5,vip6,vip7,vip8,vip9,svip"
+    survey_on_close: bool = True
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return _items(self.complaint_topics)
+
+    @property
+    def vip_tiers(self) -> frozenset[str]:
+        return frozenset(tier.casefold() for tier in _items(self.complaint_vip_tiers))
+
+    @model_validator(mode="after")
+    def _complaint_topics_known(self) -> Settings:
+        topics = self.topics
+        if not topics or any(len(topic) > 64 for topic in topics):
+            raise ValueError("KEFU_COMPLAINT_TOPICS needs 1-64 character topics")
+        for name in ("complaint_default_topic", "complaint_survey_topic"):
+            if getattr(self, name) not in topics:
+                raise ValueError(f"KEFU_{name.upper()} must be one of KEFU_COMPLAINT_TOPICS")
+        return self
+
+
+def _items(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))

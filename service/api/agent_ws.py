@@ -17,6 +17,8 @@ from service.realtime.protocol import (
     AgentCommand,
     AgentMessage,
     AgentTyping,
+    ComplaintFrame,
+    DismissComplaint,
     Hold,
     Parser,
     Status,
@@ -97,6 +99,14 @@ async def agent_socket(websocket: WebSocket) -> None:
         elif isinstance(command, Hold):
             async with runtime.units() as work:
                 await service.agent_hold(work, agent_id, command.chat_id)
+        elif isinstance(command, ComplaintFrame):
+            async with runtime.units() as work:
+                await runtime.complaints.agent_complaint(work, agent_id, command)
+        elif isinstance(command, DismissComplaint):
+            async with runtime.units() as work:
+                await runtime.complaints.dismiss_draft(
+                    work, agent_id, command.complaint_id, command.comment
+                )
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -13,11 +13,13 @@ from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     CUSTOMER_TYPES,
+    Complain,
     CustomerClose,
     CustomerCommand,
     CustomerMessage,
     CustomerTyping,
     Parser,
+    Rate,
     customer_commands,
     customer_hello,
 )
@@ -59,6 +61,8 @@ async def customer_socket(websocket: WebSocket) -> None:
         if isinstance(command, CustomerMessage):
             async with runtime.units() as work:
                 ack = await chats.customer_message(work, chat_id, command.client_id, command.text)
+                if not ack.duplicate:
+                    await runtime.complaints.scan_message(work, chat_id, ack.seq, command.text)
             connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:
@@ -66,6 +70,14 @@ async def customer_socket(websocket: WebSocket) -> None:
         elif isinstance(command, CustomerClose):
             async with runtime.units(exclusive=True) as work:
                 await chats.customer_close(work, chat_id)
+        elif isinstance(command, Complain):
+            async with runtime.units() as work:
+                await runtime.complaints.customer_complain(
+                    work, chat_id, command.topic, command.text
+                )
+        elif isinstance(command, Rate):
+            async with runtime.units() as work:
+                await runtime.complaints.survey.rate(work, chat_id, command.score, command.comment)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -6,7 +6,7 @@ records frames to send; the caller commits and the frames go out only after the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,9 @@ from service.unit import Units, Work
 
 AGENT_GONE = "agent_gone"
 CUSTOMER_GONE = "customer_gone"
+
+# Runs as a chat closes, after its closing template and before ``closed`` goes out (the survey).
+ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ChatService:
         self.settings = settings
         self.catalog = catalog
         self.units = units
+        self.closing_hooks: list[ClosingHook] = []
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
@@ -287,6 +291,8 @@ class ChatService:
     async def _close(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None:
         if template is not None:
             await self._template(work, chat, template)
+        for hook in self.closing_hooks:
+            await hook(work, chat, by)
         was_assigned = chat.status == ChatStatus.assigned
         audience = self._audience(chat)
         chat.status = ChatStatus.closed

@@ -87,6 +87,8 @@ class Customer(Base):
     player_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
     tier: Mapped[str | None] = mapped_column(String(32))
+    # Set by the desk (S-classes: sensitive customer); their complaints are urgent.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
 

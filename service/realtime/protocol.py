@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
 
 ClientId = Annotated[str, Field(min_length=1, max_length=64)]
-ChatId = Annotated[int, Field(gt=0)]
+# Ids are BIGINT: a larger number is refused here rather than overflowing in the database.
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
+ChatId = RowId
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -161,6 +164,12 @@ class ComplaintFrame(Frame):
     facts: dict[str, Any] | None = None
 
 
+class DismissComplaint(Frame):
+    type: Literal["dismiss_complaint"]
+    complaint_id: RowId
+    comment: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
 AgentCommand = Annotated[
     AgentMessage
     | Status
@@ -171,7 +180,8 @@ AgentCommand = Annotated[
     | Correct
     | Hold
     | Transfer
-    | ComplaintFrame,
+    | ComplaintFrame
+    | DismissComplaint,
     Field(discriminator="type"),
 ]
 
@@ -239,6 +249,7 @@ AGENT_TYPES = _types(
     Hold,
     Transfer,
     ComplaintFrame,
+    DismissComplaint,
 )
 
 customer_commands: TypeAdapter[CustomerCommand] = TypeAdapter(CustomerCommand)

@@ -156,7 +156,18 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(widget.locator("#input")).to_be_disabled()
     await expect(item).to_have_attribute("data-status", "closed")
     await expect(console.locator("#input")).to_be_disabled()
-    assert await seqs(widget) == [str(seq) for seq in range(1, 10)]
+    # S-survey: the closing template is followed by the satisfaction survey.
+    await expect(widget.locator(".msg-template-survey")).to_have_count(1)
+    assert await seqs(widget) == [str(seq) for seq in range(1, 11)]
+    # The customer rates on the same socket, once; a reload remembers it.
+    await widget.locator("#rating").screenshot(path=tmp_path / "widget-rating.png")
+    await widget.locator('#scores button[data-score="9"]').click()
+    await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
+    await expect(widget.locator("#scores")).to_be_hidden()
+    await widget.reload()
+    await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
+    report = (await server.http.get("/api/v1/reports/satisfaction")).json()
+    assert (report["overall"]["ratings"], report["overall"]["p50"]) == (1, 9)
 
     await widget.screenshot(path=tmp_path / "widget.png")
     await console.screenshot(path=tmp_path / "console.png")

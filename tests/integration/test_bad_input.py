@@ -115,7 +115,7 @@ async def test_bad_agent_frame_is_typed(server: Server) -> None:
 async def test_frames_of_later_features_answer_unsupported(server: Server) -> None:
     customer = await server.customer()
     await customer.until("queue")
-    await customer.send({"type": "rate", "score": 9})
+    await customer.send({"type": "leave_message", "contact": "138", "text": "call me"})
     await customer.expect("error", code="unsupported")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from service.clock import ManualClock
 from tests.integration.test_idle import status_of
 from tests.integration.test_long_wait import served, templates
@@ -109,7 +111,9 @@ async def test_an_agent_leaving_in_the_grace_closes_the_chat(server: Server) -> 
 
 
 async def test_the_closing_grace_can_be_turned_off(database_url: str, clock: ManualClock) -> None:
-    async with running_server(settings_for(database_url, close_grace_s=0), clock) as server:
+    async with running_server(
+        settings_for(database_url, close_grace_s=0, survey_on_close=False), clock
+    ) as server:
         await closes_at_once(server)
 
 
@@ -119,3 +123,9 @@ async def closes_at_once(server: Server) -> None:
     await customer.until("message", template="closing")
     await customer.expect("closed", by="agent")
     assert await templates(server, customer.chat_id, "anything_else") == 0
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    # These tests follow the closing flow itself; the S-survey that follows it has its own tests.
+    return {"survey_on_close": False}

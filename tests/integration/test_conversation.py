@@ -6,6 +6,7 @@ from tests.support.server import Server
 
 WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
 ANYTHING_ELSE = "请问,还有其它问题吗?"
+SURVEY = "请问您对我的服务态度在0到10分之间会打几分?"
 CLOSING = "非常感谢您对3yx的支持和关注,有问题随时联系我们在线客服,我们24小时竭诚为您服务,祝您愉快!"
 
 
@@ -44,6 +45,9 @@ async def test_full_conversation(server: Server) -> None:
     closing = await customer.until("message", template="closing")
     assert closing["text"] == CLOSING
     assert closing["seq"] == 6
+    # S-survey: asked after the closing template, before the chat is closed.
+    survey = await customer.expect("message", template="survey", seq=7)
+    assert survey["text"] == SURVEY
     await customer.expect("closed", by="agent")
     await agent.until("closed", chat_id=customer.chat_id, by="agent")
 
@@ -57,6 +61,7 @@ async def test_full_conversation(server: Server) -> None:
         (4, "customer"),
         (5, "system"),
         (6, "system"),
+        (7, "system"),
     ]
 
 

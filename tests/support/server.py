@@ -74,6 +74,25 @@ class Peer:
             return
         raise AssertionError(f"unexpected frame {frame}")
 
+    async def drain(self) -> list[dict[str, Any]]:
+        """Every frame that arrives until the socket has been quiet for a short while."""
+        frames = []
+        while True:
+            try:
+                frames.append(await self.recv(QUIET))
+            except TimeoutError:
+                return frames
+
+    async def quiet_for(self, type_: str) -> None:
+        """No frame of this type arrives for a short while (others may)."""
+        deadline = time.monotonic() + QUIET
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = await self.recv(left)
+            except TimeoutError:
+                return
+            assert frame["type"] != type_, f"unexpected frame {frame}"
+
     async def closed_with(self) -> int | None:
         try:
             while True:
@@ -141,13 +160,25 @@ class Server:
         return created
 
     async def agent(
-        self, name: str = "小王", employee_no: str | None = None, **hello: Any
+        self,
+        name: str = "小王",
+        employee_no: str | None = None,
+        *,
+        role: str = "agent",
+        **hello: Any,
     ) -> Agent:
         """A new agent account, signed in on a real socket, ``ready`` consumed."""
         created = await self.new_agent(
-            name, employee_no or str(1000 + len(self.peers)), capacity=hello.pop("capacity", 5)
+            name,
+            employee_no or str(1000 + len(self.peers)),
+            capacity=hello.pop("capacity", 5),
+            role=role,
         )
         return await self.agent_socket(created["token"], **hello)
+
+    async def supervisor(self, name: str = "主管", employee_no: str | None = None) -> Agent:
+        """A supervisor on a socket, ``away`` so that no chats are routed to them."""
+        return await self.agent(name, employee_no, role="supervisor", status="away")
 
     async def agent_socket(self, token: str, **hello: Any) -> Agent:
         peer = Agent(await self.connect("/ws/agent"))

@@ -23,6 +23,10 @@ from service import errors
 from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
 from service.api.admin.chats import ChatDetail, ChatPage
 from service.chats.frames import agent_card, chat_summary, customer_card, message_frame
+from service.complaints.alerts import batch_frame
+from service.complaints.models import ComplaintBatch
+from service.complaints.schemas import ComplaintOut, CustomerCard
+from service.complaints.workflow import band
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
 from service.realtime.protocol import (
@@ -159,6 +163,17 @@ ERROR_CODES = frozenset(
 )
 # The values chats/service.py and chats/timing.py pass.
 CLOSED_BY = frozenset({"agent", "customer", "idle", "system"})
+# The events complaints/{service,recording}.py send, and the batch fields of alerts.batch_frame.
+COMPLAINT_EVENTS = frozenset({"recorded", "updated", "draft", "dismissed", "urgent", "overdue"})
+BATCH_FIELDS = frozenset(
+    batch_frame(ComplaintBatch(id=1, topic="t", started_at=NOW, customers=1, vip_customers=0), [])[
+        "batch"
+    ]
+)
+
+
+def aliases(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
 
 # (audience, type) -> forms: (required keys, optional keys); a frame must match one form.
 Form = tuple[frozenset[str], frozenset[str]]
@@ -186,6 +201,11 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
         (frozenset({"type", "chat_id", "reason", "held_since", "held_s"}), EMPTY)
     ],
     ("agent", "unassigned"): [(frozenset({"type", "chat_id", "reason"}), EMPTY)],
+    ("customer", "rated"): [(frozenset({"type", "chat_id", "score", "band"}), EMPTY)],
+    ("agent", "complaint"): [
+        (frozenset({"type", "event", "complaint"}), EMPTY),
+        (frozenset({"type", "event", "batch"}), EMPTY),
+    ],
 }
 for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]
@@ -312,6 +332,16 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
             assert_message(message, "agent", where)
     elif kind == "assigned":
         assert set(frame["agent"]) == AGENT_CARD, where
+    elif kind == "rated":
+        assert frame["band"] == band(frame["score"]), where
+    elif kind == "complaint" and frame["event"] == "batch":
+        assert set(frame["batch"]) == BATCH_FIELDS, where
+    elif kind == "complaint":
+        assert frame["event"] in COMPLAINT_EVENTS, where
+        card = ComplaintOut.model_validate(frame["complaint"])
+        assert set(frame["complaint"]) == aliases(ComplaintOut), where
+        assert set(frame["complaint"]["customer"]) == set(CustomerCard.model_fields), where
+        assert frame["complaint"] == card.model_dump(mode="json", by_alias=True), where
 
 
 @pytest.mark.parametrize("kind", sorted(SERVER_TYPES))

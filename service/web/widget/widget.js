@@ -23,6 +23,9 @@ const ui = {
   typing: $("typing"),
   notice: $("notice"),
   ended: $("ended"),
+  rating: $("rating"),
+  ratingPrompt: $("rating-prompt"),
+  scores: $("scores"),
   newChat: $("new-chat"),
   composer: $("composer"),
   input: $("input"),
@@ -45,7 +48,7 @@ const state = {
 function emptyChat() {
   // lastSeq counts only message frames received, never seqs learned from an ack: an ack can
   // overtake an earlier message still on its way, and resuming past it would lose that message.
-  return { chatId: null, token: null, lastSeq: 0, closedBy: null,
+  return { chatId: null, token: null, lastSeq: 0, agent: null, closedBy: null, rated: null,
            messages: new Map(), pending: new Map() };
 }
 
@@ -58,6 +61,8 @@ function loadChat() {
       chatId: saved.chatId,
       token: saved.token,
       lastSeq: saved.lastSeq || 0,
+      agent: saved.agent || null,
+      rated: saved.rated ?? null,
       messages: new Map((saved.messages || []).map((m) => [m.seq, m])),
       pending: new Map((saved.pending || []).map((p) => [p.client_id, p])),
     };
@@ -74,6 +79,8 @@ function saveChat() {
     chatId: chat.chatId,
     token: chat.token,
     lastSeq: chat.lastSeq,
+    agent: chat.agent,
+    rated: chat.rated,
     messages: messages.slice(-MAX_STORED_MESSAGES),
     pending: [...chat.pending.values()],
   }));
@@ -172,6 +179,7 @@ const handlers = {
     if (state.chat.agent) setAgent(state.chat.agent);
   },
   closed: onClosed,
+  rated: onRated,
   error: onError,
 };
 
@@ -211,6 +219,7 @@ function onMessage(frame) {
     if (frame.agent) showAgent(frame.agent);
   }
   renderMessage(frame);
+  if (frame.template === "survey") showRating();
   saveChat();
 }
 
@@ -239,7 +248,19 @@ function onClosed(frame) {
   showEnded("本次会话已结束", "This chat has ended");
 }
 
+function onRated(frame) {
+  state.chat.rated = frame.score;
+  saveChat();
+  showRating();
+}
+
 function onError(frame) {
+  if (frame.code === "already_rated") {
+    state.chat.rated = state.chat.rated ?? true;
+    saveChat();
+    showRating();
+    return;
+  }
   if (frame.ref && state.chat.pending.has(frame.ref)) {
     // Resending cannot fix a refused message (too long, chat closed): stop retrying it.
     state.chat.pending.delete(frame.ref);
@@ -299,6 +320,7 @@ function startNewChat() {
   forgetChat();
   ui.log.replaceChildren();
   ui.ended.hidden = true;
+  ui.rating.hidden = true;
   setBanner("", null);
   setComposerEnabled(true);
   state.retries = 0;
@@ -445,6 +467,28 @@ function showEnded(text, hint) {
   setComposerEnabled(false);
 }
 
+// S-survey: the server offers it (the `survey` template) when the chat can be rated, once.
+function showRating() {
+  const rated = state.chat.rated;
+  if (!ui.scores.childElementCount) {
+    for (let score = 0; score <= 10; score += 1) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = String(score);
+      button.dataset.score = String(score);
+      button.addEventListener("click", () => send({ type: "rate", score }));
+      ui.scores.append(button);
+    }
+  }
+  ui.scores.hidden = rated !== null;
+  ui.ratingPrompt.textContent = rated === null ? "请为本次服务打分 "
+    : typeof rated === "number" ? `感谢您的评价:${rated} 分 ` : "感谢您的评价 ";
+  const small = document.createElement("small");
+  small.textContent = rated === null ? "Rate this chat, 0–10" : "Thank you for rating";
+  ui.ratingPrompt.append(small);
+  ui.rating.hidden = false;
+}
+
 function setComposerEnabled(enabled) {
   ui.input.disabled = !enabled;
   ui.composer.querySelector("button").disabled = !enabled;
@@ -480,6 +524,8 @@ function start() {
   const ordered = [...state.chat.messages.values()].sort((a, b) => a.seq - b.seq);
   for (const message of ordered) renderMessage(message);
   for (const pending of state.chat.pending.values()) renderPending(pending);
+  if (state.chat.agent) setAgent(state.chat.agent);
+  if (ordered.some((message) => message.template === "survey")) showRating();
   ui.composer.addEventListener("submit", submit);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", () => { autoGrow(); sendTyping(); });

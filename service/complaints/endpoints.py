@@ -1,0 +1,202 @@
+"""Admin HTTP routes of the notification table, the customer flags and the satisfaction report.
+
+Thin: parse, call the service in a unit of work, answer with the row as it now stands.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AwareDatetime
+from sqlalchemy import select
+
+from service.api.auth import RuntimeDep, bearer
+from service.complaints import export, queries
+from service.complaints.classification import is_vip
+from service.complaints.queries import SORT_KEYS, Filters
+from service.complaints.reports import SatisfactionReport, satisfaction
+from service.complaints.schemas import (
+    ComplaintDetail,
+    ComplaintFilterQuery,
+    ComplaintListQuery,
+    ComplaintPage,
+    ComplaintUpdate,
+    CustomerOut,
+    CustomerUpdate,
+    FollowUpIn,
+    WorkflowOut,
+)
+from service.complaints.workflow import (
+    MOVES,
+    STAFF_REASONS,
+    FollowUpResult,
+    Reason,
+    Source,
+    Status,
+)
+from service.db.models import AdminToken, Customer
+from service.errors import NotFound
+from service.realtime.protocol import RowId
+from service.runtime import Runtime
+from service.security import hash_token
+
+router = APIRouter()
+
+
+async def admin_actor(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """Who acts, for the history: the admin token's name (the router already checked it)."""
+    token = credentials.credentials if credentials is not None else ""
+    configured = runtime.settings.admin_token
+    if configured and hmac.compare_digest(token.encode(), configured.encode()):
+        return "admin"
+    async with runtime.units.read() as session:
+        name = await session.scalar(
+            select(AdminToken.name).where(AdminToken.token_hash == hash_token(token))
+        )
+    return f"admin:{name}" if name else "admin"
+
+
+Actor = Annotated[str, Depends(admin_actor)]
+
+
+def filters_of(query: ComplaintFilterQuery, runtime: Runtime) -> Filters:
+    for topic in query.topic:
+        runtime.complaints.recorder.topic(topic)
+    owner = query.owner
+    return Filters(
+        status=query.status,
+        class_=query.class_,
+        reason=query.reason,
+        topic=query.topic,
+        source=query.source,
+        owner="none" if owner == "none" else (int(owner) if owner is not None else None),
+        overdue=query.overdue,
+        since=query.since,
+        until=query.until,
+        customer_id=query.customer_id,
+        player_id=query.player_id,
+        agent_id=query.agent_id,
+        chat_id=query.chat_id,
+    )
+
+
+@router.get("/complaints", response_model=ComplaintPage, tags=["complaints"])
+async def list_complaints(
+    runtime: RuntimeDep, query: Annotated[ComplaintListQuery, Query()]
+) -> ComplaintPage:
+    filters = filters_of(query, runtime)
+    async with runtime.units.read() as session:
+        items, total = await queries.page(
+            session, filters, query.sort, query.limit, query.offset, runtime.clock.now()
+        )
+    return ComplaintPage(items=items, total=total, limit=query.limit, offset=query.offset)
+
+
+@router.get(
+    "/complaints/export.csv",
+    response_class=StreamingResponse,
+    tags=["complaints"],
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_complaints(
+    runtime: RuntimeDep, query: Annotated[ComplaintFilterQuery, Query()]
+) -> StreamingResponse:
+    filters = filters_of(query, runtime)
+    now = runtime.clock.now()
+
+    async def body() -> AsyncIterator[str]:
+        yield export.lines((), header=True)
+        async with runtime.units.read() as session:
+            async for chunk in queries.stream(session, filters, query.sort, now):
+                yield export.lines(chunk, header=False)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
+    )
+
+
+@router.get("/complaints/workflow", response_model=WorkflowOut, tags=["complaints"])
+async def workflow(runtime: RuntimeDep) -> WorkflowOut:
+    return WorkflowOut(
+        statuses=list(Status),
+        moves={status: sorted(targets) for status, targets in MOVES.items()},
+        topics=list(runtime.settings.topics),
+        reasons=list(Reason),
+        staff_reasons=sorted(STAFF_REASONS),
+        sources=list(Source),
+        follow_up_results=list(FollowUpResult),
+        sort_keys=list(SORT_KEYS),
+    )
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
+async def get_complaint(complaint_id: RowId, runtime: RuntimeDep) -> ComplaintDetail:
+    async with runtime.units.read() as session:
+        return await queries.detail(session, complaint_id, runtime.clock.now())
+
+
+@router.patch("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
+async def update_complaint(
+    complaint_id: RowId, patch: ComplaintUpdate, runtime: RuntimeDep, actor: Actor
+) -> ComplaintDetail:
+    async with runtime.units() as work:
+        await runtime.complaints.update(work, complaint_id, patch, actor)
+    return await get_complaint(complaint_id, runtime)
+
+
+@router.post(
+    "/complaints/{complaint_id}/follow-up", response_model=ComplaintDetail, tags=["complaints"]
+)
+async def record_follow_up(
+    complaint_id: RowId, data: FollowUpIn, runtime: RuntimeDep, actor: Actor
+) -> ComplaintDetail:
+    async with runtime.units() as work:
+        await runtime.complaints.record_follow_up(work, complaint_id, data, actor)
+    return await get_complaint(complaint_id, runtime)
+
+
+def customer_out(customer: Customer, runtime: Runtime) -> CustomerOut:
+    return CustomerOut(
+        **queries.customer_card(customer).model_dump(),
+        vip=is_vip(customer, runtime.settings),
+        created_at=customer.created_at,
+    )
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
+async def get_customer(customer_id: RowId, runtime: RuntimeDep) -> CustomerOut:
+    async with runtime.units.read() as session:
+        customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer_out(customer, runtime)
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
+async def update_customer(
+    customer_id: RowId, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor
+) -> CustomerOut:
+    async with runtime.units() as work:
+        customer = await runtime.complaints.update_customer(work, customer_id, data, actor)
+        return customer_out(customer, runtime)
+
+
+@router.get("/reports/satisfaction", response_model=SatisfactionReport, tags=["reports"])
+async def satisfaction_report(
+    runtime: RuntimeDep,
+    since: Annotated[AwareDatetime | None, Query(description="rated at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="rated before")] = None,
+    agent_id: Annotated[RowId | None, Query()] = None,
+) -> SatisfactionReport:
+    async with runtime.units.read() as session:
+        return await satisfaction(session, since, until, agent_id)
