@@ -7,13 +7,16 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from service.callbacks.service import Callbacks
 from service.chats.service import ChatService
+from service.chats.transfer import Transfers
 from service.clock import Clock
 from service.db.engine import Database, create_database
 from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
+from service.templates.service import Templates
 from service.timers import Scheduler
 from service.unit import Units
 
@@ -31,7 +34,13 @@ class Runtime:
     scheduler: Scheduler
     catalog: Catalog
     chats: ChatService
+    transfers: Transfers
+    callbacks: Callbacks
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def templates(self) -> Templates:
+        return self.chats.templates
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
@@ -40,7 +49,19 @@ class Runtime:
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
-        return cls(settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats)
+        return cls(
+            settings,
+            clock,
+            database,
+            bus,
+            Hub(bus),
+            units,
+            scheduler,
+            catalog,
+            chats,
+            Transfers(chats),
+            Callbacks(chats, scheduler),
+        )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()

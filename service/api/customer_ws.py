@@ -17,6 +17,7 @@ from service.realtime.protocol import (
     CustomerCommand,
     CustomerMessage,
     CustomerTyping,
+    LeaveMessage,
     Parser,
     customer_commands,
     customer_hello,
@@ -57,7 +58,9 @@ async def customer_socket(websocket: WebSocket) -> None:
     async def handle(command: CustomerCommand) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
-            async with runtime.units() as work:
+            # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
+            exclusive = chats.conduct.is_abusive(command.text)
+            async with runtime.units(exclusive=exclusive) as work:
                 ack = await chats.customer_message(work, chat_id, command.client_id, command.text)
             connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
         elif isinstance(command, CustomerTyping):
@@ -66,6 +69,9 @@ async def customer_socket(websocket: WebSocket) -> None:
         elif isinstance(command, CustomerClose):
             async with runtime.units(exclusive=True) as work:
                 await chats.customer_close(work, chat_id)
+        elif isinstance(command, LeaveMessage):
+            async with runtime.units(exclusive=True) as work:
+                await runtime.callbacks.leave_message(work, chat_id, command.contact, command.text)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

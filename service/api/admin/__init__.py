@@ -2,9 +2,14 @@
 
 from fastapi import APIRouter, Depends
 
-from service.api.admin import agents, chats
+from service.api.admin import agents, callbacks, chats, desk, groups, reports, templates
 from service.api.auth import require_admin
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
 router.include_router(agents.router)
 router.include_router(chats.router)
+router.include_router(groups.router)
+router.include_router(templates.router)
+router.include_router(callbacks.router)
+router.include_router(desk.router)
+router.include_router(reports.router)
