@@ -92,7 +92,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await console.locator(f'.chat-item[data-chat-id="{chat_id}"]').click()
     transcript = console.locator("#transcript")
     await expect(transcript.locator(".msg-customer")).to_contain_text("我的账号登录不上")
-    await expect(transcript.locator(".msg-system")).to_contain_text(WELCOME)
+    await expect(transcript.locator(".msg-system").first).to_contain_text(WELCOME)
     await expect(widget.locator("#banner")).to_contain_text("小王(工号 1001)")
 
     await say(console, "请问您的账号是多少?")
@@ -107,7 +107,8 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await say(console, "还在吗?")
     await expect(widget.locator(".msg-agent", has_text="还在吗?")).to_have_count(1)
     # Delivery is in seq order, so everything older has arrived (or been dropped as a duplicate).
-    assert await seqs(widget) == ["1", "2", "3", "4"]
+    # seq 2 is the nobody-online notice: no agent was online when the chat opened.
+    assert await seqs(widget) == ["1", "2", "3", "4", "5"]
 
     # The console's socket drops: it resumes every open chat from the seq it holds.
     async with console.expect_websocket():
@@ -115,7 +116,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(console.locator("#app")).to_have_attribute("data-state", "ready")
     await say(widget, "abc123")
     await expect(transcript.locator(".msg-customer", has_text="abc123")).to_have_count(1)
-    assert await seqs(console) == ["1", "2", "3", "4", "5"]
+    assert await seqs(console) == ["1", "2", "3", "4", "5", "6"]
     await widget.screenshot(path=tmp_path / "widget-chatting.png")
 
     await console.locator("#close-chat").click()
@@ -127,7 +128,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
         "data-status", "closed"
     )
     await expect(console.locator("#input")).to_be_disabled()
-    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6"]
+    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6", "7"]
 
     await widget.screenshot(path=tmp_path / "widget.png")
     await console.screenshot(path=tmp_path / "console.png")
@@ -181,5 +182,5 @@ async def test_a_refused_resume_token_offers_a_new_chat(
 
     await widget.locator("#new-chat").click()
     await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
-    await expect(widget.locator(".msg-system")).to_have_text(re.compile(WELCOME))
+    await expect(widget.locator(".msg-template-welcome")).to_have_text(re.compile(WELCOME))
     await expect(widget.locator("#input")).to_be_enabled()

@@ -22,9 +22,13 @@ from pydantic import BaseModel, TypeAdapter
 from service import errors
 from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
 from service.api.admin.chats import ChatDetail, ChatPage
+from service.api.admin.desk import DeskOut
+from service.api.admin.reports import PhraseHitReport
+from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
 from service.chats.frames import agent_card, chat_summary, customer_card, message_frame
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
+from service.groups.schemas import GroupCreate, GroupOut
 from service.realtime.protocol import (
     AGENT_TYPES,
     CUSTOMER_TYPES,
@@ -36,6 +40,7 @@ from service.realtime.protocol import (
 )
 from service.security import sign_player, verify_player
 from service.settings import Settings
+from service.templates.schemas import TemplateIn, TemplateOut
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"
@@ -129,34 +134,59 @@ _chat = Chat(id=12, status="assigned", last_seq=2, locale="en")
 
 
 def _message(**fields: Any) -> Message:
-    values = {"chat_id": 12, "seq": 1, "id": 1, "sender": "system", "text": "x",
-              "template": None, "internal": False, "created_at": NOW, **fields}
+    values = {
+        "chat_id": 12,
+        "seq": 1,
+        "id": 1,
+        "sender": "system",
+        "text": "x",
+        "template": None,
+        "internal": False,
+        "created_at": NOW,
+        **fields,
+    }
     return Message(**values)
 
 
 MESSAGE_REQUIRED = frozenset(message_frame(_message()))
 MESSAGE_ALL = frozenset(
-    message_frame(_message(template="welcome", internal=True, client_id="m-1"), _agent)
+    message_frame(
+        _message(template="welcome", internal=True, client_id="m-1", kind="note", corrects=1),
+        _agent,
+    )
 )
 AGENT_CARD = frozenset(agent_card(_agent))
 CUSTOMER_CARD = frozenset(customer_card(_customer))
 CHAT_SUMMARY = frozenset(chat_summary(_chat, _customer))
 AGENT_ME = frozenset({"id", "name", "employee_no", "role", "status", "capacity"})  # agent_ws.py
 ERROR_CODES = frozenset(
-    cls.code for cls in (KefuError, *errors.__dict__.values())
+    cls.code
+    for cls in (KefuError, *errors.__dict__.values())
     if isinstance(cls, type) and issubclass(cls, KefuError)
 )
-CLOSED_BY = frozenset({"agent", "customer", "system"})  # the values chats/service.py passes
+# The values chats/service.py, chats/conduct.py and callbacks/service.py pass.
+CLOSED_BY = frozenset({"agent", "customer", "system", "abuse"})
+QUICK_REPLY = frozenset({"key", "standard", "vars"})  # templates/service.py quick_replies
 
 # (audience, type) -> forms: (required keys, optional keys); a frame must match one form.
 Form = tuple[frozenset[str], frozenset[str]]
 EMPTY: frozenset[str] = frozenset()
 SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("customer", "ready"): [
-        (frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
-         frozenset({"position", "agent"})),
+        (
+            frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
+            frozenset({"position", "agent"}),
+        ),
     ],
-    ("agent", "ready"): [(frozenset({"type", "agent", "chats"}), EMPTY)],
+    ("agent", "ready"): [(frozenset({"type", "agent", "chats", "templates"}), EMPTY)],
+    ("agent", "suggest"): [
+        (frozenset({"type", "chat_id", "seq", "key", "standard", "text"}), EMPTY)
+    ],
+    ("agent", "transferred"): [(frozenset({"type", "chat_id", "to"}), EMPTY)],
+    ("agent", "alert"): [
+        (frozenset({"type", "kind", "at", "queued"}), EMPTY),
+        (frozenset({"type", "kind", "callback_id", "chat_id", "due_at"}), EMPTY),
+    ],
     ("customer", "ack"): [(frozenset({"type", "client_id", "seq"}), EMPTY)],
     ("agent", "ack"): [(frozenset({"type", "chat_id", "client_id", "seq"}), EMPTY)],
     ("customer", "queue"): [(frozenset({"type", "position"}), EMPTY)],
@@ -169,8 +199,11 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
 for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]
     SERVER_FRAMES[(_audience, "closed")] = [(frozenset({"type", "chat_id", "by"}), EMPTY)]
-    SERVER_FRAMES[(_audience, "error")] = [(frozenset({"type", "code", "message"}),
-                                           frozenset({"ref"}))]
+    SERVER_FRAMES[(_audience, "error")] = [
+        (frozenset({"type", "code", "message"}), frozenset({"ref"})),
+        (frozenset({"type", "code", "message", "phrase", "suggestion"}), frozenset({"ref"})),
+        (frozenset({"type", "code", "message", "reason"}), frozenset({"ref"})),
+    ]
 SERVER_TYPES = frozenset(kind for _, kind in SERVER_FRAMES)
 
 
@@ -187,7 +220,11 @@ def assert_message(frame: dict[str, Any], audience: str, where: str) -> None:
     assert frame["sender"] in {"customer", "agent", "system"}, where
     assert isinstance(frame["seq"], int) and frame["seq"] >= 1, where
     assert ("agent" in frame) == (frame["sender"] == "agent"), where
-    assert ("template" in frame) == (frame["sender"] == "system"), where
+    # System lines are always templates; agents may send quick replies, customers never.
+    if frame["sender"] == "system":
+        assert "template" in frame, where
+    if frame["sender"] == "customer":
+        assert "template" not in frame and "internal" not in frame, where
     if "agent" in frame:
         assert set(frame["agent"]) == AGENT_CARD, where
     if audience == "customer":
@@ -270,6 +307,8 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert set(frame["agent"]) == AGENT_ME, where
         for chat in frame["chats"]:
             assert_summary(chat, where)
+        for entry in frame["templates"]:
+            assert set(entry) == QUICK_REPLY, where
     elif kind == "ready" and audience == "customer":
         assert frame["status"] in {"queued", "assigned", "closed"}, where
         assert ("position" in frame) == (frame["status"] == "queued"), where
@@ -333,8 +372,25 @@ def test_every_setting_named_in_the_docs_exists() -> None:
 
 HTTP_MODELS: dict[str, type[BaseModel]] = {
     model.__name__: model
-    for model in (AgentCreate, AgentUpdate, AgentOut, AgentCreated, ChatPage, ChatDetail)
+    for model in (
+        AgentCreate,
+        AgentUpdate,
+        AgentOut,
+        AgentCreated,
+        ChatPage,
+        ChatDetail,
+        TemplateIn,
+        TemplateOut,
+        GroupCreate,
+        GroupOut,
+        CallbackOut,
+        CallbackPage,
+        CallbackDone,
+        DeskOut,
+        PhraseHitReport,
+    )
 }
+INPUT_MODELS = (AgentCreate, AgentUpdate, TemplateIn, GroupCreate, CallbackDone)
 PROBLEM = frozenset({"type", "title", "status", "code", "detail"})
 
 
@@ -351,7 +407,7 @@ def test_http_examples_match_their_schemas() -> None:
         assert block.value in HTTP_MODELS, f"{block.id}: unknown schema {block.value!r}"
         model = HTTP_MODELS[block.value]
         model.model_validate(body)
-        if model not in (AgentCreate, AgentUpdate):
+        if model not in INPUT_MODELS:
             assert set(body) == set(model.model_fields), f"{block.id}: fields differ"
 
 
@@ -362,9 +418,20 @@ def test_worked_player_signature_is_what_the_server_verifies() -> None:
     secret, sig = scope["secret"], scope["sig"]
     player_id, name, tier, ts = scope["player_id"], scope["name"], scope["tier"], scope["ts"]
     assert sig == sign_player(secret, player_id, name, tier, ts)
-    verify_player(secret, player_id=player_id, name=name, tier=tier, ts=ts, sig=sig,
-                  now=datetime.fromtimestamp(ts, UTC), ttl_s=300)
+    verify_player(
+        secret,
+        player_id=player_id,
+        name=name,
+        tier=tier,
+        ts=ts,
+        sig=sig,
+        now=datetime.fromtimestamp(ts, UTC),
+        ttl_s=300,
+    )
     # The documented hello carries exactly this claim and signature.
-    players = [e.block.data["player"] for e in inbound("customer")
-               if e.block.data.get("type") == "hello" and "player" in e.block.data]
+    players = [
+        e.block.data["player"]
+        for e in inbound("customer")
+        if e.block.data.get("type") == "hello" and "player" in e.block.data
+    ]
     assert {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig} in players

@@ -170,6 +170,8 @@ const handlers = {
   closed: onClosed,
   status: (frame) => setStatus(frame.status),
   error: onError,
+  transferred: onTransferred,
+  alert: (frame) => showBanner(`主管提醒:${frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
 };
 
 function onFrame(frame) {
@@ -266,6 +268,15 @@ function onClosed(frame) {
   chat.closedBy = frame.by;
   for (const clientId of chat.pending.keys()) markFailed(chat, clientId, "会话已结束");
   chat.pending.clear();
+  stopTyping(chat);
+  refresh();
+}
+
+function onTransferred(frame) {
+  // Handed over (S-no-blind-transfer): the chat is no longer ours to answer.
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  chat.status = "returned";
   stopTyping(chat);
   refresh();
 }
