@@ -40,10 +40,18 @@ def serving(agent: Agent) -> bool:
     return agent.status == AgentStatus.online and agent.connections > 0 and agent.active
 
 
-def _serving_query() -> Any:
-    return select(func.count()).where(
-        Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True)
-    )
+# The same two rules as SQL conditions.
+SERVING = (Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True))
+WATCHING = (  # supervisors who get alerts: connected, online or away
+    Agent.role == AgentRole.supervisor,
+    Agent.connections > 0,
+    Agent.active.is_(True),
+    Agent.status != AgentStatus.offline,
+)
+
+
+async def count(session: AsyncSession, model: Any, *where: Any) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 class Desk:
@@ -56,11 +64,10 @@ class Desk:
         return in_service(self.windows, self.zone, now)
 
     async def serving_count(self, session: AsyncSession, group_id: int | None = None) -> int:
-        query = _serving_query().select_from(Agent)
-        if group_id is not None:
-            members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
-            query = query.where(Agent.id.in_(members))
-        return int(await session.scalar(query) or 0)
+        if group_id is None:
+            return await count(session, Agent, *SERVING)
+        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
+        return await count(session, Agent, *SERVING, Agent.id.in_(members))
 
     async def tell_if_nobody_serves(self, work: Work, chats: Sequence[Chat]) -> None:
         """S-callback-24h: a waiting customer nobody can serve hears so, once per situation."""
@@ -92,59 +99,25 @@ class Desk:
             )
 
     async def alert(self, work: Work, fields: dict[str, Any]) -> None:
-        """An ``alert`` frame to every connected supervisor (online or away)."""
-        supervisors = await work.session.scalars(
-            select(Agent.id).where(
-                Agent.role == AgentRole.supervisor,
-                Agent.connections > 0,
-                Agent.active.is_(True),
-                Agent.status != AgentStatus.offline,
-            )
-        )
+        """An ``alert`` frame to every supervisor on watch."""
+        supervisors = await work.session.scalars(select(Agent.id).where(*WATCHING))
         work.send([agent_address(id_) for id_ in supervisors], {"type": "alert", **fields})
 
     async def status(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
         """Where the desk stands, for GET /api/v1/desk."""
         serving_now = await self.serving_count(session)
-        supervisors = int(
-            await session.scalar(
-                select(func.count()).where(
-                    Agent.role == AgentRole.supervisor,
-                    Agent.connections > 0,
-                    Agent.active.is_(True),
-                    Agent.status != AgentStatus.offline,
-                )
-            )
-            or 0
-        )
-        queued = int(
-            await session.scalar(
-                select(func.count()).where(Chat.status == ChatStatus.queued).select_from(Chat)
-            )
-            or 0
-        )
-        open_count = await session.scalar(
-            select(func.count()).where(Callback.status == CallbackStatus.open)
-        )
-        overdue = int(
-            await session.scalar(
-                select(func.count()).where(
-                    Callback.status == CallbackStatus.open, Callback.due_at <= now
-                )
-            )
-            or 0
-        )
         in_hours = self.in_service(now)
+        is_open = Callback.status == CallbackStatus.open
         return {
             "unattended": in_hours and serving_now == 0,
             "in_service_hours": in_hours,
             "service_hours": self.chats.settings.service_hours,
             "timezone": self.chats.settings.timezone,
             "serving_agents": serving_now,
-            "supervisors_connected": supervisors,
-            "queued_chats": queued,
-            "open_callbacks": int(open_count or 0),
-            "overdue_callbacks": overdue,
+            "supervisors_connected": await count(session, Agent, *WATCHING),
+            "queued_chats": await count(session, Chat, Chat.status == ChatStatus.queued),
+            "open_callbacks": await count(session, Callback, is_open),
+            "overdue_callbacks": await count(session, Callback, is_open, Callback.due_at <= now),
             "at": now,
         }
 

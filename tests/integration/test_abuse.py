@@ -74,3 +74,26 @@ async def test_abuse_in_the_queue_is_handled_the_same(server: Server) -> None:
     await customer.say("SHUT UP")
     await customer.until("closed", by="abuse")
     await behind.until("queue", position=1)
+
+
+async def test_admins_list_flagged_customers_and_clear_a_flag(server: Server) -> None:
+    _agent, customer = await served(server)
+    await customer.say("傻逼")
+    await customer.until("message", template="abuse_warning")
+    await customer.say("傻逼")
+    await customer.until("closed", by="abuse")
+    page = (await server.http.get("/api/v1/customers", params={"flagged": "true"})).json()
+    [flagged] = page["items"]
+    assert (flagged["flagged"], flagged["flag_reason"]) == (True, "abuse")
+
+    cleared = await server.http.patch(f"/api/v1/customers/{flagged['id']}", json={"flagged": False})
+    assert cleared.json()["flagged"] is False
+    assert (await server.http.get("/api/v1/customers", params={"flagged": "true"})).json()[
+        "total"
+    ] == 0
+    missing = await server.http.patch("/api/v1/customers/999", json={"flagged": False})
+    assert missing.status_code == 404
+    bad = await server.http.patch(
+        f"/api/v1/customers/{flagged['id']}", json={"flagged": True, "reason": "rude"}
+    )
+    assert bad.status_code == 422

@@ -2,12 +2,22 @@
 
 from fastapi import APIRouter, Depends
 
-from service.api.admin import agents, callbacks, chats, desk, groups, reports, templates
+from service.api.admin import (
+    agents,
+    callbacks,
+    chats,
+    customers,
+    desk,
+    groups,
+    reports,
+    templates,
+)
 from service.api.auth import require_admin
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
 router.include_router(agents.router)
 router.include_router(chats.router)
+router.include_router(customers.router)
 router.include_router(groups.router)
 router.include_router(templates.router)
 router.include_router(callbacks.router)

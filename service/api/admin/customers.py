@@ -1,0 +1,88 @@
+"""/api/v1/customers: customers the desk has flagged (S-abuse), and clearing a flag."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+
+from service.api.auth import RuntimeDep
+from service.db.models import Customer
+from service.errors import NotFound
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+class CustomerOut(BaseModel):
+    id: int
+    player_id: str | None
+    name: str | None
+    tier: str | None
+    guest: bool
+    flagged: bool
+    flagged_at: datetime | None
+    flag_reason: str | None
+    created_at: datetime
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    total: int
+
+
+class CustomerFlag(BaseModel):
+    """Flag a customer by hand, or clear a flag set by mistake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flagged: bool
+    reason: Literal["abuse", "sensitive"] = "sensitive"
+
+
+def out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        player_id=customer.player_id,
+        name=customer.name,
+        tier=customer.tier,
+        guest=customer.player_id is None,
+        flagged=customer.flagged_at is not None,
+        flagged_at=customer.flagged_at,
+        flag_reason=customer.flag_reason,
+        created_at=customer.created_at,
+    )
+
+
+@router.get("", response_model=CustomerPage)
+async def list_customers(
+    runtime: RuntimeDep,
+    flagged: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CustomerPage:
+    query = select(Customer)
+    if flagged is True:
+        query = query.where(Customer.flagged_at.is_not(None))
+    elif flagged is False:
+        query = query.where(Customer.flagged_at.is_(None))
+    async with runtime.units.read() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await session.scalars(query.order_by(Customer.id.desc()).limit(limit).offset(offset))
+        return CustomerPage(items=[out(c) for c in rows], total=total or 0)
+
+
+@router.patch("/{customer_id}", response_model=CustomerOut)
+async def flag_customer(customer_id: int, data: CustomerFlag, runtime: RuntimeDep) -> CustomerOut:
+    async with runtime.units() as work:
+        customer = await work.session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}")
+        if not data.flagged:
+            customer.flagged_at, customer.flag_reason = None, None
+        elif customer.flagged_at is None:
+            customer.flagged_at, customer.flag_reason = work.now, data.reason
+        await work.session.flush()
+        return out(customer)
