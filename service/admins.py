@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.models import AdminToken
 from service.security import hash_token, new_token
 
+CONFIGURED = "KEFU_ADMIN_TOKEN"  # the name of the token given in the settings
+
 
 async def create_admin_token(session: AsyncSession, name: str, now: datetime) -> str:
     token = new_token("kfadm")
@@ -22,10 +24,11 @@ async def has_admin_tokens(session: AsyncSession) -> bool:
     return (await session.scalar(select(AdminToken.id).limit(1))) is not None
 
 
-async def is_admin(session: AsyncSession, token: str, configured: str | None) -> bool:
+async def admin_name(session: AsyncSession, token: str, configured: str | None) -> str | None:
+    """Who holds this admin token (recorded as who changed what), or None if nobody."""
     if configured and hmac.compare_digest(token.encode(), configured.encode()):
-        return True
-    found = await session.scalar(
-        select(AdminToken.id).where(AdminToken.token_hash == hash_token(token))
+        return CONFIGURED
+    name: str | None = await session.scalar(
+        select(AdminToken.name).where(AdminToken.token_hash == hash_token(token))
     )
-    return found is not None
+    return name

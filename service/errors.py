@@ -109,3 +109,37 @@ class FollowUpRequired(Conflict):
 
 class AlreadyRated(Conflict):
     code = "already_rated"
+
+
+class ForbiddenPhraseUsed(KefuError):
+    """S-forbidden-phrases: the text holds a taboo phrase; ``phrase`` and ``suggestion`` say
+    which one and what to say instead."""
+
+    code = "forbidden_phrase"
+    status = 422
+
+
+class UnknownTemplate(KefuError):
+    code = "unknown_template"
+    status = 404
+
+
+class InvalidTemplate(KefuError):
+    """A template wording or its values break the catalogue's rules (unknown variable, …)."""
+
+    code = "invalid_template"
+    status = 422
+
+
+class TransferRefused(KefuError):
+    """The target cannot take the chat; ``reason`` says why and the chat stays where it was."""
+
+    code = "transfer_refused"
+    status = 409
+
+
+class NotYourMessage(KefuError):
+    """S-correction: an agent corrects only their own messages."""
+
+    code = "not_your_message"
+    status = 403

@@ -7,7 +7,9 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from service.callbacks.service import Callbacks
 from service.chats.service import ChatService
+from service.chats.transfer import Transfers
 from service.clock import Clock
 from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
@@ -16,6 +18,7 @@ from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
+from service.templates.service import Templates
 from service.timers import Scheduler
 from service.unit import Units
 
@@ -34,8 +37,14 @@ class Runtime:
     catalog: Catalog
     chats: ChatService
     complaints: ComplaintService
+    transfers: Transfers
+    callbacks: Callbacks
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def templates(self) -> Templates:
+        return self.chats.templates
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
@@ -47,7 +56,18 @@ class Runtime:
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
         return cls(
-            settings, clock, database, bus, Hub(bus), units, scheduler, catalog, chats, complaints
+            settings,
+            clock,
+            database,
+            bus,
+            Hub(bus),
+            units,
+            scheduler,
+            catalog,
+            chats,
+            complaints,
+            Transfers(chats),
+            Callbacks(chats, scheduler),
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:

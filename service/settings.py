@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.desk.hours import parse_hours, zone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +64,26 @@ class Settings(BaseSettings):
     complaint_repeat_days: float = Field(default=90.0, gt=0)
     complaint_vip_tiers: str = "vip1,vip2,vip3,vip4,vip5,vip6,vip7,vip8,vip9,svip"
     survey_on_close: bool = True
+    # S-forbidden-phrases: "block" refuses an agent message with a taboo phrase, "warn" sends
+    # it and records the hit.
+    forbidden_mode: Literal["block", "warn"] = "block"
+    # S-no-unattended: daily windows in local time (service/desk/hours.py has the format).
+    service_hours: str = "00:00-24:00"
+    timezone: str = "Asia/Shanghai"
+    # S-callback-24h: a message left while nobody could answer is due back within this.
+    callback_within_h: float = Field(default=24.0, gt=0, le=24)
+
+    @field_validator("service_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        parse_hours(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ from contextlib import suppress
 from fastapi import APIRouter, WebSocket
 
 from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
@@ -18,10 +19,14 @@ from service.realtime.protocol import (
     AgentMessage,
     AgentTyping,
     ComplaintFrame,
+    Correct,
     DismissComplaint,
     Hold,
+    Note,
     Parser,
     Status,
+    Transfer,
+    UseTemplate,
     agent_commands,
     agent_hello,
 )
@@ -55,7 +60,8 @@ async def agent_socket(websocket: WebSocket) -> None:
         "status": agent.status,
         "capacity": agent.capacity,
     }
-    connection.offer(ready_frame(agent=me, chats=chats))
+    templates = runtime.templates.quick_replies()
+    connection.offer(ready_frame(agent=me, chats=chats, templates=templates))
     resume = hello.resume or {}
     for chat in chats:
         connection.offer(SetCursor(chat["chat_id"], resume.get(chat["chat_id"], 0)))
@@ -67,11 +73,27 @@ async def agent_socket(websocket: WebSocket) -> None:
     async with runtime.units(exclusive=True) as work:
         await runtime.chats.pull(work)
 
+    def ack(chat_id: int, client_id: str | None, seq: int | None) -> None:
+        if client_id is not None and seq is not None:
+            connection.offer(
+                {"type": "ack", "chat_id": chat_id, "client_id": client_id, "seq": seq}
+            )
+
     async def handle(command: AgentCommand) -> None:
+        try:
+            await dispatch(command)
+        except Refused as refused:
+            # S-forbidden-phrases: nothing was stored; the refusal itself is counted.
+            async with runtime.units() as work:
+                await runtime.chats.conduct.record_refusal(work, refused)
+            raise
+
+    async def dispatch(command: AgentCommand) -> None:
         service = runtime.chats
+        conduct = service.conduct
         if isinstance(command, AgentMessage):
             async with runtime.units() as work:
-                ack = await service.agent_message(
+                sent = await service.agent_message(
                     work,
                     agent_id,
                     command.chat_id,
@@ -79,14 +101,28 @@ async def agent_socket(websocket: WebSocket) -> None:
                     command.text,
                     command.hold_back,
                 )
-            connection.offer(
-                {
-                    "type": "ack",
-                    "chat_id": command.chat_id,
-                    "client_id": ack.client_id,
-                    "seq": ack.seq,
-                }
-            )
+            ack(command.chat_id, sent.client_id, sent.seq)
+        elif isinstance(command, UseTemplate):
+            async with runtime.units() as work:
+                seq = await conduct.send_template(
+                    work, agent_id, command.chat_id, command.key, command.vars, command.client_id
+                )
+            ack(command.chat_id, command.client_id, seq)
+        elif isinstance(command, Note):
+            async with runtime.units() as work:
+                seq = await conduct.note(
+                    work, agent_id, command.chat_id, command.text, command.client_id
+                )
+            ack(command.chat_id, command.client_id, seq)
+        elif isinstance(command, Correct):
+            async with runtime.units() as work:
+                seq = await conduct.correct(
+                    work, agent_id, command.chat_id, command.seq, command.text, command.client_id
+                )
+            ack(command.chat_id, command.client_id, seq)
+        elif isinstance(command, Transfer):
+            async with runtime.units(exclusive=True) as work:
+                await runtime.transfers.transfer(work, agent_id, command)
         elif isinstance(command, AgentTyping):
             async with runtime.units() as work:
                 await service.agent_typing(work, agent_id, command.chat_id)
@@ -95,7 +131,10 @@ async def agent_socket(websocket: WebSocket) -> None:
                 await service.set_status(work, agent_id, command.status)
         elif isinstance(command, AgentClose):
             async with runtime.units(exclusive=True) as work:
-                await service.agent_close(work, agent_id, command.chat_id)
+                if command.reason == "abuse":
+                    await conduct.close_abusive(work, agent_id, command.chat_id)
+                else:
+                    await service.agent_close(work, agent_id, command.chat_id)
         elif isinstance(command, Hold):
             async with runtime.units() as work:
                 await service.agent_hold(work, agent_id, command.chat_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.admins import is_admin
+from service.admins import admin_name
 from service.errors import Unauthorized
 from service.runtime import Runtime
 
@@ -27,8 +27,17 @@ async def require_admin(
         raise Unauthorized("an admin bearer token is required")
     runtime = runtime_of(request)
     async with runtime.units.read() as session:
-        if not await is_admin(session, credentials.credentials, runtime.settings.admin_token):
-            raise Unauthorized("unknown admin token")
+        name = await admin_name(session, credentials.credentials, runtime.settings.admin_token)
+    if name is None:
+        raise Unauthorized("unknown admin token")
+    request.state.admin = name
+
+
+def admin_of(request: Request) -> str:
+    """The name of the admin token of this request (set by ``require_admin``)."""
+    name: str = request.state.admin
+    return name
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+AdminDep = Annotated[str, Depends(admin_of)]

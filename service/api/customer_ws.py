@@ -18,6 +18,7 @@ from service.realtime.protocol import (
     CustomerCommand,
     CustomerMessage,
     CustomerTyping,
+    LeaveMessage,
     Parser,
     Rate,
     customer_commands,
@@ -59,7 +60,9 @@ async def customer_socket(websocket: WebSocket) -> None:
     async def handle(command: CustomerCommand) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
-            async with runtime.units() as work:
+            # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
+            exclusive = chats.conduct.is_abusive(command.text)
+            async with runtime.units(exclusive=exclusive) as work:
                 ack = await chats.customer_message(work, chat_id, command.client_id, command.text)
                 if not ack.duplicate:
                     await runtime.complaints.scan_message(work, chat_id, ack.seq, command.text)
@@ -78,6 +81,9 @@ async def customer_socket(websocket: WebSocket) -> None:
         elif isinstance(command, Rate):
             async with runtime.units() as work:
                 await runtime.complaints.survey.rate(work, chat_id, command.score, command.comment)
+        elif isinstance(command, LeaveMessage):
+            async with runtime.units(exclusive=True) as work:
+                await runtime.callbacks.leave_message(work, chat_id, command.contact, command.text)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -27,6 +27,8 @@ def customer_card(customer: Customer) -> dict[str, Any]:
         "name": customer.name,
         "tier": customer.tier,
         "guest": customer.player_id is None,
+        # S-abuse: the desk flagged this customer (an earlier chat ended for abuse).
+        "flagged": customer.flagged_at is not None,
     }
 
 
@@ -48,6 +50,10 @@ def message_frame(message: Message, agent: Agent | None = None) -> dict[str, Any
         frame["agent"] = agent_card(agent)
     if message.internal:
         frame["internal"] = True
+    if message.kind is not None:
+        frame["kind"] = message.kind
+    if message.corrects is not None:
+        frame["corrects"] = message.corrects
     return frame
 
 

@@ -1,9 +1,11 @@
 """Routing: which online agent takes a chat, the FIFO queue, and the positions it announces.
 
 A chat goes to the online, connected agent with free capacity and the fewest open chats; ties go
-to the one idle longest (assigned least recently). Otherwise it waits: returned chats first
-(higher priority), then in arrival order. Callers run inside an exclusive unit of work; on
-PostgreSQL the candidate agents are also row-locked so two processes cannot overfill one agent.
+to the one idle longest (assigned least recently). A chat with a group goes only to that group's
+agents, and never back to the agent who handed it off. Otherwise it waits: returned chats first
+(higher priority), then in arrival order; positions are counted within the chat's group.
+Callers run inside an exclusive unit of work; on PostgreSQL the candidate agents are also
+row-locked so two processes cannot overfill one agent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from service.chats.frames import agent_card, chat_summary
 from service.chats.store import frames_after
-from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer
+from service.db.models import Agent, AgentGroup, AgentStatus, Chat, ChatStatus, Customer
 from service.unit import Work
 
 
@@ -34,10 +36,24 @@ def audience(chat: Chat) -> list[str]:
     return to
 
 
-async def pick_agent(work: Work) -> Agent | None:
+async def pick_agent(
+    work: Work,
+    *,
+    group_id: int | None = None,
+    exclude_id: int | None = None,
+    agent_id: int | None = None,
+) -> Agent | None:
+    """The agent to take a chat now (of ``group_id``, not ``exclude_id``, only ``agent_id``)."""
     eligible = select(Agent).where(
         Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True)
     )
+    if group_id is not None:
+        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
+        eligible = eligible.where(Agent.id.in_(members))
+    if exclude_id is not None:
+        eligible = eligible.where(Agent.id != exclude_id)
+    if agent_id is not None:
+        eligible = eligible.where(Agent.id == agent_id)
     if work.is_postgres:
         eligible = eligible.with_for_update()
     agents = (await work.session.scalars(eligible)).all()
@@ -76,6 +92,7 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
     chat.agent_id = agent.id
     chat.assigned_at = work.now
     chat.queue_position = None
+    chat.handoff_from_id = None
     agent.last_assigned_at = work.now
     await work.assigned(chat)
     await work.session.flush()
@@ -93,17 +110,27 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 
 async def drain(work: Work) -> None:
     """Hand queued chats to free agents until one side runs out, then announce positions."""
+    full: set[tuple[int | None, int | None]] = set()  # (group, excluded) found without a seat
     for chat in await queued_chats(work):
-        agent = await pick_agent(work)
+        wanted = (chat.group_id, chat.handoff_from_id)
+        if wanted in full or (None, None) in full:
+            continue
+        agent = await pick_agent(work, group_id=chat.group_id, exclude_id=chat.handoff_from_id)
         if agent is None:
-            break
+            full.add(wanted)
+            continue
         await assign(work, chat, agent)
     await announce_positions(work)
 
 
 async def announce_positions(work: Work) -> None:
-    """Tell every waiting customer whose place changed (and only them) where they stand."""
-    for position, chat in enumerate(await queued_chats(work), start=1):
+    """Tell every waiting customer whose place changed (and only them) where they stand.
+
+    A place is counted among the chats waiting for the same group (or for no group).
+    """
+    ahead: dict[int | None, int] = {}
+    for chat in await queued_chats(work):
+        position = ahead[chat.group_id] = ahead.get(chat.group_id, 0) + 1
         if chat.queue_position == position:
             continue
         chat.queue_position = position

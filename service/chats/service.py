@@ -6,6 +6,7 @@ records frames to send; the caller commits and the frames go out only after the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,18 +16,24 @@ from sqlalchemy import select
 
 from service.agents.service import authenticate
 from service.chats import routing
+from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_resend, frames_after
 from service.chats.timing import Timing, locked_chat
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
+from service.desk.service import Desk, serving
 from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
+from service.groups.service import find as find_group
 from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
+from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
 from service.unit import Units, Work
+
+log = logging.getLogger(__name__)
 
 AGENT_GONE = "agent_gone"
 CUSTOMER_GONE = "customer_gone"
@@ -59,6 +66,10 @@ class ChatService:
         self.catalog = catalog
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
+        self.guard = catalog.guard()
+        self.templates = Templates(catalog, self.guard, settings.brand)
+        self.conduct = Conduct(self)
+        self.desk = Desk(self)
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
@@ -81,11 +92,17 @@ class ChatService:
             customer_sockets=1,
             created_at=work.now,
         )
+        if hello.group is not None:
+            group = await find_group(work.session, hello.group)
+            chat.group_id = group.id if group is not None else None
+            if group is None:
+                log.warning("chat.unknown_group group=%s", hello.group)
         work.session.add(chat)
         await work.session.flush()
         # S-welcome: answered at once, before any agent is free.
         await self._template(work, chat, "welcome")
         await routing.route(work, chat)
+        await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
@@ -154,6 +171,7 @@ class ChatService:
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         work.send(self._audience(chat), message_frame(message))
         await self.timing.customer_wrote(work, chat, message)
+        await self.conduct.customer_said(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
     async def customer_typing(self, work: Work, chat_id: int) -> None:
@@ -201,19 +219,23 @@ class ChatService:
 
     async def agent_left(self, work: Work, agent_id: int) -> None:
         agent = await work.session.get_one(Agent, agent_id)
+        was_serving = serving(agent)
         agent.connections = max(0, agent.connections - 1)
         if agent.connections == 0:
             due = work.now + timedelta(seconds=self.settings.agent_grace_s)
             await arm(work, AGENT_GONE, f"{AGENT_GONE}:{agent.id}", due, {"agent_id": agent.id})
+        await self.desk.presence_changed(work, agent, was_serving)
 
     async def _agent_gone(self, work: Work, timer: Timer) -> None:
         agent = await work.session.get(Agent, timer.payload["agent_id"])
         if agent is not None and agent.connections == 0:
             agent.status = AgentStatus.offline
             await self._requeue_chats_of(work, agent, "gone")
+            await self.desk.tell_if_nobody_serves(work, await routing.queued_chats(work))
 
     async def set_status(self, work: Work, agent_id: int, status: str) -> None:
         agent = await work.session.get_one(Agent, agent_id)
+        was_serving = serving(agent)
         agent.status = status
         await work.session.flush()
         if status == AgentStatus.offline:
@@ -221,6 +243,7 @@ class ChatService:
         elif status == AgentStatus.online:
             await routing.drain(work)
         work.send(agent_address(agent.id), {"type": "status", "status": status})
+        await self.desk.presence_changed(work, agent, was_serving)
 
     async def sign_out(self, work: Work, agent_id: int, reason: str) -> None:
         """An admin disabled the agent or replaced their token: every socket of theirs closes."""
@@ -244,11 +267,15 @@ class ChatService:
         if existing is not None:
             return Ack(client_id, existing.seq, duplicate=True)
         chat = await self._chat_of(work, agent_id, chat_id)
+        # S-forbidden-phrases: checked before anything is stored.
+        hit = self.conduct.screen(chat, agent_id, text)
         agent = await work.session.get_one(Agent, agent_id)
         await self.timing.before_agent_message(work, chat, hold_back)
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id
         )
+        if hit is not None:
+            await self.conduct.record(work, agent_id, chat.id, hit, message)
         work.send(self._audience(chat), message_frame(message, agent))
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
@@ -329,7 +356,7 @@ class ChatService:
     async def _template(
         self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
     ) -> None:
-        text = self.catalog.render(key, chat.locale, brand=self.settings.brand, **variables)
+        text = await self.templates.render(work.session, key, chat.locale, **variables)
         message = await append(work, chat.id, Sender.system, text, template=key)
         to = self._audience(chat) if notify_agent else [customer_address(chat.id)]
         work.send(to, message_frame(message))
@@ -370,3 +397,11 @@ class ChatService:
     def _check_length(self, text: str) -> None:
         if len(text) > self.settings.max_text:
             raise TextTooLong(f"text over {self.settings.max_text} characters")
+
+    # Shared with the use cases beside this one (chats/conduct.py, chats/transfer.py, …).
+    close = _close
+    template = _template
+    chat_of = _chat_of
+    open_chat = _open_chat
+    audience = _audience
+    check_length = _check_length

@@ -26,6 +26,8 @@ async def append(
     client_id: str | None = None,
     template: str | None = None,
     internal: bool = False,
+    kind: str | None = None,
+    corrects: int | None = None,
 ) -> Message:
     seq = (
         await work.session.execute(
@@ -45,6 +47,8 @@ async def append(
         text=text,
         template=template,
         internal=internal,
+        kind=kind,
+        corrects=corrects,
         created_at=work.now,
     )
     work.session.add(message)

@@ -169,6 +169,9 @@ def customer_out(customer: Customer, runtime: Runtime) -> CustomerOut:
     return CustomerOut(
         **queries.customer_card(customer).model_dump(),
         vip=is_vip(customer, runtime.settings),
+        flagged=customer.flagged_at is not None,
+        flagged_at=customer.flagged_at,
+        flag_reason=customer.flag_reason,
         created_at=customer.created_at,
     )
 

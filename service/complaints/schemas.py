@@ -210,10 +210,15 @@ class CustomerUpdate(BaseModel):
 
     tier: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     sensitive: bool | None = None
+    # S-abuse: flag a customer by hand, or clear a flag the desk set.
+    flagged: bool | None = None
 
 
 class CustomerOut(CustomerCard):
     vip: bool = Field(description="the tier is one of KEFU_COMPLAINT_VIP_TIERS")
+    flagged: bool = Field(description="a chat of theirs ended for abuse (S-abuse), or set by hand")
+    flagged_at: datetime | None
+    flag_reason: str | None
     created_at: datetime
 
 

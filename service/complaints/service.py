@@ -230,6 +230,10 @@ class ComplaintService:
             customer.tier = data.tier
         if data.sensitive is not None:
             customer.sensitive = data.sensitive
+        if data.flagged is False:
+            customer.flagged_at, customer.flag_reason = None, None
+        elif data.flagged and customer.flagged_at is None:
+            customer.flagged_at, customer.flag_reason = work.now, "staff"
         reasons = []
         if is_vip(customer, self.settings):
             reasons.append(Reason.important_customer)

@@ -1,4 +1,5 @@
-"""The ORM models: agents, customers, chats, messages, timers, reply timing and admin tokens."""
+"""The ORM models: agents, groups, customers, chats, messages, timers, reply timing, admin
+tokens, template overrides, taboo-phrase hits and callbacks."""
 
 from __future__ import annotations
 
@@ -80,6 +81,24 @@ class Agent(Base):
     created_at: Mapped[datetime]
 
 
+class Group(Base):
+    """A department ("billing"): its agents take the chats asked for or transferred to it."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class AgentGroup(Base):
+    __tablename__ = "agent_groups"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True, index=True)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -89,6 +108,9 @@ class Customer(Base):
     tier: Mapped[str | None] = mapped_column(String(32))
     # Set by the desk (S-classes: sensitive customer); their complaints are urgent.
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when the desk flags the customer (S-abuse: "abuse"); cleared by an admin.
+    flagged_at: Mapped[datetime | None]
+    flag_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
 
@@ -114,6 +136,12 @@ class Chat(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     resume_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     customer_sockets: Mapped[int] = mapped_column(Integer, default=0)
+    # Only agents of this group take the chat (asked for at hello, or a group transfer).
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    # The agent who handed the chat off; routing does not give it back to them from the queue.
+    handoff_from_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # S-abuse: warned once; abuse after this ends the chat.
+    abuse_warned_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     # Reply timing (service/chats/timing.py). Queue time is stored, not recomputed.
@@ -154,6 +182,10 @@ class Message(Base):
     template: Mapped[str | None] = mapped_column(String(32))
     # Agent-only lines (internal notes) never reach a customer socket (S-privacy).
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "note" (an internal note) or "handoff" (a transfer's handoff note); None for the rest.
+    kind: Mapped[str | None] = mapped_column(String(16))
+    # S-correction: the seq of the message this one corrects; both stay in the transcript.
+    corrects: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 
@@ -213,3 +245,60 @@ class AdminToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+
+
+class TemplateOverride(Base):
+    """A deployment's own wording of a template in one locale; the phrases file is the default."""
+
+    __tablename__ = "template_overrides"
+    __table_args__ = (UniqueConstraint("key", "locale", name="uq_template_overrides_key_locale"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    variants: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+
+
+class PhraseHit(Base):
+    """An agent message that contained a taboo phrase (S-forbidden-phrases): refused or warned."""
+
+    __tablename__ = "phrase_hits"
+    __table_args__ = (Index("ix_phrase_hits_agent_at", "agent_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    # The stored message (warn mode); None when the message was refused (block mode).
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    phrase: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(16))
+    blocked: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class CallbackStatus(enum.StrEnum):
+    open = "open"
+    done = "done"
+
+
+class Callback(Base):
+    """A message left while nobody could answer; called back within 24 h (S-callback-24h)."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    contact: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.open)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(Text)

@@ -10,7 +10,10 @@ from service.phrases.catalog import (
     ForbiddenPhrase,
     MissingVariable,
     PhraseError,
+    check_text,
+    fill,
 )
+from service.phrases.guard import Hit, PhraseGuard, fold
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -20,6 +23,11 @@ __all__ = [
     "VARIANTS",
     "Catalog",
     "ForbiddenPhrase",
+    "Hit",
     "MissingVariable",
     "PhraseError",
+    "PhraseGuard",
+    "check_text",
+    "fill",
+    "fold",
 ]

@@ -13,10 +13,11 @@ import pathlib
 import re
 import string
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from service.phrases.guard import Pattern, PhraseGuard, fold
 
 DEFAULT_LOCALE = "zh-CN"
 
@@ -54,7 +55,6 @@ KEYWORD_LISTS = frozenset({"complaint", "abuse", "slow_reply", "stability"})
 
 _TOP_LEVEL = frozenset({"locale", "templates", "forbidden", "keywords"})
 _FORBIDDEN_FIELDS = frozenset({"phrase", "replacement", "whole_message"})
-_EDGES = string.punctuation + string.whitespace + "。、"
 
 
 class PhraseError(Exception):
@@ -79,11 +79,6 @@ class MissingVariable(ValueError):
     """``render`` was not given a value that the template's text uses."""
 
 
-def _fold(text: str) -> str:
-    # Full-width and half-width punctuation compare equal; case does not matter.
-    return unicodedata.normalize("NFKC", text).casefold().strip(_EDGES)
-
-
 @dataclass(frozen=True)
 class ForbiddenPhrase:
     phrase: str
@@ -91,9 +86,9 @@ class ForbiddenPhrase:
     whole_message: bool = False  # forbidden only as a bare answer (不知道), not inside a sentence
 
     def matches(self, text: str) -> bool:
-        if self.whole_message:
-            return _fold(text) == _fold(self.phrase)
-        return _fold(self.phrase) in _fold(text)
+        """See service/phrases/guard.py for what the matching ignores."""
+        pattern = Pattern.of(self.phrase, whole_message=self.whole_message)
+        return pattern.found_in(fold(text))
 
 
 @dataclass(frozen=True)
@@ -180,11 +175,28 @@ class Catalog:
             raise ValueError(f"unknown variant {variant!r}; expected one of {sorted(VARIANTS)}")
         template = self._locales[self.resolve_locale(locale)].templates[key]
         text = template.variants.get(variant, template.text) if variant else template.text
-        values = {**TEMPLATE_DEFAULTS.get(key, {}), **variables}
-        try:
-            return text.format_map(values)
-        except KeyError as exc:
-            raise MissingVariable(f"template {key!r} needs the variable {exc.args[0]!r}") from None
+        return fill(key, text, variables)
+
+    def text(self, key: str, locale: str) -> tuple[str, Mapping[str, str]]:
+        """The file's wording of ``key`` in exactly ``locale``: (text, variants)."""
+        template = self._locales[locale].templates[key]
+        return template.text, template.variants
+
+    def guard(self) -> PhraseGuard:
+        """The taboo phrases and keyword lists of every locale, ready to match."""
+        return PhraseGuard(
+            (
+                (name, entry.phrase, entry.replacement, entry.whole_message)
+                for name, locale in sorted(self._locales.items())
+                for entry in locale.forbidden
+            ),
+            (
+                (name, list_name, word)
+                for name, locale in sorted(self._locales.items())
+                for list_name, words in sorted(locale.keywords.items())
+                for word in words
+            ),
+        )
 
     def forbidden(self, locale: str) -> tuple[ForbiddenPhrase, ...]:
         return self._locales[self.resolve_locale(locale)].forbidden
@@ -193,6 +205,26 @@ class Catalog:
         if list_name not in KEYWORD_LISTS:
             raise KeyError(list_name)
         return self._locales[self.resolve_locale(locale)].keywords[list_name]
+
+
+def fill(key: str, text: str, variables: Mapping[str, str]) -> str:
+    """Put the values into a template's text; defaults (TEMPLATE_DEFAULTS) fill the gaps."""
+    values = {**TEMPLATE_DEFAULTS.get(key, {}), **variables}
+    try:
+        return text.format_map(values)
+    except KeyError as exc:
+        raise MissingVariable(f"template {key!r} needs the variable {exc.args[0]!r}") from None
+
+
+def check_text(key: str, field: str, value: object) -> str:
+    """The loader's rules for one wording of a template; ValueError says what is wrong."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field} must be a non-empty string")
+    unknown = _placeholders(value) - TEMPLATE_VARIABLES[key]
+    if unknown:
+        allowed = ", ".join(sorted(TEMPLATE_VARIABLES[key])) or "none"
+        raise ValueError(f"{field} uses {{{min(unknown)}}}, not allowed here (allowed: {allowed})")
+    return value
 
 
 def _placeholders(text: str) -> set[str]:
@@ -298,21 +330,10 @@ class _Source:
                     table,
                     field,
                 )
-            if not isinstance(value, str) or not value.strip():
-                raise self.error(f"{field} must be a non-empty string", key, table, field)
             try:
-                unknown = _placeholders(value) - TEMPLATE_VARIABLES[key]
+                texts[field] = check_text(key, field, value)
             except ValueError as exc:
                 raise self.error(str(exc), key, table, field) from None
-            if unknown:
-                allowed = ", ".join(sorted(TEMPLATE_VARIABLES[key])) or "none"
-                raise self.error(
-                    f"{field} uses {{{min(unknown)}}}, not allowed here (allowed: {allowed})",
-                    key,
-                    table,
-                    field,
-                )
-            texts[field] = value
         if "text" not in texts:
             raise self.error("needs text = '…'", key, table)
         text = texts.pop("text")
@@ -337,6 +358,10 @@ class _Source:
             if not isinstance(whole_message, bool):
                 raise self.error(
                     "whole_message must be true or false", key, "forbidden", "whole_message", nth
+                )
+            if not fold(phrase).chars:
+                raise self.error(
+                    f"{phrase!r} has no letters or digits", key, "forbidden", "phrase", nth
                 )
             entries.append(ForbiddenPhrase(phrase, replacement, whole_message))
         return tuple(entries)
@@ -363,6 +388,10 @@ class _Source:
             ):
                 raise self.error(
                     "must be a list of non-empty strings", f"keywords.{name}", "keywords", name
+                )
+            if empty := [word for word in words if not fold(word).chars]:
+                raise self.error(
+                    f"{empty[0]!r} has no letters or digits", f"keywords.{name}", "keywords", name
                 )
             lists[name] = tuple(words)
         return lists

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
 
@@ -18,6 +18,7 @@ MAX_ID = 2**63 - 1
 RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
 ChatId = RowId
 Text = Annotated[str, Field(min_length=1)]
+GroupName = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class Frame(BaseModel):
@@ -49,6 +50,8 @@ class CustomerHello(Frame):
     player: PlayerClaim | None = None
     resume: Resume | None = None
     locale: Annotated[str, Field(max_length=16)] | None = None
+    # The department the widget asks for ("billing"); only its agents take the chat.
+    group: GroupName | None = None
 
 
 class CustomerMessage(Frame):
@@ -121,19 +124,23 @@ class AgentTyping(Frame):
 class AgentClose(Frame):
     type: Literal["close"]
     chat_id: ChatId
+    # S-abuse: end the chat of an abusive customer (after the warning), no closing template.
+    reason: Literal["abuse"] | None = None
 
 
 class UseTemplate(Frame):
     type: Literal["template"]
     chat_id: ChatId
     key: Annotated[str, Field(min_length=1, max_length=32)]
-    vars: dict[str, str] | None = None
+    vars: dict[str, Annotated[str, Field(max_length=200)]] | None = None
+    client_id: ClientId | None = None
 
 
 class Note(Frame):
     type: Literal["note"]
     chat_id: ChatId
     text: Text
+    client_id: ClientId | None = None
 
 
 class Correct(Frame):
@@ -141,6 +148,7 @@ class Correct(Frame):
     chat_id: ChatId
     seq: Annotated[int, Field(gt=0)]
     text: Text
+    client_id: ClientId | None = None
 
 
 class Hold(Frame):
@@ -151,9 +159,15 @@ class Hold(Frame):
 class Transfer(Frame):
     type: Literal["transfer"]
     chat_id: ChatId
-    to_agent: int | None = None
-    to_group: str | None = None
-    note: Text
+    to_agent: Annotated[int, Field(gt=0)] | None = None
+    to_group: GroupName | None = None
+    note: Text  # S-no-blind-transfer: the handoff note is required
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if (self.to_agent is None) == (self.to_group is None):
+            raise ValueError("give exactly one of to_agent and to_group")
+        return self
 
 
 class ComplaintFrame(Frame):

@@ -101,7 +101,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await console.locator(f'.chat-item[data-chat-id="{chat_id}"]').click()
     transcript = console.locator("#transcript")
     await expect(transcript.locator(".msg-customer")).to_contain_text("我的账号登录不上")
-    await expect(transcript.locator(".msg-system")).to_contain_text(WELCOME)
+    await expect(transcript.locator(".msg-system").first).to_contain_text(WELCOME)
     await expect(widget.locator("#banner")).to_contain_text("小王(工号 1001)")
 
     await say(console, "请问您的账号是多少?")
@@ -117,13 +117,18 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await widget.goto(f"{server.url}/widget/")
     await expect(widget.locator(".msg-agent", has_text="还在吗?")).to_have_count(1)
     assert await widget.locator("#chat").get_attribute("data-chat-id") == chat_id
-    assert await seqs(widget) == ["1", "2", "3", "4"]
+    assert await seqs(widget) == ["1", "2", "3", "4", "5"]
 
     # A reload resumes the same chat; `ready` says who serves it (`assigned` is not replayed).
     await widget.reload()
     await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
     assert await widget.locator("#chat").get_attribute("data-chat-id") == chat_id
     await expect(widget.locator("#banner")).to_contain_text("小王(工号 1001)")
+    await say(console, "请稍候")
+    await expect(widget.locator(".msg-agent", has_text="请稍候")).to_have_count(1)
+    # Delivery is in seq order, so everything older has arrived (or been dropped as a duplicate).
+    # seq 2 is the nobody-online notice: no agent was online when the chat opened.
+    assert await seqs(widget) == ["1", "2", "3", "4", "5", "6"]
 
     # The console's socket drops: it resumes every open chat from the seq it holds.
     async with console.expect_websocket():
@@ -132,8 +137,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await say(widget, "abc123")
     await expect(widget.locator(".msg-customer", has_text="abc123")).not_to_have_class(PENDING)
     await expect(transcript.locator(".msg-customer", has_text="abc123")).to_have_count(1)
-    assert await seqs(widget) == ["1", "2", "3", "4", "5"]
-    assert await seqs(console) == ["1", "2", "3", "4", "5"]
+    assert await seqs(console) == ["1", "2", "3", "4", "5", "6", "7"]
     await widget.screenshot(path=tmp_path / "widget-chatting.png")
 
     # S-hold: the console's hold button asks the customer to wait.
@@ -158,7 +162,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(console.locator("#input")).to_be_disabled()
     # S-survey: the closing template is followed by the satisfaction survey.
     await expect(widget.locator(".msg-template-survey")).to_have_count(1)
-    assert await seqs(widget) == [str(seq) for seq in range(1, 11)]
+    assert await seqs(widget) == [str(seq) for seq in range(1, 13)]
     # The customer rates on the same socket, once; a reload remembers it.
     await widget.locator("#rating").screenshot(path=tmp_path / "widget-rating.png")
     await widget.locator('#scores button[data-score="9"]').click()
@@ -248,5 +252,5 @@ async def test_a_refused_resume_token_offers_a_new_chat(
 
     await widget.locator("#new-chat").click()
     await expect(widget.locator("#chat")).to_have_attribute("data-state", "ready")
-    await expect(widget.locator(".msg-system")).to_have_text(re.compile(WELCOME))
+    await expect(widget.locator(".msg-template-welcome")).to_have_text(re.compile(WELCOME))
     await expect(widget.locator("#input")).to_be_enabled()

@@ -15,38 +15,40 @@ async def test_full_conversation(server: Server) -> None:
     customer = await server.customer()
     welcome = await customer.expect("message", sender="system", template="welcome", seq=1)
     assert welcome["text"] == WELCOME
+    # S-callback-24h: nobody is online, and the customer hears so at once.
+    await customer.expect("message", sender="system", template="nobody_online", seq=2)
     await customer.expect("queue", position=1)
 
     ack = await customer.say("我的账号登录不上")
-    assert ack == {"type": "ack", "client_id": "c1", "seq": 2}
-    await customer.until("message", seq=2, sender="customer")
+    assert ack == {"type": "ack", "client_id": "c1", "seq": 3}
+    await customer.until("message", seq=3, sender="customer")
 
     agent = await server.agent("小王", "1001")
     assigned = await agent.expect("assigned", chat_id=customer.chat_id)
-    assert [m["seq"] for m in assigned["history"]] == [1, 2]
-    assert assigned["history"][1]["text"] == "我的账号登录不上"
+    assert [m["seq"] for m in assigned["history"]] == [1, 2, 3]
+    assert assigned["history"][2]["text"] == "我的账号登录不上"
     assert (await customer.expect("assigned"))["agent"] == {"name": "小王", "employee_no": "1001"}
 
     reply = await agent.say(customer.chat_id, "请问您的账号是多少?")
-    assert reply["seq"] == 3
-    got = await customer.expect("message", seq=3, sender="agent")
+    assert reply["seq"] == 4
+    got = await customer.expect("message", seq=4, sender="agent")
     assert got["text"] == "请问您的账号是多少?"
     assert got["agent"] == {"name": "小王", "employee_no": "1001"}
 
     await customer.say("abc123")
-    assert (await agent.until("message", seq=4))["text"] == "abc123"
+    assert (await agent.until("message", seq=5))["text"] == "abc123"
 
     # S-customer-ends: the agent's close asks once more and leaves a grace to answer.
     await agent.send({"type": "close", "chat_id": customer.chat_id})
     asked = await customer.until("message", template="anything_else")
-    assert (asked["seq"], asked["text"]) == (5, ANYTHING_ELSE)
+    assert (asked["seq"], asked["text"]) == (6, ANYTHING_ELSE)
     await customer.expect("closing", chat_id=customer.chat_id)
     await server.advance(server.runtime.settings.close_grace_s)
     closing = await customer.until("message", template="closing")
     assert closing["text"] == CLOSING
-    assert closing["seq"] == 6
+    assert closing["seq"] == 7
     # S-survey: asked after the closing template, before the chat is closed.
-    survey = await customer.expect("message", template="survey", seq=7)
+    survey = await customer.expect("message", template="survey", seq=8)
     assert survey["text"] == SURVEY
     await customer.expect("closed", by="agent")
     await agent.until("closed", chat_id=customer.chat_id, by="agent")
@@ -56,12 +58,13 @@ async def test_full_conversation(server: Server) -> None:
     assert stored["status"] == "closed"
     assert [(m["seq"], m["sender"]) for m in stored["messages"]] == [
         (1, "system"),
-        (2, "customer"),
-        (3, "agent"),
-        (4, "customer"),
-        (5, "system"),
+        (2, "system"),
+        (3, "customer"),
+        (4, "agent"),
+        (5, "customer"),
         (6, "system"),
         (7, "system"),
+        (8, "system"),
     ]
 
 

@@ -20,20 +20,20 @@ async def test_resent_message_is_acked_again_but_stored_once(server: Server) -> 
     customer = await server.customer()
     first = await customer.say("充值没到账", client_id="m-1")
     again = await customer.say("充值没到账", client_id="m-1")
-    assert first["seq"] == again["seq"] == 2
-    assert await stored_messages(server, customer.chat_id) == 2  # welcome + one
+    assert first["seq"] == again["seq"] == 3
+    assert await stored_messages(server, customer.chat_id) == 3  # welcome, nobody online, one
 
     agent = await server.agent()
     await agent.expect("assigned", chat_id=customer.chat_id)
     one = await agent.say(customer.chat_id, "您好", client_id="r-1")
     two = await agent.say(customer.chat_id, "您好", client_id="r-1")
-    assert one["seq"] == two["seq"] == 3
-    assert await stored_messages(server, customer.chat_id) == 3
+    assert one["seq"] == two["seq"] == 4
+    assert await stored_messages(server, customer.chat_id) == 4
 
 
 async def test_customer_resume_gets_exactly_the_missed_messages(server: Server) -> None:
-    customer = await server.customer()
     agent = await server.agent()
+    customer = await server.customer()
     await agent.expect("assigned", chat_id=customer.chat_id)
     await customer.say("在吗")
     await customer.until("message", seq=2)
@@ -60,8 +60,9 @@ async def test_customer_resume_gets_exactly_the_missed_messages(server: Server) 
 async def test_resume_after_seeing_everything_replays_nothing(server: Server) -> None:
     customer = await server.customer()
     await customer.expect("message", seq=1)
+    await customer.expect("message", seq=2, template="nobody_online")
     await customer.close()
-    back = await server.customer(resume={"token": customer.token, "last_seq": 1})
+    back = await server.customer(resume={"token": customer.token, "last_seq": 2})
     await back.quiet()
 
 
@@ -70,7 +71,7 @@ async def test_ready_tells_where_the_chat_stands(server: Server) -> None:
     await customer.close()
     queued = await server.customer(ready=False, resume={"token": customer.token, "last_seq": 1})
     frame = await queued.expect("ready", chat_id=customer.chat_id, status="queued", position=1)
-    assert frame["seq"] == 1
+    assert frame["seq"] == 2  # welcome, nobody online
     await queued.close()
 
     agent = await server.agent("小李", "3001")
@@ -168,4 +169,5 @@ async def test_two_agents_may_use_the_same_client_ids(server: Server) -> None:
     await second.expect("assigned", chat_id=customer.chat_id)
     two = await second.say(customer.chat_id, "乙说", client_id="a1")
     assert two["seq"] > one["seq"]
-    assert await stored_messages(server, customer.chat_id) == 4  # welcome, 甲, notice, 乙
+    # welcome, 甲, returned to the queue, nobody online, 乙
+    assert await stored_messages(server, customer.chat_id) == 5

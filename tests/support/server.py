@@ -167,14 +167,26 @@ class Server:
         role: str = "agent",
         **hello: Any,
     ) -> Agent:
-        """A new agent account, signed in on a real socket, ``ready`` consumed."""
-        created = await self.new_agent(
-            name,
-            employee_no or str(1000 + len(self.peers)),
-            capacity=hello.pop("capacity", 5),
-            role=role,
-        )
+        """A new agent account, signed in on a real socket, ``ready`` consumed.
+
+        ``capacity``, ``role`` and ``groups`` (group names to join) set up the account.
+        """
+        account = {"capacity": hello.pop("capacity", 5), "role": role}
+        groups = hello.pop("groups", ())
+        created = await self.new_agent(name, employee_no or str(1000 + len(self.peers)), **account)
+        for group in groups:
+            await self.join(group, created["id"])
         return await self.agent_socket(created["token"], **hello)
+
+    async def group(self, name: str, title: str | None = None) -> dict[str, Any]:
+        response = await self.http.post("/api/v1/groups", json={"name": name, "title": title})
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def join(self, group: str, agent_id: int) -> None:
+        response = await self.http.put(f"/api/v1/groups/{group}/agents/{agent_id}")
+        assert response.status_code == 200, response.text
 
     async def supervisor(self, name: str = "主管", employee_no: str | None = None) -> Agent:
         """A supervisor on a socket, ``away`` so that no chats are routed to them."""

@@ -288,6 +288,22 @@ BROKEN = [
         id="forbidden-without-replacement",
     ),
     pytest.param(
+        "zh-CN.toml",
+        'phrase = "您搞错了"',
+        'phrase = "?!"',
+        "forbidden[0]",
+        'phrase = "?!"',
+        id="forbidden-phrase-without-letters",
+    ),
+    pytest.param(
+        "en.toml",
+        '"go to hell"]',
+        '"go to hell", "!!"]',
+        "keywords.abuse",
+        "abuse = [",
+        id="keyword-without-letters",
+    ),
+    pytest.param(
         "en.toml",
         'standard = "S-hold"',
         'standard = "S-wait"',

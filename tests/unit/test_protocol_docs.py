@@ -22,6 +22,9 @@ from pydantic import BaseModel, TypeAdapter
 from service import errors
 from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
 from service.api.admin.chats import ChatDetail, ChatPage
+from service.api.admin.conduct_reports import PhraseHitReport
+from service.api.admin.desk import DeskOut
+from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
 from service.chats.frames import agent_card, chat_summary, customer_card, message_frame
 from service.complaints.alerts import batch_frame
 from service.complaints.models import ComplaintBatch
@@ -29,6 +32,7 @@ from service.complaints.schemas import ComplaintOut, CustomerCard
 from service.complaints.workflow import band
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
+from service.groups.schemas import GroupCreate, GroupOut
 from service.realtime.protocol import (
     AGENT_TYPES,
     CUSTOMER_TYPES,
@@ -41,6 +45,7 @@ from service.realtime.protocol import (
 from service.reports.schemas import QueueReport, ReplyTimeReport
 from service.security import sign_player, verify_player
 from service.settings import Settings
+from service.templates.schemas import TemplateIn, TemplateOut
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"
@@ -150,7 +155,10 @@ def _message(**fields: Any) -> Message:
 
 MESSAGE_REQUIRED = frozenset(message_frame(_message()))
 MESSAGE_ALL = frozenset(
-    message_frame(_message(template="welcome", internal=True, client_id="m-1"), _agent)
+    message_frame(
+        _message(template="welcome", internal=True, client_id="m-1", kind="note", corrects=1),
+        _agent,
+    )
 )
 AGENT_CARD = frozenset(agent_card(_agent))
 CUSTOMER_CARD = frozenset(customer_card(_customer))
@@ -161,8 +169,8 @@ ERROR_CODES = frozenset(
     for cls in (KefuError, *errors.__dict__.values())
     if isinstance(cls, type) and issubclass(cls, KefuError)
 )
-# The values chats/service.py and chats/timing.py pass.
-CLOSED_BY = frozenset({"agent", "customer", "idle", "system"})
+# The values chats/service.py, chats/timing.py, chats/conduct.py and callbacks/ pass.
+CLOSED_BY = frozenset({"agent", "customer", "idle", "system", "abuse"})
 # The events complaints/{service,recording}.py send, and the batch fields of alerts.batch_frame.
 COMPLAINT_EVENTS = frozenset({"recorded", "updated", "draft", "dismissed", "urgent", "overdue"})
 BATCH_FIELDS = frozenset(
@@ -175,6 +183,9 @@ BATCH_FIELDS = frozenset(
 def aliases(model: type[BaseModel]) -> set[str]:
     return {field.alias or name for name, field in model.model_fields.items()}
 
+
+QUICK_REPLY = frozenset({"key", "standard", "vars"})  # templates/service.py quick_replies
+
 # (audience, type) -> forms: (required keys, optional keys); a frame must match one form.
 Form = tuple[frozenset[str], frozenset[str]]
 EMPTY: frozenset[str] = frozenset()
@@ -185,7 +196,15 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
             frozenset({"position", "agent"}),
         ),
     ],
-    ("agent", "ready"): [(frozenset({"type", "agent", "chats"}), EMPTY)],
+    ("agent", "ready"): [(frozenset({"type", "agent", "chats", "templates"}), EMPTY)],
+    ("agent", "suggest"): [
+        (frozenset({"type", "chat_id", "seq", "key", "standard", "text"}), EMPTY)
+    ],
+    ("agent", "transferred"): [(frozenset({"type", "chat_id", "to"}), EMPTY)],
+    ("agent", "alert"): [
+        (frozenset({"type", "kind", "at", "queued"}), EMPTY),
+        (frozenset({"type", "kind", "callback_id", "chat_id", "due_at"}), EMPTY),
+    ],
     ("customer", "ack"): [(frozenset({"type", "client_id", "seq"}), EMPTY)],
     ("agent", "ack"): [(frozenset({"type", "chat_id", "client_id", "seq"}), EMPTY)],
     ("customer", "queue"): [(frozenset({"type", "position"}), EMPTY)],
@@ -211,7 +230,9 @@ for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]
     SERVER_FRAMES[(_audience, "closed")] = [(frozenset({"type", "chat_id", "by"}), EMPTY)]
     SERVER_FRAMES[(_audience, "error")] = [
-        (frozenset({"type", "code", "message"}), frozenset({"ref"}))
+        (frozenset({"type", "code", "message"}), frozenset({"ref"})),
+        (frozenset({"type", "code", "message", "phrase", "suggestion"}), frozenset({"ref"})),
+        (frozenset({"type", "code", "message", "reason"}), frozenset({"ref"})),
     ]
     SERVER_FRAMES[(_audience, "closing")] = [(frozenset({"type", "chat_id", "closes_at"}), EMPTY)]
     SERVER_FRAMES[(_audience, "reopened")] = [(frozenset({"type", "chat_id"}), EMPTY)]
@@ -231,7 +252,11 @@ def assert_message(frame: dict[str, Any], audience: str, where: str) -> None:
     assert frame["sender"] in {"customer", "agent", "system"}, where
     assert isinstance(frame["seq"], int) and frame["seq"] >= 1, where
     assert ("agent" in frame) == (frame["sender"] == "agent"), where
-    assert ("template" in frame) == (frame["sender"] == "system"), where
+    # System lines are always templates; agents may send quick replies, customers never.
+    if frame["sender"] == "system":
+        assert "template" in frame, where
+    if frame["sender"] == "customer":
+        assert "template" not in frame and "internal" not in frame, where
     if "agent" in frame:
         assert set(frame["agent"]) == AGENT_CARD, where
     if audience == "customer":
@@ -318,6 +343,8 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert set(frame["agent"]) == AGENT_ME, where
         for chat in frame["chats"]:
             assert_summary(chat, where)
+        for entry in frame["templates"]:
+            assert set(entry) == QUICK_REPLY, where
     elif kind == "ready" and audience == "customer":
         assert frame["status"] in {"queued", "assigned", "closed"}, where
         assert ("position" in frame) == (frame["status"] == "queued"), where
@@ -392,10 +419,26 @@ def test_every_setting_named_in_the_docs_exists() -> None:
 HTTP_MODELS: dict[str, type[BaseModel]] = {
     model.__name__: model
     for model in (
-        AgentCreate, AgentUpdate, AgentOut, AgentCreated, ChatPage, ChatDetail,
-        ReplyTimeReport, QueueReport,
+        AgentCreate,
+        AgentUpdate,
+        AgentOut,
+        AgentCreated,
+        ChatPage,
+        ChatDetail,
+        TemplateIn,
+        TemplateOut,
+        GroupCreate,
+        GroupOut,
+        CallbackOut,
+        CallbackPage,
+        CallbackDone,
+        DeskOut,
+        PhraseHitReport,
+        ReplyTimeReport,
+        QueueReport,
     )
 }
+INPUT_MODELS = (AgentCreate, AgentUpdate, TemplateIn, GroupCreate, CallbackDone)
 PROBLEM = frozenset({"type", "title", "status", "code", "detail"})
 
 
@@ -412,7 +455,7 @@ def test_http_examples_match_their_schemas() -> None:
         assert block.value in HTTP_MODELS, f"{block.id}: unknown schema {block.value!r}"
         model = HTTP_MODELS[block.value]
         model.model_validate(body)
-        if model not in (AgentCreate, AgentUpdate):
+        if model not in INPUT_MODELS:
             names = {field.alias or name for name, field in model.model_fields.items()}
             assert set(body) == names, f"{block.id}: fields differ"
 

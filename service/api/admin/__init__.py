@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter, Depends
 
-from service.api.admin import agents, chats, reports
+from service.api.admin import (
+    agents,
+    callbacks,
+    chats,
+    conduct_reports,
+    customers,
+    desk,
+    groups,
+    reports,
+    templates,
+)
 from service.api.auth import require_admin
 from service.complaints import endpoints as complaints
 
@@ -11,3 +21,9 @@ router.include_router(agents.router)
 router.include_router(chats.router)
 router.include_router(reports.router)
 router.include_router(complaints.router)
+router.include_router(customers.router)
+router.include_router(groups.router)
+router.include_router(templates.router)
+router.include_router(callbacks.router)
+router.include_router(desk.router)
+router.include_router(conduct_reports.router)

@@ -184,6 +184,8 @@ const handlers = {
   unassigned: onUnassigned,
   closing: (frame) => setClosesAt(frame.chat_id, frame.closes_at),
   reopened: (frame) => setClosesAt(frame.chat_id, null),
+  transferred: onTransferred,
+  alert: (frame) => showBanner(`主管提醒:${frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
 };
 
 function onFrame(frame) {
@@ -328,6 +330,15 @@ function setClosesAt(chatId, closesAt) {
   const chat = state.chats.get(chatId);
   if (!chat) return;
   chat.closesAt = closesAt;
+  refresh();
+}
+
+function onTransferred(frame) {
+  // Handed over (S-no-blind-transfer): the chat is no longer ours to answer.
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  chat.status = "returned";
+  stopTyping(chat);
   refresh();
 }
 

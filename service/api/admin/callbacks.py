@@ -1,0 +1,45 @@
+"""/api/v1/callbacks: messages left for a callback (S-callback-24h)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from service.api.auth import AdminDep, RuntimeDep
+from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
+
+router = APIRouter(prefix="/callbacks", tags=["callbacks"])
+
+
+@router.get("", response_model=CallbackPage)
+async def list_callbacks(
+    runtime: RuntimeDep,
+    status: Literal["open", "done"] | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CallbackPage:
+    async with runtime.units.read() as session:
+        return await runtime.callbacks.page(
+            session,
+            runtime.clock.now(),
+            status=status,
+            overdue=overdue,
+            limit=limit,
+            offset=offset,
+        )
+
+
+@router.get("/{callback_id}", response_model=CallbackOut)
+async def get_callback(callback_id: int, runtime: RuntimeDep) -> CallbackOut:
+    async with runtime.units.read() as session:
+        return await runtime.callbacks.get(session, callback_id, runtime.clock.now())
+
+
+@router.patch("/{callback_id}", response_model=CallbackOut)
+async def complete_callback(
+    callback_id: int, data: CallbackDone, runtime: RuntimeDep, admin: AdminDep
+) -> CallbackOut:
+    async with runtime.units() as work:
+        return await runtime.callbacks.complete(work, callback_id, data, by=admin)

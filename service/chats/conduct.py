@@ -1,0 +1,281 @@
+"""Conduct: the service standard applied to what agents and customers write.
+
+- S-forbidden-phrases: every agent text bound for a customer is screened before it is stored;
+  ``block`` refuses it, ``warn`` lets it through; either way the hit is recorded per agent.
+- Quick replies (``template``), internal notes (``note``), corrections (S-correction). Each
+  returns the ``seq`` to acknowledge (the first copy's, for a resent ``client_id``).
+- Suggestions: a customer message that matches the slow-reply or stability keywords tells the
+  agent which standard answer fits (S-slow-reply, S-stability).
+- S-abuse: abusive language gets the warning once; more of it ends the chat and flags the
+  customer. An agent may end a chat as abusive too, after the warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.chats.frames import message_frame
+from service.chats.routing import agent_address
+from service.chats.store import append, find_resend
+from service.db.models import Agent, Chat, Customer, Message, PhraseHit, Sender
+from service.errors import (
+    ForbiddenPhraseUsed,
+    InvalidState,
+    InvalidTemplate,
+    NotYourMessage,
+    UnknownTemplate,
+)
+from service.phrases import TEMPLATE_VARIABLES, Hit, MissingVariable
+from service.templates.service import AUTOMATIC, QUICK_REPLIES
+from service.unit import Work
+
+if TYPE_CHECKING:
+    from service.chats.service import ChatService
+
+SUGGESTED = ("slow_reply", "stability")  # keyword list = template key
+
+
+class Refused(ForbiddenPhraseUsed):
+    """A refused agent text; the gateway records the hit after the unit has rolled back."""
+
+    def __init__(self, hit: Hit, agent_id: int, chat_id: int) -> None:
+        super().__init__(
+            f"the text contains the taboo phrase {hit.phrase!r}; say instead: {hit.replacement}",
+            phrase=hit.phrase,
+            suggestion=hit.replacement,
+        )
+        self.hit = hit
+        self.agent_id = agent_id
+        self.chat_id = chat_id
+
+
+class Conduct:
+    def __init__(self, chats: ChatService) -> None:
+        self.chats = chats
+        self.guard = chats.guard
+        self.templates = chats.templates
+        self.mode = chats.settings.forbidden_mode
+
+    # -- S-forbidden-phrases -----------------------------------------------------------------
+
+    def screen(self, chat: Chat, agent_id: int, text: str) -> Hit | None:
+        """Raise ``Refused`` in block mode; in warn mode return the hit to record."""
+        hit = self.guard.screen(text, chat.locale)
+        if hit is not None and self.mode == "block":
+            raise Refused(hit, agent_id, chat.id)
+        return hit
+
+    async def record(
+        self, work: Work, agent_id: int, chat_id: int, hit: Hit, message: Message | None
+    ) -> None:
+        work.session.add(
+            PhraseHit(
+                agent_id=agent_id,
+                chat_id=chat_id,
+                message_id=message.id if message else None,
+                phrase=hit.phrase,
+                locale=hit.locale,
+                blocked=message is None,
+                created_at=work.now,
+            )
+        )
+
+    async def record_refusal(self, work: Work, refused: Refused) -> None:
+        await self.record(work, refused.agent_id, refused.chat_id, refused.hit, None)
+
+    # -- agent frames --------------------------------------------------------------------------
+
+    async def send_template(
+        self,
+        work: Work,
+        agent_id: int,
+        chat_id: int,
+        key: str,
+        values: Mapping[str, str] | None,
+        client_id: str | None,
+    ) -> int | None:
+        """A quick reply: the template in the chat's locale, said by the agent."""
+        if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
+            return resent
+        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        if key not in QUICK_REPLIES:
+            raise UnknownTemplate(f"{key!r} is not a quick reply; see ready.templates")
+        given = dict(values or {})
+        if unknown := sorted(given.keys() - (TEMPLATE_VARIABLES[key] - AUTOMATIC)):
+            raise InvalidTemplate(f"template {key!r} takes no variable {unknown[0]!r}")
+        agent = await work.session.get_one(Agent, agent_id)
+        try:
+            text = await self.templates.render(
+                work.session,
+                key,
+                chat.locale,
+                **given,
+                agent_name=agent.name,
+                employee_no=agent.employee_no,
+            )
+        except MissingVariable as exc:
+            raise InvalidTemplate(str(exc)) from None
+        self.chats.check_length(text)
+        hit = self.screen(chat, agent_id, text)
+        message = await append(
+            work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id, template=key
+        )
+        if hit is not None:
+            await self.record(work, agent_id, chat.id, hit, message)
+        if key == "abuse_warning" and chat.abuse_warned_at is None:
+            chat.abuse_warned_at = work.now
+        work.send(self.chats.audience(chat), message_frame(message, agent))
+        return message.seq
+
+    async def note(
+        self, work: Work, agent_id: int, chat_id: int, text: str, client_id: str | None
+    ) -> int | None:
+        """An internal note: stored in the chat, shown to agents only (S-privacy)."""
+        self.chats.check_length(text)
+        if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
+            return resent
+        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        agent = await work.session.get_one(Agent, agent_id)
+        message = await append(
+            work,
+            chat.id,
+            Sender.agent,
+            text,
+            agent_id=agent_id,
+            client_id=client_id,
+            internal=True,
+            kind="note",
+        )
+        # Agent addresses only: the customer's sockets never get it, and their gap fill skips it.
+        work.send(agent_address(agent_id), message_frame(message, agent))
+        return message.seq
+
+    async def correct(
+        self, work: Work, agent_id: int, chat_id: int, seq: int, text: str, client_id: str | None
+    ) -> int | None:
+        """S-correction: the apology, then the right text; the wrong one stays in the record."""
+        self.chats.check_length(text)
+        if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
+            return resent
+        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        wrong = await work.session.scalar(
+            select(Message).where(Message.chat_id == chat.id, Message.seq == seq)
+        )
+        if (
+            wrong is None
+            or wrong.sender != Sender.agent
+            or wrong.agent_id != agent_id
+            or wrong.internal
+        ):
+            raise NotYourMessage(f"message {seq} of chat {chat.id} is not one you sent")
+        hit = self.screen(chat, agent_id, text)
+        agent = await work.session.get_one(Agent, agent_id)
+        audience = self.chats.audience(chat)
+        apology_text = await self.templates.render(work.session, "correction", chat.locale)
+        apology = await append(
+            work, chat.id, Sender.agent, apology_text, agent_id=agent_id, template="correction"
+        )
+        work.send(audience, message_frame(apology, agent))
+        fixed = await append(
+            work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id, corrects=seq
+        )
+        if hit is not None:
+            await self.record(work, agent_id, chat.id, hit, fixed)
+        work.send(audience, message_frame(fixed, agent))
+        return fixed.seq
+
+    async def close_abusive(self, work: Work, agent_id: int, chat_id: int) -> None:
+        """S-abuse, S-customer-ends: only an abusive customer may be cut off, after a warning."""
+        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        if chat.abuse_warned_at is None:
+            raise InvalidState(
+                "S-abuse: warn the customer first (quick reply abuse_warning), then end the chat"
+            )
+        await self._end_abusive(work, chat)
+
+    # -- customer messages ---------------------------------------------------------------------
+
+    def is_abusive(self, text: str) -> bool:
+        return self.guard.spot(text, "abuse") is not None
+
+    async def customer_said(self, work: Work, chat: Chat, message: Message) -> None:
+        """After a customer message is stored: the abuse rule, then suggestions for the agent."""
+        if self.is_abusive(message.text):
+            if chat.abuse_warned_at is None:
+                chat.abuse_warned_at = work.now
+                await self.chats.template(work, chat, "abuse_warning")
+            else:
+                await self._end_abusive(work, chat)
+            return
+        if chat.agent_id is None:
+            return
+        for key in SUGGESTED:
+            if self.guard.spot(message.text, key) is not None:
+                text = await self.templates.render(work.session, key, chat.locale)
+                work.send(
+                    agent_address(chat.agent_id),
+                    {
+                        "type": "suggest",
+                        "chat_id": chat.id,
+                        "seq": message.seq,
+                        "key": key,
+                        "standard": self.chats.catalog.standard(key),
+                        "text": text,
+                    },
+                )
+
+    async def _end_abusive(self, work: Work, chat: Chat) -> None:
+        customer = await work.session.get_one(Customer, chat.customer_id)
+        if customer.flagged_at is None:
+            customer.flagged_at = work.now
+            customer.flag_reason = "abuse"
+        await self.chats.close(work, chat, by="abuse", template=None)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _resent(
+        self, work: Work, agent_id: int, chat_id: int, client_id: str | None
+    ) -> int | None:
+        """The seq already stored under this client_id (acknowledged again), if any."""
+        if client_id is None:
+            return None
+        existing = await find_resend(work.session, chat_id, Sender.agent, agent_id, client_id)
+        return existing.seq if existing is not None else None
+
+
+@dataclass(frozen=True)
+class PhraseCount:
+    phrase: str
+    total: int
+    blocked: int
+
+
+async def hits_per_agent(
+    session: AsyncSession, since: datetime | None, until: datetime | None
+) -> list[tuple[Agent, list[PhraseCount]]]:
+    """Taboo-phrase hits per agent and phrase; agents with the most hits first."""
+    query = select(
+        PhraseHit.agent_id,
+        PhraseHit.phrase,
+        func.count(),
+        func.sum(case((PhraseHit.blocked.is_(True), 1), else_=0)),
+    ).group_by(PhraseHit.agent_id, PhraseHit.phrase)
+    if since is not None:
+        query = query.where(PhraseHit.created_at >= since)
+    if until is not None:
+        query = query.where(PhraseHit.created_at < until)
+    counts: dict[int, list[PhraseCount]] = {}
+    for agent_id, phrase, total, blocked in await session.execute(query):
+        counts.setdefault(agent_id, []).append(PhraseCount(phrase, total, int(blocked or 0)))
+    agents = await session.scalars(select(Agent).where(Agent.id.in_(counts)))
+    rows = [
+        (agent, sorted(counts[agent.id], key=lambda count: (-count.total, count.phrase)))
+        for agent in agents
+    ]
+    return sorted(rows, key=lambda row: (-sum(c.total for c in row[1]), row[0].id))

@@ -1,0 +1,126 @@
+"""Who is on duty, and what happens when nobody is (S-no-unattended, S-callback-24h).
+
+An agent *serves* while online, connected and active: only such agents take chats. When a chat
+opens and nobody serves it (nobody at all, or nobody of its group), the customer is told at
+once (template ``nobody_online``) and may leave a message for a callback. When the last serving
+agent leaves during service hours the desk is *unattended*: the admin API says so and every
+connected supervisor gets an ``alert``; waiting customers are told too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.chats import routing
+from service.chats.routing import agent_address
+from service.db.models import (
+    Agent,
+    AgentGroup,
+    AgentRole,
+    AgentStatus,
+    Callback,
+    CallbackStatus,
+    Chat,
+    ChatStatus,
+    Message,
+)
+from service.desk.hours import in_service, parse_hours, zone
+from service.unit import Work
+
+if TYPE_CHECKING:
+    from service.chats.service import ChatService
+
+
+def serving(agent: Agent) -> bool:
+    return agent.status == AgentStatus.online and agent.connections > 0 and agent.active
+
+
+# The same two rules as SQL conditions.
+SERVING = (Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True))
+WATCHING = (  # supervisors who get alerts: connected, online or away
+    Agent.role == AgentRole.supervisor,
+    Agent.connections > 0,
+    Agent.active.is_(True),
+    Agent.status != AgentStatus.offline,
+)
+
+
+async def count(session: AsyncSession, model: Any, *where: Any) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+class Desk:
+    def __init__(self, chats: ChatService) -> None:
+        self.chats = chats
+        self.windows = parse_hours(chats.settings.service_hours)
+        self.zone = zone(chats.settings.timezone)
+
+    def in_service(self, now: datetime) -> bool:
+        return in_service(self.windows, self.zone, now)
+
+    async def serving_count(self, session: AsyncSession, group_id: int | None = None) -> int:
+        if group_id is None:
+            return await count(session, Agent, *SERVING)
+        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
+        return await count(session, Agent, *SERVING, Agent.id.in_(members))
+
+    async def tell_if_nobody_serves(self, work: Work, chats: Sequence[Chat]) -> None:
+        """S-callback-24h: a waiting customer nobody can serve hears so, once per situation."""
+        counts: dict[int | None, int] = {}
+        for chat in chats:
+            if chat.status != ChatStatus.queued:
+                continue
+            if chat.group_id not in counts:
+                counts[chat.group_id] = await self.serving_count(work.session, chat.group_id)
+            if counts[chat.group_id] > 0:
+                continue
+            last = await work.session.scalar(
+                select(Message.template).where(
+                    Message.chat_id == chat.id, Message.seq == chat.last_seq
+                )
+            )
+            if last != "nobody_online":  # already the last thing they were told
+                await self.chats.template(work, chat, "nobody_online")
+
+    async def presence_changed(self, work: Work, agent: Agent, was_serving: bool) -> None:
+        """An agent stopped serving: if the desk (or a group) is now empty, tell who must know."""
+        if not was_serving or serving(agent):
+            return
+        await self.tell_if_nobody_serves(work, await routing.queued_chats(work))
+        if self.in_service(work.now) and await self.serving_count(work.session) == 0:
+            queued = len(await routing.queued_chats(work))
+            await self.alert(
+                work, {"kind": "desk_unattended", "at": _iso(work.now), "queued": queued}
+            )
+
+    async def alert(self, work: Work, fields: dict[str, Any]) -> None:
+        """An ``alert`` frame to every supervisor on watch."""
+        supervisors = await work.session.scalars(select(Agent.id).where(*WATCHING))
+        work.send([agent_address(id_) for id_ in supervisors], {"type": "alert", **fields})
+
+    async def status(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
+        """Where the desk stands, for GET /api/v1/desk."""
+        serving_now = await self.serving_count(session)
+        in_hours = self.in_service(now)
+        is_open = Callback.status == CallbackStatus.open
+        return {
+            "unattended": in_hours and serving_now == 0,
+            "in_service_hours": in_hours,
+            "service_hours": self.chats.settings.service_hours,
+            "timezone": self.chats.settings.timezone,
+            "serving_agents": serving_now,
+            "supervisors_connected": await count(session, Agent, *WATCHING),
+            "queued_chats": await count(session, Chat, Chat.status == ChatStatus.queued),
+            "open_callbacks": await count(session, Callback, is_open),
+            "overdue_callbacks": await count(session, Callback, is_open, Callback.due_at <= now),
+            "at": now,
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Groups (departments): which agents take the chats asked for, or transferred to, a group."""

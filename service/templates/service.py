@@ -1,0 +1,172 @@
+"""Rendering templates with a deployment's overrides, and changing those overrides.
+
+An override replaces a template's whole wording in one locale (text and variants; a variant it
+lacks falls back to its text). It is stored in the database, so every process renders the same
+words; the phrases file stays the default. An override obeys the loader's rules (only the
+template's own variables) and may not contain a taboo phrase (S-forbidden-phrases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import TemplateOverride
+from service.errors import ForbiddenPhraseUsed, InvalidTemplate, NotFound, UnknownTemplate
+from service.phrases import TEMPLATE_VARIABLES, VARIANTS, Catalog, PhraseGuard, check_text, fill
+from service.templates.schemas import TemplateIn, TemplateOut, TemplateWording
+from service.unit import Work
+
+# The templates an agent may send with the `template` frame. The rest are the desk's own
+# (welcome, queue notices, closing, complaint and survey wording sent by their use cases).
+QUICK_REPLIES = (
+    "opening",
+    "long_wait",
+    "slow_reply",
+    "stability",
+    "anything_else",
+    "callback",
+    "abuse_warning",
+    "correction",
+)
+# Values the server fills in itself; an agent never types them.
+AUTOMATIC = frozenset({"brand", "agent_name", "employee_no"})
+
+
+class Templates:
+    def __init__(self, catalog: Catalog, guard: PhraseGuard, brand: str) -> None:
+        self.catalog = catalog
+        self.guard = guard
+        self.brand = brand
+
+    async def render(
+        self,
+        session: AsyncSession,
+        key: str,
+        locale: str,
+        variant: str | None = None,
+        **variables: str,
+    ) -> str:
+        """The template in the chat's locale, the override's wording when there is one."""
+        resolved = self.catalog.resolve_locale(locale)
+        values = {"brand": self.brand, **variables}
+        override = await self._override(session, key, resolved)
+        if override is None:
+            return self.catalog.render(key, resolved, variant, **values)
+        text = override.variants.get(variant, override.text) if variant else override.text
+        return fill(key, text, values)
+
+    def quick_replies(self) -> list[dict[str, object]]:
+        """What a console lists: each quick reply with the variables the agent must give."""
+        return [
+            {
+                "key": key,
+                "standard": self.catalog.standard(key),
+                "vars": sorted(TEMPLATE_VARIABLES[key] - AUTOMATIC),
+            }
+            for key in QUICK_REPLIES
+        ]
+
+    async def list(self, session: AsyncSession, locale: str | None) -> list[TemplateOut]:
+        exact = self._locale(locale)
+        rows = await session.scalars(
+            select(TemplateOverride).where(TemplateOverride.locale == exact)
+        )
+        overrides = {row.key: row for row in rows}
+        return [self._out(key, exact, overrides.get(key)) for key in sorted(TEMPLATE_VARIABLES)]
+
+    async def get(self, session: AsyncSession, key: str, locale: str | None) -> TemplateOut:
+        self._known(key)
+        exact = self._locale(locale)
+        return self._out(key, exact, await self._override(session, key, exact))
+
+    async def put(
+        self, work: Work, key: str, locale: str | None, data: TemplateIn, by: str
+    ) -> TemplateOut:
+        self._known(key)
+        exact = self._locale(locale)
+        self._check(key, {"text": data.text, **data.variants})
+        override = await self._override(work.session, key, exact)
+        if override is None:
+            override = TemplateOverride(key=key, locale=exact)
+            work.session.add(override)
+        override.text = data.text
+        override.variants = dict(data.variants)
+        override.updated_by = by
+        override.updated_at = work.now
+        await work.session.flush()
+        return self._out(key, exact, override)
+
+    async def reset(self, work: Work, key: str, locale: str | None) -> TemplateOut:
+        """Back to the phrases file's wording."""
+        self._known(key)
+        exact = self._locale(locale)
+        await work.session.execute(
+            delete(TemplateOverride).where(
+                TemplateOverride.key == key, TemplateOverride.locale == exact
+            )
+        )
+        return self._out(key, exact, None)
+
+    def _check(self, key: str, wordings: Mapping[str, str]) -> None:
+        for field, text in wordings.items():
+            if field != "text" and field not in VARIANTS:
+                allowed = ", ".join(sorted(VARIANTS))
+                raise InvalidTemplate(
+                    f"{key}: unknown variant {field!r}; allowed: {allowed}", field=field
+                )
+            try:
+                check_text(key, field, text)
+            except ValueError as exc:
+                raise InvalidTemplate(f"{key}: {exc}", field=field) from None
+            hit = self.guard.screen(text)
+            if hit is not None:
+                raise ForbiddenPhraseUsed(
+                    f"{key}: {field} contains the taboo phrase {hit.phrase!r}",
+                    phrase=hit.phrase,
+                    suggestion=hit.replacement,
+                )
+
+    def _known(self, key: str) -> None:
+        if key not in TEMPLATE_VARIABLES:
+            raise UnknownTemplate(f"no template {key!r}")
+
+    def _locale(self, locale: str | None) -> str:
+        if locale is None:
+            return self.catalog.default_locale
+        if locale not in self.catalog.locales:
+            raise NotFound(f"no phrases for locale {locale!r}")
+        return locale
+
+    async def _override(
+        self, session: AsyncSession, key: str, locale: str
+    ) -> TemplateOverride | None:
+        return await session.scalar(
+            select(TemplateOverride).where(
+                TemplateOverride.key == key, TemplateOverride.locale == locale
+            )
+        )
+
+    def _out(self, key: str, locale: str, override: TemplateOverride | None) -> TemplateOut:
+        text, variants = self.catalog.text(key, locale)
+        default = TemplateWording(text=text, variants=dict(variants))
+        current = (
+            TemplateWording(text=override.text, variants=dict(override.variants))
+            if override is not None
+            else default
+        )
+        return TemplateOut(
+            key=key,
+            locale=locale,
+            standard=self.catalog.standard(key),
+            variables=sorted(TEMPLATE_VARIABLES[key]),
+            quick_reply=key in QUICK_REPLIES,
+            text=current.text,
+            variants=current.variants,
+            overridden=override is not None,
+            updated_by=override.updated_by if override else None,
+            updated_at=override.updated_at if override else None,
+            default=default,
+        )
