@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -77,8 +78,17 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        ws_max_size=settings.max_frame_bytes * 4,
+        **uvicorn_options(settings),
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The WebSocket flags of ``serve``; the benchmark runs its servers with the same."""
+    return {
+        "ws": settings.ws,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        "ws_max_size": settings.max_frame_bytes * 4,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

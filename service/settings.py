@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # S-callback-24h: a message left while nobody could answer is due back within this.
     callback_within_h: float = Field(default=24.0, gt=0, le=24)
 
+    # uvicorn's WebSocket implementation and compression, chosen by measurement
+    # (docs/benchmarks.md): permessage-deflate costs memory on every idle connection.
+    ws: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
+    ws_per_message_deflate: bool = False
+
     @field_validator("service_hours")
     @classmethod
     def _valid_hours(cls, value: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from service.realtime.bus import Bus, Envelope
 from service.realtime.protocol import dumps
@@ -81,6 +81,14 @@ class Connection:
 
     async def run(self) -> None:
         """Drain the queue onto the socket until closed; owned and cancelled by the gateway."""
+        try:
+            await self._drain()
+        except WebSocketDisconnect:
+            # The client went away mid-send: nothing more can reach it. The gateway's receive
+            # loop sees the disconnect and cleans up (presence, grace timers) as usual.
+            self._closing = True
+
+    async def _drain(self) -> None:
         while True:
             item = await self._queue.get()
             if isinstance(item, Close):

@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
 
-ClientId = Annotated[str, Field(min_length=1, max_length=64)]
+# PostgreSQL stores no NUL character: refuse it as bad input rather than fail at the insert.
+NoNul = r"^[^\x00]*$"
+ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=NoNul)]
 # Ids are BIGINT: a larger number is refused here rather than overflowing in the database.
 MAX_ID = 2**63 - 1
 RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
 ChatId = RowId
-Text = Annotated[str, Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1, pattern=NoNul)]
 GroupName = Annotated[str, Field(min_length=1, max_length=32)]
 
 

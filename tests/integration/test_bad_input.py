@@ -31,6 +31,7 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         ('{"type": "message", "client_id": "x", "text": "hi", "extra": 1}', "bad_frame"),
         ('{"type": "message", "client_id": "' + "x" * 65 + '", "text": "hi"}', "bad_frame"),
         ('{"type": "hello"}', "unknown_type"),
+        ('{"type": "message", "client_id": "x", "text": "nul \\u0000 inside"}', "bad_frame"),
     ],
 )
 async def test_bad_customer_frame_gets_error_and_socket_stays_open(

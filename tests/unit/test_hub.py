@@ -100,3 +100,24 @@ async def test_a_client_too_slow_is_closed_and_not_fed() -> None:
     await run(connection, socket)
     assert socket.closed_with == 1013
     assert socket.sent == []
+
+
+class VanishingSocket(RecordingSocket):
+    """A client that is gone by the time its frames are sent."""
+
+    async def send_text(self, text: str) -> None:
+        from starlette.websockets import WebSocketDisconnect
+
+        raise WebSocketDisconnect(1006)
+
+
+async def test_a_client_gone_mid_send_ends_the_sender_quietly() -> None:
+    socket, store = VanishingSocket(), Store(last=3)
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer(Sync(1))
+    task = asyncio.create_task(connection.run())
+    await asyncio.wait_for(task, 1)
+    # Finished without raising, so the gateway goes on to record that the customer left.
+    assert task.exception() is None
+    connection.offer(message(4))  # later events for it are dropped, not queued
+    assert connection._queue.empty()

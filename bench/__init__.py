@@ -1,0 +1,1 @@
+"""The benchmark: servers under test, the load generator, the phases and the report."""
