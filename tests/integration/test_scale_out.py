@@ -66,7 +66,7 @@ async def _converse(one: Server, two: Server) -> None:
     await customer.until("assigned")
 
     await customer.say("跨进程能收到吗?")
-    got = await agent.until("message", seq=2)
+    got = await agent.until("message", sender="customer")
     assert got["text"] == "跨进程能收到吗?"
     await agent.say(customer.chat_id, "收到了")
     reply = await customer.until("message", sender="agent")
