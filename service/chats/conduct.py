@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.chats import routing
 from service.chats.frames import message_frame
 from service.chats.routing import agent_address
 from service.chats.store import append, find_resend
@@ -130,7 +131,7 @@ class Conduct:
             await self.record(work, agent_id, chat.id, hit, message)
         if key == "abuse_warning" and chat.abuse_warned_at is None:
             chat.abuse_warned_at = work.now
-        work.send(self.chats.audience(chat), message_frame(message, agent))
+        work.send(routing.audience(chat), message_frame(message, agent))
         return message.seq
 
     async def note(
@@ -176,7 +177,7 @@ class Conduct:
             raise NotYourMessage(f"message {seq} of chat {chat.id} is not one you sent")
         hit = self.screen(chat, agent_id, text)
         agent = await work.session.get_one(Agent, agent_id)
-        audience = self.chats.audience(chat)
+        audience = routing.audience(chat)
         apology_text = await self.templates.render(work.session, "correction", chat.locale)
         apology = await append(
             work, chat.id, Sender.agent, apology_text, agent_id=agent_id, template="correction"

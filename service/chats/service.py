@@ -169,7 +169,7 @@ class ChatService:
             return Ack(client_id, existing.seq, duplicate=True)
         chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
-        work.send(self._audience(chat), message_frame(message))
+        work.send(routing.audience(chat), message_frame(message))
         await self.timing.customer_wrote(work, chat, message)
         await self.conduct.customer_said(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
@@ -276,7 +276,7 @@ class ChatService:
         )
         if hit is not None:
             await self.conduct.record(work, agent_id, chat.id, hit, message)
-        work.send(self._audience(chat), message_frame(message, agent))
+        work.send(routing.audience(chat), message_frame(message, agent))
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
@@ -321,7 +321,7 @@ class ChatService:
         for hook in self.closing_hooks:
             await hook(work, chat, by)
         was_assigned = chat.status == ChatStatus.assigned
-        audience = self._audience(chat)
+        audience = routing.audience(chat)
         chat.status = ChatStatus.closed
         chat.closed_at = work.now
         chat.closed_by = by
@@ -358,7 +358,7 @@ class ChatService:
     ) -> None:
         text = await self.templates.render(work.session, key, chat.locale, **variables)
         message = await append(work, chat.id, Sender.system, text, template=key)
-        to = self._audience(chat) if notify_agent else [customer_address(chat.id)]
+        to = routing.audience(chat) if notify_agent else [customer_address(chat.id)]
         work.send(to, message_frame(message))
 
     async def _chats_of(self, work: Work, agent: Agent) -> Sequence[tuple[Chat, Customer]]:
@@ -388,12 +388,6 @@ class ChatService:
             raise InvalidState("this chat is closed")
         return chat
 
-    def _audience(self, chat: Chat) -> list[str]:
-        to = [customer_address(chat.id)]
-        if chat.agent_id is not None:
-            to.append(agent_address(chat.agent_id))
-        return to
-
     def _check_length(self, text: str) -> None:
         if len(text) > self.settings.max_text:
             raise TextTooLong(f"text over {self.settings.max_text} characters")
@@ -403,5 +397,4 @@ class ChatService:
     template = _template
     chat_of = _chat_of
     open_chat = _open_chat
-    audience = _audience
     check_length = _check_length

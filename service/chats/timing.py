@@ -121,7 +121,7 @@ class Timing:
             # S-customer-ends: an answer in the grace reopens the chat with the same agent (the
             # wait that starts now replaces the grace's clock).
             chat.closes_at = None
-            work.send(self._audience(chat), {"type": "reopened", "chat_id": chat.id})
+            work.send(routing.audience(chat), {"type": "reopened", "chat_id": chat.id})
         if chat.waiting_since is None:
             chat.waiting_since = message.created_at
             chat.wait_apologized = False
@@ -198,7 +198,7 @@ class Timing:
         chat.closes_at = self._after(work, self.settings.close_grace_s)
         await self._run(work, chat, CLOSE_GRACE, chat.closes_at)
         work.send(
-            self._audience(chat),
+            routing.audience(chat),
             {"type": "closing", "chat_id": chat.id, "closes_at": iso(chat.closes_at)},
         )
         return False
@@ -350,9 +350,6 @@ class Timing:
                 waited_ms=ms(waited),
             )
         )
-
-    def _audience(self, chat: Chat) -> list[str]:
-        return routing.audience(chat)
 
 
 def seconds(delta: timedelta) -> float:
