@@ -21,6 +21,7 @@ from service.settings import Settings
 from service.templates.service import Templates
 from service.timers import Scheduler
 from service.unit import Units
+from service.writer import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Runtime:
     complaints: ComplaintService
     transfers: Transfers
     callbacks: Callbacks
+    writer: GroupCommit
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -68,6 +70,7 @@ class Runtime:
             complaints,
             Transfers(chats),
             Callbacks(chats, scheduler),
+            GroupCommit(units),
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
@@ -83,6 +86,7 @@ class Runtime:
     async def stop(self) -> None:
         self.hub.close_all()
         await asyncio.sleep(0)
+        await self.writer.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

@@ -34,6 +34,11 @@ class Work:
     on_assigned: Sequence[AssignedHook] = ()
     # The earliest due time of the timers armed in this unit: the scheduler may need waking.
     next_timer: datetime | None = None
+    # What this transaction knows, shared by the units of one batch (service/writer.py): the
+    # chats it has row-locked (their loaded objects are current) and the client keys it has
+    # looked up or stored (chat id, key) -> seq, None when not stored.
+    locked: set[int] = field(default_factory=set)
+    stored_keys: dict[tuple[int, str], int | None] = field(default_factory=dict)
 
     def send(self, to: str | Iterable[str], frame: dict[str, Any]) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
@@ -66,13 +71,21 @@ class Units:
         guard: AbstractAsyncContextManager[Any] = self._routing if exclusive else nullcontext()
         async with guard:
             async with self.database.sessions() as session, session.begin():
-                work = Work(
-                    session,
-                    self.clock.now(),
-                    self.database.is_postgres,
-                    on_assigned=tuple(self.on_assigned),
-                )
+                work = self.work(session)
                 yield work
+        await self.committed(work)
+
+    def work(self, session: AsyncSession, *, shared: Work | None = None) -> Work:
+        """A unit on ``session``; one of a batch shares what the batch's transaction knows."""
+        now, hooks = self.clock.now(), tuple(self.on_assigned)
+        work = Work(session, now, self.database.is_postgres, on_assigned=hooks)
+        if shared is not None:
+            work.locked = shared.locked
+            work.stored_keys = shared.stored_keys
+        return work
+
+    async def committed(self, work: Work) -> None:
+        """The unit's transaction committed: wake the scheduler if need be, send the frames."""
         if work.next_timer is not None and self.on_timer_armed is not None:
             self.on_timer_armed(work.next_timer)
         for envelope in work.outbox:

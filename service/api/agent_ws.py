@@ -10,6 +10,8 @@ from fastapi import APIRouter, WebSocket
 from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
+from service.chats.store import client_key
+from service.db.models import Sender
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -31,6 +33,8 @@ from service.realtime.protocol import (
     agent_hello,
 )
 from service.runtime import Runtime
+from service.unit import Work
+from service.writer import Step, Touches
 
 router = APIRouter()
 
@@ -88,38 +92,60 @@ async def agent_socket(websocket: WebSocket) -> None:
                 await runtime.chats.conduct.record_refusal(work, refused)
             raise
 
+    async def stored(chat_id: int, client_id: str | None, step: Step[int | None]) -> None:
+        """A frame that stores a message: written with others' by the group commit, then acked."""
+        key = client_key(Sender.agent, agent_id, client_id)
+        touches = Touches(chat_id, key, agent_id)
+        await runtime.writer.run(step, touches, acked=lambda seq: ack(chat_id, client_id, seq))
+
     async def dispatch(command: AgentCommand) -> None:
         service = runtime.chats
         conduct = service.conduct
         if isinstance(command, AgentMessage):
-            async with runtime.units() as work:
+            message = command
+
+            async def reply(work: Work) -> int:
                 sent = await service.agent_message(
                     work,
                     agent_id,
-                    command.chat_id,
-                    command.client_id,
-                    command.text,
-                    command.hold_back,
+                    message.chat_id,
+                    message.client_id,
+                    message.text,
+                    message.hold_back,
                 )
-            ack(command.chat_id, sent.client_id, sent.seq)
+                return sent.seq
+
+            await stored(command.chat_id, command.client_id, reply)
         elif isinstance(command, UseTemplate):
-            async with runtime.units() as work:
-                seq = await conduct.send_template(
-                    work, agent_id, command.chat_id, command.key, command.vars, command.client_id
-                )
-            ack(command.chat_id, command.client_id, seq)
+            template = command
+            await stored(
+                command.chat_id,
+                command.client_id,
+                lambda work: conduct.send_template(
+                    work,
+                    agent_id,
+                    template.chat_id,
+                    template.key,
+                    template.vars,
+                    template.client_id,
+                ),
+            )
         elif isinstance(command, Note):
-            async with runtime.units() as work:
-                seq = await conduct.note(
-                    work, agent_id, command.chat_id, command.text, command.client_id
-                )
-            ack(command.chat_id, command.client_id, seq)
+            note = command
+            await stored(
+                command.chat_id,
+                command.client_id,
+                lambda work: conduct.note(work, agent_id, note.chat_id, note.text, note.client_id),
+            )
         elif isinstance(command, Correct):
-            async with runtime.units() as work:
-                seq = await conduct.correct(
-                    work, agent_id, command.chat_id, command.seq, command.text, command.client_id
-                )
-            ack(command.chat_id, command.client_id, seq)
+            fix = command
+            await stored(
+                command.chat_id,
+                command.client_id,
+                lambda work: conduct.correct(
+                    work, agent_id, fix.chat_id, fix.seq, fix.text, fix.client_id
+                ),
+            )
         elif isinstance(command, Transfer):
             async with runtime.units(exclusive=True) as work:
                 await runtime.transfers.transfer(work, agent_id, command)

@@ -9,6 +9,9 @@ from fastapi import APIRouter, WebSocket
 
 from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
 from service.chats.routing import customer_address
+from service.chats.service import Ack
+from service.chats.store import client_key
+from service.db.models import Sender
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -25,6 +28,8 @@ from service.realtime.protocol import (
     customer_hello,
 )
 from service.runtime import Runtime
+from service.unit import Work
+from service.writer import Touches
 
 router = APIRouter()
 
@@ -57,16 +62,24 @@ async def customer_socket(websocket: WebSocket) -> None:
     runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
 
+    def acknowledge(ack: Ack) -> None:
+        connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
+
     async def handle(command: CustomerCommand) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
+            message = command
+
+            async def store(work: Work) -> Ack:
+                ack = await chats.customer_message(work, chat_id, message.client_id, message.text)
+                if not ack.duplicate:
+                    await runtime.complaints.scan_message(work, chat_id, ack.seq, message.text)
+                return ack
+
+            touches = Touches(chat_id, client_key(Sender.customer, None, command.client_id))
             # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
             exclusive = chats.conduct.is_abusive(command.text)
-            async with runtime.units(exclusive=exclusive) as work:
-                ack = await chats.customer_message(work, chat_id, command.client_id, command.text)
-                if not ack.duplicate:
-                    await runtime.complaints.scan_message(work, chat_id, ack.seq, command.text)
-            connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
+            await runtime.writer.run(store, touches, exclusive=exclusive, acked=acknowledge)
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:
                 await chats.customer_typing(work, chat_id)

@@ -246,8 +246,7 @@ class Conduct:
         """The seq already stored under this client_id (acknowledged again), if any."""
         if client_id is None:
             return None
-        existing = await find_resend(work.session, chat_id, Sender.agent, agent_id, client_id)
-        return existing.seq if existing is not None else None
+        return await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
 
 
 @dataclass(frozen=True)

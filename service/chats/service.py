@@ -164,9 +164,9 @@ class ChatService:
     async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
         self._check_length(text)
         # A resend is acknowledged again even if the chat has closed since the first copy.
-        existing = await find_resend(work.session, chat_id, Sender.customer, None, client_id)
+        existing = await find_resend(work, chat_id, Sender.customer, None, client_id)
         if existing is not None:
-            return Ack(client_id, existing.seq, duplicate=True)
+            return Ack(client_id, existing, duplicate=True)
         chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         work.send(routing.audience(chat), message_frame(message))
@@ -263,9 +263,9 @@ class ChatService:
         hold_back: bool | None = None,
     ) -> Ack:
         self._check_length(text)
-        existing = await find_resend(work.session, chat_id, Sender.agent, agent_id, client_id)
+        existing = await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
         if existing is not None:
-            return Ack(client_id, existing.seq, duplicate=True)
+            return Ack(client_id, existing, duplicate=True)
         chat = await self._chat_of(work, agent_id, chat_id)
         # S-forbidden-phrases: checked before anything is stored.
         hit = self.conduct.screen(chat, agent_id, text)

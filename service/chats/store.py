@@ -53,6 +53,8 @@ async def append(
     )
     work.session.add(message)
     await work.session.flush()
+    if message.client_key is not None:
+        work.stored_keys[(chat_id, message.client_key)] = seq
     return message
 
 
@@ -63,13 +65,18 @@ def client_key(sender: str, agent_id: int | None, client_id: str | None) -> str 
 
 
 async def find_resend(
-    session: AsyncSession, chat_id: int, sender: str, agent_id: int | None, client_id: str
-) -> Message | None:
-    """The message this author already stored under this client_id, if any."""
+    work: Work, chat_id: int, sender: str, agent_id: int | None, client_id: str
+) -> int | None:
+    """The seq of the message this author already stored under this client_id, if any."""
     key = client_key(sender, agent_id, client_id)
-    return await session.scalar(
-        select(Message).where(Message.chat_id == chat_id, Message.client_key == key)
+    assert key is not None
+    if (chat_id, key) in work.stored_keys:  # looked up or stored earlier in this transaction
+        return work.stored_keys[(chat_id, key)]
+    seq = await work.session.scalar(
+        select(Message.seq).where(Message.chat_id == chat_id, Message.client_key == key)
     )
+    work.stored_keys[(chat_id, key)] = seq
+    return seq
 
 
 async def frames_after(

@@ -84,9 +84,14 @@ def ms(delta: timedelta) -> int:
 
 
 async def locked_chat(work: Work, chat_id: int) -> Chat | None:
-    """The chat row, locked for this unit on PostgreSQL (SQLite has one writer anyway)."""
-    if work.is_postgres:
-        return await work.session.get(Chat, chat_id, with_for_update=True, populate_existing=True)
+    """The chat row, locked for this unit on PostgreSQL (SQLite has one writer anyway).
+
+    Once locked, the row is this transaction's until it ends: the loaded object is current.
+    """
+    if work.is_postgres and chat_id not in work.locked:
+        chat = await work.session.get(Chat, chat_id, with_for_update=True, populate_existing=True)
+        work.locked.add(chat_id)
+        return chat
     return await work.session.get(Chat, chat_id)
 
 

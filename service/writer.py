@@ -1,0 +1,212 @@
+"""Group commit: the units of work of many frames, stored in one transaction.
+
+Every message a socket sends is a unit of work (service/unit.py): its own transaction and commit.
+One commit per message caps a process at a few hundred messages a second, so the frames that
+only store (messages, quick replies, notes, corrections) go through this writer instead. It
+takes every unit that queued while the previous batch was committing and runs them, in arrival
+order, one after another on one session, each with its own ``Work`` and outbox, and commits
+once. The same service code runs as in a unit of its own, every rule and hook included (reply
+timing, the taboo-phrase guard, keyword drafts, timers); only the commit is shared. Nothing is
+waited on: an idle server writes a lone message at once, a busy one writes bigger batches.
+
+- Acknowledged means committed: a caller's result is handed back, and its frames published,
+  only after the batch commits.
+- Before the units run, the batch loads what they are about to read, in one query each: the
+  chats they write to (on PostgreSQL locked ``FOR UPDATE`` in id order, so two processes'
+  batches never deadlock on them), the client keys they check for resends and their agents.
+- If any unit of a batch fails, the transaction rolls back and every unit of the batch is run
+  again in a unit of its own, as if there were no writer: the failing one gets its error, the
+  others are stored. Bad input costs a replay, never a lost or doubled message (a resend of a
+  stored ``client_id`` is acknowledged with its first seq).
+- Units that may route a chat (``exclusive``) never join a batch; they run on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+
+from service.db.models import Agent, Chat, Message
+from service.unit import Units, Work
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Step = Callable[[Work], Awaitable[T]]
+# Told a unit's result once it has committed, before its frames go out: the sender's ack comes
+# before the echo of its own message, as with a unit of its own.
+Acked = Callable[[T], None]
+
+# Units per transaction: enough to amortise the commit, few enough to keep the locks short.
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What a unit is about to read, so the batch can load it for all units at once."""
+
+    chat_id: int
+    client_key: str | None = None
+    agent_id: int | None = None
+
+
+@dataclass
+class _Item(Generic[T]):
+    step: Step[T]
+    touches: Touches
+    done: asyncio.Future[T]
+    acked: Acked[T] | None
+
+
+@dataclass
+class WriterStats:
+    batches: int = 0
+    units: int = 0
+    replays: int = 0
+    largest: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)
+
+
+class GroupCommit:
+    def __init__(self, units: Units, *, max_batch: int = MAX_BATCH) -> None:
+        self.units = units
+        self.max_batch = max_batch
+        self.stats = WriterStats()
+        self._pending: list[_Item[Any]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    async def run(
+        self,
+        step: Step[T],
+        touches: Touches,
+        *,
+        exclusive: bool = False,
+        acked: Acked[T] | None = None,
+    ) -> T:
+        """Run ``step`` in a unit of work; its result once that unit has committed."""
+        if exclusive or self._stopped:
+            return await _alone(self.units, step, acked, exclusive=exclusive)
+        self._start()
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(step, touches, done, acked))
+        self._wake.set()
+        # Shielded: a caller that goes away (its socket closed) does not take the batch with it;
+        # its unit still commits, unacknowledged, and a resend finds it.
+        return await asyncio.shield(done)
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="kefu.writer")
+
+    async def stop(self) -> None:
+        """Write what is queued, then run later units on their own."""
+        self._stopped = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._write(batch)
+            if self._stopped:
+                return
+
+    async def _write(self, batch: list[_Item[Any]]) -> None:
+        self._count(len(batch))
+        works: list[Work] = []
+        results: list[Any] = []
+        try:
+            async with self.units.database.sessions() as session, session.begin():
+                shared = self.units.work(session)
+                # Held until the commit: the session's identity map keeps objects weakly.
+                loaded = await _load(shared, [item.touches for item in batch])
+                for item in batch:
+                    work = self.units.work(session, shared=shared)
+                    results.append(await item.step(work))
+                    works.append(work)
+        except Exception as exc:  # every unit is replayed on its own below
+            log.info("writer.replay units=%s cause=%s", len(batch), type(exc).__name__)
+            self.stats.replays += 1
+            await self._replay(batch)
+            return
+        del loaded
+        for item, work, result in zip(batch, works, results, strict=True):
+            if item.acked is not None:
+                item.acked(result)
+            await self.units.committed(work)
+            if not item.done.done():
+                item.done.set_result(result)
+
+    async def _replay(self, batch: Iterable[_Item[Any]]) -> None:
+        for item in batch:
+            try:
+                result = await _alone(self.units, item.step, item.acked)
+            except Exception as exc:  # handed to the caller that sent it
+                if not item.done.done():
+                    item.done.set_exception(exc)
+                else:  # pragma: no cover - the caller is gone; the log is all that is left
+                    log.info("writer.unit_failed cause=%s", type(exc).__name__)
+            else:
+                if not item.done.done():
+                    item.done.set_result(result)
+
+    def _count(self, size: int) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.units += size
+        stats.largest = max(stats.largest, size)
+        bucket = 1 << (size - 1).bit_length()  # 1, 2, 4, 8, …
+        stats.sizes[bucket] = stats.sizes.get(bucket, 0) + 1
+
+
+async def _alone(
+    units: Units, step: Step[T], acked: Acked[T] | None, *, exclusive: bool = False
+) -> T:
+    """``step`` in a unit of its own (its frames go out as it commits, the ack right after)."""
+    async with units(exclusive=exclusive) as work:
+        result = await step(work)
+    if acked is not None:
+        acked(result)
+    return result
+
+
+async def _load(work: Work, touches: list[Touches]) -> list[object]:
+    """Load (and lock) what the batch's units are about to read: three queries at most."""
+    session = work.session
+    chat_ids = sorted({touch.chat_id for touch in touches})
+    query = select(Chat).where(Chat.id.in_(chat_ids)).order_by(Chat.id)
+    if work.is_postgres:
+        query = query.with_for_update()
+    loaded: list[object] = list(
+        await session.scalars(query.execution_options(populate_existing=True))
+    )
+    work.locked.update(chat_ids)
+    keys = {(touch.chat_id, touch.client_key) for touch in touches if touch.client_key}
+    if keys:
+        work.stored_keys.update(dict.fromkeys(keys))
+        stored = await session.execute(
+            select(Message.chat_id, Message.client_key, Message.seq).where(
+                Message.chat_id.in_(sorted({chat_id for chat_id, _ in keys})),
+                Message.client_key.in_(sorted({key for _, key in keys})),
+            )
+        )
+        for chat_id, client_key, seq in stored:
+            if (chat_id, client_key) in keys:
+                work.stored_keys[(chat_id, client_key)] = seq  # type: ignore[index]
+    agent_ids = sorted({touch.agent_id for touch in touches if touch.agent_id is not None})
+    if agent_ids:
+        loaded += await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))
+    return loaded
