@@ -1,7 +1,8 @@
 """The message store: the one writer every message goes through, and the reads that replay.
 
-Sequence numbers come from ``chats.last_seq``, bumped by an UPDATE in the transaction that stores
-the message: the row lock makes them gap-free per chat, and a rollback gives the number back.
+Sequence numbers come from ``chats.last_seq``, bumped in the transaction that stores the message:
+on the loaded chat when the transaction holds its row (flushed with the insert), else by an
+UPDATE. The row lock makes them gap-free per chat, and a rollback gives the number back.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from service.chats.frames import message_frame
 from service.db.models import Agent, Chat, Message
@@ -29,14 +32,24 @@ async def append(
     kind: str | None = None,
     corrects: int | None = None,
 ) -> Message:
-    seq = (
-        await work.session.execute(
-            update(Chat)
-            .where(Chat.id == chat_id)
-            .values(last_seq=Chat.last_seq + 1)
-            .returning(Chat.last_seq)
-        )
-    ).scalar_one()
+    chat = work.session.identity_map.get(identity_key(Chat, chat_id))
+    if isinstance(chat, Chat) and chat_id in work.locked:
+        # The row is locked by this transaction: its loaded copy is current.
+        chat.last_seq += 1
+        seq = chat.last_seq
+    else:
+        seq = (
+            await work.session.execute(
+                update(Chat)
+                .where(Chat.id == chat_id)
+                .values(last_seq=Chat.last_seq + 1)
+                .returning(Chat.last_seq)
+                # Not "evaluate": that walks every loaded object of the identity map.
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar_one()
+        if isinstance(chat, Chat):
+            set_committed_value(chat, "last_seq", seq)
     message = Message(
         chat_id=chat_id,
         seq=seq,
