@@ -3,6 +3,11 @@
 Services record state changes on ``work.session`` and the frames to deliver in ``work.outbox``;
 the unit commits, and only then publishes the frames, so nothing is announced that a rollback
 could take back (STYLE 3, 14).
+
+What a unit writes goes to the database at its end, in as few statements as the ORM can: new
+messages are not flushed one by one (a frame that shows a row's id is built after the commit,
+``send`` takes a builder for it), and timers armed or cancelled are written once per key, the
+last word winning (``service/timers``).
 """
 
 from __future__ import annotations
@@ -14,15 +19,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.db.engine import Database
-from service.db.models import Chat
+from service.db.models import Chat, Message
 from service.realtime.bus import Bus, Envelope
 
 # Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
 AssignedHook = Callable[["Work", Chat], Awaitable[None]]
+# A frame, or what builds it once the unit has committed (it shows ids the commit assigned).
+Frame = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    to: tuple[str, ...]
+    frame: Frame
+
+    def envelope(self) -> Envelope:
+        return Envelope(self.to, self.frame() if callable(self.frame) else self.frame)
 
 
 @dataclass
@@ -30,7 +47,7 @@ class Work:
     session: AsyncSession
     now: datetime
     is_postgres: bool
-    outbox: list[Envelope] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
     on_assigned: Sequence[AssignedHook] = ()
     # The earliest due time of the timers armed in this unit: the scheduler may need waking.
     next_timer: datetime | None = None
@@ -39,11 +56,15 @@ class Work:
     # looked up or stored (chat id, key) -> seq, None when not stored.
     locked: set[int] = field(default_factory=set)
     stored_keys: dict[tuple[int, str], int | None] = field(default_factory=dict)
+    # SQLite: where new messages get their id (see RowIds); PostgreSQL: the insert returns it.
+    message_ids: RowIds | None = None
+    # Timers armed (their row) or cancelled (None) by key, written at the end of the unit.
+    timers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
-    def send(self, to: str | Iterable[str], frame: dict[str, Any]) -> None:
+    def send(self, to: str | Iterable[str], frame: Frame) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
         if addresses:
-            self.outbox.append(Envelope(addresses, frame))
+            self.outbox.append(Outgoing(addresses, frame))
 
     def timer_armed(self, due_at: datetime) -> None:
         if self.next_timer is None or due_at < self.next_timer:
@@ -52,6 +73,35 @@ class Work:
     async def assigned(self, chat: Chat) -> None:
         for hook in self.on_assigned:
             await hook(self, chat)
+
+
+class RowIds:
+    """Ids of one table handed out by this process (SQLite only).
+
+    SQLite cannot return the ids of a multi-row insert in order, so the ORM would insert a batch's
+    messages one statement at a time; with the ids given beforehand they go in one executemany.
+    The embedded default is one process with one connection, the only writer, so counting on
+    from the table's largest id is safe; a transaction that rolls back leaves a gap in the ids,
+    nothing else.
+    """
+
+    def __init__(self, column: Any) -> None:
+        self._column = column
+        self._next = 1
+        self._counted = False
+
+    async def take(self, session: AsyncSession) -> int:
+        if not self._counted:
+            largest = await session.scalar(select(func.max(self._column)))
+            # Never below an id already handed out: a unit may still hold it uncommitted.
+            self._next = max(self._next, (largest or 0) + 1)
+            self._counted = True
+        taken, self._next = self._next, self._next + 1
+        return taken
+
+    def forget(self) -> None:
+        """Count from the table again next time (after a rollback, whatever caused it)."""
+        self._counted = False
 
 
 class Units:
@@ -64,34 +114,58 @@ class Units:
         self.on_assigned: list[AssignedHook] = []
         # Told the earliest due time armed by each committed unit (the scheduler's wake-up).
         self.on_timer_armed: Callable[[datetime], None] | None = None
+        # Writes a unit's pending timers (service/timers sets it).
+        self.write_timers: Callable[[Work], Awaitable[None]] = _no_timers
         self._routing = asyncio.Lock()
+        self.message_ids = None if database.is_postgres else RowIds(Message.id)
 
     @asynccontextmanager
     async def __call__(self, *, exclusive: bool = False) -> AsyncIterator[Work]:
         guard: AbstractAsyncContextManager[Any] = self._routing if exclusive else nullcontext()
         async with guard:
-            async with self.database.sessions() as session, session.begin():
-                work = self.work(session)
-                yield work
+            try:
+                async with self.database.sessions() as session, session.begin():
+                    work = self.work(session)
+                    yield work
+                    await self.flush(work)
+            except BaseException:
+                self.rolled_back()
+                raise
         await self.committed(work)
+
+    def rolled_back(self) -> None:
+        if self.message_ids is not None:
+            self.message_ids.forget()
 
     def work(self, session: AsyncSession, *, shared: Work | None = None) -> Work:
         """A unit on ``session``; one of a batch shares what the batch's transaction knows."""
         now, hooks = self.clock.now(), tuple(self.on_assigned)
         work = Work(session, now, self.database.is_postgres, on_assigned=hooks)
+        work.message_ids = self.message_ids
         if shared is not None:
             work.locked = shared.locked
             work.stored_keys = shared.stored_keys
+            work.timers = shared.timers
         return work
+
+    async def flush(self, work: Work) -> None:
+        """Write what the unit has left pending (its timers, then its rows); before the commit."""
+        if work.timers:
+            await self.write_timers(work)
+        await work.session.flush()
 
     async def committed(self, work: Work) -> None:
         """The unit's transaction committed: wake the scheduler if need be, send the frames."""
         if work.next_timer is not None and self.on_timer_armed is not None:
             self.on_timer_armed(work.next_timer)
-        for envelope in work.outbox:
-            await self.bus.publish(envelope)
+        for outgoing in work.outbox:
+            await self.bus.publish(outgoing.envelope())
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self.database.sessions() as session:
             yield session
+
+
+async def _no_timers(work: Work) -> None:
+    raise RuntimeError("timers armed, but no scheduler writes them")

@@ -137,7 +137,11 @@ class GroupCommit:
                     work = self.units.work(session, shared=shared)
                     results.append(await item.step(work))
                     works.append(work)
+                # Every unit's rows and timers in a few statements: one insert of the messages,
+                # the chats' updates, one upsert of the timers.
+                await self.units.flush(shared)
         except Exception as exc:  # every unit is replayed on its own below
+            self.units.rolled_back()
             log.info("writer.replay units=%s cause=%s", len(batch), type(exc).__name__)
             self.stats.replays += 1
             await self._replay(batch)

@@ -9,6 +9,7 @@ timer alerts connected supervisors if the callback is still open when it falls d
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -43,7 +44,7 @@ class Callbacks:
             raise InvalidState("an agent is serving this chat; write to them instead")
         due = work.now + self.within
         message = await append(work, chat.id, Sender.customer, text, kind="leave_message")
-        work.send(customer_address(chat.id), message_frame(message))
+        work.send(customer_address(chat.id), partial(message_frame, message))
         callback = Callback(
             chat_id=chat.id,
             customer_id=chat.customer_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
@@ -79,7 +80,7 @@ class Conduct:
             PhraseHit(
                 agent_id=agent_id,
                 chat_id=chat_id,
-                message_id=message.id if message else None,
+                message=message,
                 phrase=hit.phrase,
                 locale=hit.locale,
                 blocked=message is None,
@@ -131,7 +132,7 @@ class Conduct:
             await self.record(work, agent_id, chat.id, hit, message)
         if key == "abuse_warning" and chat.abuse_warned_at is None:
             chat.abuse_warned_at = work.now
-        work.send(routing.audience(chat), message_frame(message, agent))
+        work.send(routing.audience(chat), partial(message_frame, message, agent))
         return message.seq
 
     async def note(
@@ -154,7 +155,7 @@ class Conduct:
             kind="note",
         )
         # Agent addresses only: the customer's sockets never get it, and their gap fill skips it.
-        work.send(agent_address(agent_id), message_frame(message, agent))
+        work.send(agent_address(agent_id), partial(message_frame, message, agent))
         return message.seq
 
     async def correct(
@@ -182,13 +183,13 @@ class Conduct:
         apology = await append(
             work, chat.id, Sender.agent, apology_text, agent_id=agent_id, template="correction"
         )
-        work.send(audience, message_frame(apology, agent))
+        work.send(audience, partial(message_frame, apology, agent))
         fixed = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id, corrects=seq
         )
         if hit is not None:
             await self.record(work, agent_id, chat.id, hit, fixed)
-        work.send(audience, message_frame(fixed, agent))
+        work.send(audience, partial(message_frame, fixed, agent))
         return fixed.seq
 
     async def close_abusive(self, work: Work, agent_id: int, chat_id: int) -> None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -169,7 +170,7 @@ class ChatService:
             return Ack(client_id, existing, duplicate=True)
         chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
-        work.send(routing.audience(chat), message_frame(message))
+        work.send(routing.audience(chat), partial(message_frame, message))
         await self.timing.customer_wrote(work, chat, message)
         await self.conduct.customer_said(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
@@ -276,7 +277,7 @@ class ChatService:
         )
         if hit is not None:
             await self.conduct.record(work, agent_id, chat.id, hit, message)
-        work.send(routing.audience(chat), message_frame(message, agent))
+        work.send(routing.audience(chat), partial(message_frame, message, agent))
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
@@ -359,7 +360,7 @@ class ChatService:
         text = await self.templates.render(work.session, key, chat.locale, **variables)
         message = await append(work, chat.id, Sender.system, text, template=key)
         to = routing.audience(chat) if notify_agent else [customer_address(chat.id)]
-        work.send(to, message_frame(message))
+        work.send(to, partial(message_frame, message))
 
     async def _chats_of(self, work: Work, agent: Agent) -> Sequence[tuple[Chat, Customer]]:
         rows = await work.session.execute(

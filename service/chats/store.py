@@ -64,8 +64,10 @@ async def append(
         corrects=corrects,
         created_at=work.now,
     )
+    if work.message_ids is not None:
+        message.id = await work.message_ids.take(work.session)
+    # Not flushed here: the unit's rows go to the database together when it ends.
     work.session.add(message)
-    await work.session.flush()
     if message.client_key is not None:
         work.stored_keys[(chat_id, message.client_key)] = seq
     return message

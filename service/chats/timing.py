@@ -163,7 +163,7 @@ class Timing:
         work.session.add(
             Reply(
                 chat_id=chat.id,
-                message_id=message.id,
+                message=message,
                 agent_id=message.agent_id,
                 at=message.created_at,
                 wait_ms=ms(message.created_at - chat.waiting_since),

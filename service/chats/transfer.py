@@ -17,6 +17,7 @@ creation and queue times, so nothing that measures the customer's wait starts ag
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -97,7 +98,7 @@ class Transfers:
         handoff = await append(
             work, chat.id, Sender.agent, note, agent_id=agent_id, internal=True, kind="handoff"
         )
-        work.send(agent_address(agent_id), message_frame(handoff, sender))
+        work.send(agent_address(agent_id), partial(message_frame, handoff, sender))
         await self.chats.template(work, chat, "transferred")
         if "agent_id" in to:
             receiver = await work.session.get_one(Agent, to["agent_id"])

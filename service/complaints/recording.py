@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -263,7 +264,7 @@ class Recorder:
         to = [customer_address(chat.id)]
         if chat.agent_id is not None:
             to.append(agent_address(chat.agent_id))
-        work.send(to, message_frame(message))
+        work.send(to, partial(message_frame, message))
 
     async def chat_complaints(self, work: Work, chat_id: int) -> int:
         count = await work.session.scalar(

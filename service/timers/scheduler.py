@@ -9,6 +9,9 @@ processes never take the same row and never wait for each other's, and on SQLite
 takes the write lock before it reads. Each handler runs in a savepoint: one that fails takes
 back only its own changes, and its timer is put back to be retried with backoff.
 
+Arming and cancelling are recorded on the unit and written at its end, once per key with the last
+word winning (a message that re-arms a chat's clock many times in one batch costs one row).
+
 The loop sleeps until the next due time, at most ``KEFU_SCHEDULER_POLL_S`` (timers armed by
 other processes are found by polling); a unit that arms a timer sooner than that wakes it.
 """
@@ -63,8 +66,8 @@ def _upsert(is_postgres: bool) -> Insert:
 async def arm(
     work: Work, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:
-    """Arm (or re-arm) the timer named ``key``: one upsert on the unique key."""
-    values = {
+    """Arm (or re-arm) the timer named ``key``; written when the unit ends (``write``)."""
+    work.timers[key] = {
         "key": key,
         "kind": kind,
         "due_at": due_at,
@@ -72,15 +75,24 @@ async def arm(
         "attempts": 0,
         "created_at": work.now,
     }
-    await work.session.execute(_upsert(work.is_postgres), values)
     work.timer_armed(due_at)
 
 
 async def cancel(work: Work, key: str, *keys: str) -> None:
-    if keys:
-        await work.session.execute(delete(TIMERS).where(TIMERS.c.key.in_((key, *keys))))
-    else:
-        await work.session.execute(delete(TIMERS).where(TIMERS.c.key == key))
+    """Cancel the timers named; written when the unit ends (``write``)."""
+    for name in (key, *keys):
+        work.timers[name] = None
+
+
+async def write(work: Work) -> None:
+    """Write the unit's timers, the last word on each key: one delete, one upsert of many rows."""
+    armed = [row for row in work.timers.values() if row is not None]
+    cancelled = [key for key, row in work.timers.items() if row is None]
+    work.timers.clear()
+    if cancelled:
+        await work.session.execute(delete(TIMERS).where(TIMERS.c.key.in_(cancelled)))
+    if armed:
+        await work.session.execute(_upsert(work.is_postgres), armed)
 
 
 class Scheduler:
@@ -91,6 +103,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._sleeping_until: datetime | None = None
         units.on_timer_armed = self._armed
+        units.write_timers = write
 
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -137,9 +150,11 @@ class Scheduler:
             # A savepoint per timer: a failing handler takes back only its own changes.
             async with work.session.begin_nested():
                 await handler(work, timer)
+                await self._units.flush(work)
         except Exception:
             log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
             del work.outbox[sent:]
+            work.timers.clear()
             await self._retry_later(work, timer)
             return 0
         return 1
