@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.db.models import Agent, Chat, Message
 from service.unit import Units, Work
@@ -187,30 +187,42 @@ async def _alone(
     return result
 
 
+# Built once: building an IN list and its cache key anew costs more than running the query.
+_CHATS = (
+    select(Chat)
+    .where(Chat.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Chat.id)
+    .execution_options(populate_existing=True)
+)
+_CHATS_LOCKED = _CHATS.with_for_update()
+_STORED_KEYS = select(Message.chat_id, Message.client_key, Message.seq).where(
+    Message.chat_id.in_(bindparam("chats", expanding=True)),
+    Message.client_key.in_(bindparam("keys", expanding=True)),
+)
+_AGENTS = select(Agent).where(Agent.id.in_(bindparam("ids", expanding=True)))
+
+
 async def _load(work: Work, touches: list[Touches]) -> list[object]:
     """Load (and lock) what the batch's units are about to read: three queries at most."""
     session = work.session
     chat_ids = sorted({touch.chat_id for touch in touches})
-    query = select(Chat).where(Chat.id.in_(chat_ids)).order_by(Chat.id)
-    if work.is_postgres:
-        query = query.with_for_update()
-    loaded: list[object] = list(
-        await session.scalars(query.execution_options(populate_existing=True))
-    )
+    query = _CHATS_LOCKED if work.is_postgres else _CHATS
+    loaded: list[object] = list(await session.scalars(query, {"ids": chat_ids}))
     work.locked.update(chat_ids)
     keys = {(touch.chat_id, touch.client_key) for touch in touches if touch.client_key}
     if keys:
         work.stored_keys.update(dict.fromkeys(keys))
         stored = await session.execute(
-            select(Message.chat_id, Message.client_key, Message.seq).where(
-                Message.chat_id.in_(sorted({chat_id for chat_id, _ in keys})),
-                Message.client_key.in_(sorted({key for _, key in keys})),
-            )
+            _STORED_KEYS,
+            {
+                "chats": sorted({chat_id for chat_id, _ in keys}),
+                "keys": sorted({key for _, key in keys}),
+            },
         )
         for chat_id, client_key, seq in stored:
             if (chat_id, client_key) in keys:
                 work.stored_keys[(chat_id, client_key)] = seq  # type: ignore[index]
     agent_ids = sorted({touch.agent_id for touch in touches if touch.agent_id is not None})
     if agent_ids:
-        loaded += await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))
+        loaded += await session.scalars(_AGENTS, {"ids": agent_ids})
     return loaded

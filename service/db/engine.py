@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from service.db.inline_sqlite import inline_creator
+
 
 @dataclass(frozen=True)
 class Database:
@@ -52,6 +54,8 @@ def create_database(url: str, *, echo: bool = False) -> Database:
         # SQLite has one writer; one connection queues transactions in asyncio instead of
         # letting them collide on the file lock ("database is locked").
         kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
+        # Its statements run on the loop's thread (service/db/inline_sqlite.py explains why).
+        kwargs.update(async_creator=inline_creator(url))
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

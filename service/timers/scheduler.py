@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, delete, func, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db.models import Timer
@@ -63,6 +63,9 @@ def _upsert(is_postgres: bool) -> Insert:
     )
 
 
+_CANCEL = delete(TIMERS).where(TIMERS.c.key.in_(bindparam("keys", expanding=True)))
+
+
 async def arm(
     work: Work, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:
@@ -90,7 +93,7 @@ async def write(work: Work) -> None:
     cancelled = [key for key, row in work.timers.items() if row is None]
     work.timers.clear()
     if cancelled:
-        await work.session.execute(delete(TIMERS).where(TIMERS.c.key.in_(cancelled)))
+        await work.session.execute(_CANCEL, {"keys": cancelled})
     if armed:
         await work.session.execute(_upsert(work.is_postgres), armed)
 
