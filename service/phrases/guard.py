@@ -18,6 +18,7 @@ characters in another order never matches: matching is on the folded sequence.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,7 +61,10 @@ class Folded:
         return not (_is_word_char(self.chars[index - 1]) and _is_word_char(self.chars[index]))
 
 
+@functools.lru_cache(maxsize=1024)
 def fold(text: str) -> Folded:
+    """The text as the guard compares it; cached, as one message is screened several times
+    (abuse, suggestions, complaint keywords). Read-only: callers must not change it."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     lowered = unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE)
