@@ -4,8 +4,8 @@ A chat goes to the online, connected agent with free capacity and the fewest ope
 to the one idle longest (assigned least recently). A chat with a group goes only to that group's
 agents, and never back to the agent who handed it off. Otherwise it waits: returned chats first
 (higher priority), then in arrival order; positions are counted within the chat's group.
-Callers run inside an exclusive unit of work; on PostgreSQL the candidate agents are also
-row-locked so two processes cannot overfill one agent.
+Callers run inside an exclusive unit of work; on PostgreSQL the chosen agent is also row-locked
+and checked again, so two processes cannot overfill one agent.
 """
 
 from __future__ import annotations
@@ -43,35 +43,49 @@ async def pick_agent(
     exclude_id: int | None = None,
     agent_id: int | None = None,
 ) -> Agent | None:
-    """The agent to take a chat now (of ``group_id``, not ``exclude_id``, only ``agent_id``)."""
-    eligible = select(Agent).where(
-        Agent.status == AgentStatus.online, Agent.connections > 0, Agent.active.is_(True)
+    """The agent to take a chat now (of ``group_id``, not ``exclude_id``, only ``agent_id``).
+
+    One query ranks the eligible agents by open chats, then idle time. On PostgreSQL the
+    chosen agent's row is then locked and their chats counted again: another process may have
+    given them a chat since, and then the next agent is tried.
+    """
+    open_chats = (
+        select(func.count())
+        .where(Chat.agent_id == Agent.id, Chat.status == ChatStatus.assigned)
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+    query = (
+        select(Agent)
+        .where(
+            Agent.status == AgentStatus.online,
+            Agent.connections > 0,
+            Agent.active.is_(True),
+            open_chats < Agent.capacity,
+        )
+        .order_by(open_chats, Agent.last_assigned_at.asc().nulls_first(), Agent.id)
+        .limit(1)
     )
     if group_id is not None:
         members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
-        eligible = eligible.where(Agent.id.in_(members))
+        query = query.where(Agent.id.in_(members))
     if exclude_id is not None:
-        eligible = eligible.where(Agent.id != exclude_id)
+        query = query.where(Agent.id != exclude_id)
     if agent_id is not None:
-        eligible = eligible.where(Agent.id == agent_id)
-    if work.is_postgres:
-        eligible = eligible.with_for_update()
-    agents = (await work.session.scalars(eligible)).all()
-    if not agents:
-        return None
-    rows = await work.session.execute(
-        select(Chat.agent_id, func.count())
-        .where(
-            Chat.status == ChatStatus.assigned,
-            Chat.agent_id.in_([agent.id for agent in agents]),
+        query = query.where(Agent.id == agent_id)
+    tried: list[int] = []
+    while True:
+        agent = await work.session.scalar(query.where(Agent.id.not_in(tried)) if tried else query)
+        if agent is None or not work.is_postgres:
+            return agent
+        # Locked, then asked again: the statement after the lock sees what others committed.
+        await work.session.execute(select(Agent.id).where(Agent.id == agent.id).with_for_update())
+        still = await work.session.scalar(
+            query.where(Agent.id == agent.id).execution_options(populate_existing=True)
         )
-        .group_by(Chat.agent_id)
-    )
-    counts: dict[int | None, int] = {agent_id: count for agent_id, count in rows}
-    free = [agent for agent in agents if counts.get(agent.id, 0) < agent.capacity]
-    if not free:
-        return None
-    return min(free, key=lambda agent: (counts.get(agent.id, 0), idle_key(agent), agent.id))
+        if still is not None:
+            return still
+        tried.append(agent.id)
 
 
 def idle_key(agent: Agent) -> float:
