@@ -36,7 +36,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # No waiting inside SQLite: it would block the event loop (service/db/inline_sqlite.py
+    # waits for a busy database itself).
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 

@@ -7,13 +7,16 @@ thread wake-ups. On a small machine those wake-ups, not SQLite, were the cost of
 statements in microseconds from a local file, so the embedded default runs them inline: the
 same aiosqlite connection class, its calls made directly instead of queued to the thread.
 
-The price is that a slow statement holds up the loop while it runs. Everything kefu asks
+Each call still lets the loop run what is ready first, as a hop to the thread did, so a long
+run of database work (the scheduler firing a backlog of timers) cannot starve the sockets. The
+price is that a slow statement holds up the loop while it runs. Everything kefu asks
 SQLite is indexed and small, except the admin reports over long periods; a deployment whose
 reports are slow runs on PostgreSQL, as any larger one should (docs/design.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Generator
 from functools import partial
@@ -22,6 +25,8 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.engine import make_url
 
+BUSY_TIMEOUT_S = 5.0  # as long as the threaded driver's busy_timeout waited
+
 
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose calls run where they are awaited; no thread is started."""
@@ -29,7 +34,22 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        # Let the loop run others first, as a real hop would: without it a loop of database
+        # work (the scheduler firing a backlog of timers) never yields and the sockets starve.
+        await asyncio.sleep(0)
+        waited = 0.0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                # Another connection writes (a second app on the file, a tool): wait for it
+                # here, in the loop, not in SQLite's busy handler, which would block the loop
+                # and with it the very writer being waited for.
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or waited >= BUSY_TIMEOUT_S:
+                    raise
+            pause = min(0.05, 0.001 + waited / 10)
+            await asyncio.sleep(pause)
+            waited += pause
 
     async def _connect(self) -> InlineConnection:
         if self._connection is None:
