@@ -108,5 +108,8 @@ async def customer_socket(websocket: WebSocket) -> None:
         sender.cancel()
         with suppress(asyncio.CancelledError):
             await sender
-        async with runtime.units() as work:
-            await runtime.chats.customer_left(work, chat_id)
+        # Through the writer: when thousands of sockets drop at once (a restart, a network
+        # blip) their bookkeeping is written in batches, not thousands of transactions at once.
+        await runtime.writer.run(
+            lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+        )

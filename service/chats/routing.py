@@ -125,25 +125,29 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 async def drain(work: Work) -> None:
     """Hand queued chats to free agents until one side runs out, then announce positions."""
     full: set[tuple[int | None, int | None]] = set()  # (group, excluded) found without a seat
+    waiting: list[Chat] = []
     for chat in await queued_chats(work):
         wanted = (chat.group_id, chat.handoff_from_id)
         if wanted in full or (None, None) in full:
+            waiting.append(chat)
             continue
         agent = await pick_agent(work, group_id=chat.group_id, exclude_id=chat.handoff_from_id)
         if agent is None:
             full.add(wanted)
+            waiting.append(chat)
             continue
         await assign(work, chat, agent)
-    await announce_positions(work)
+    await announce_positions(work, waiting)
 
 
-async def announce_positions(work: Work) -> None:
+async def announce_positions(work: Work, queued: Sequence[Chat] | None = None) -> None:
     """Tell every waiting customer whose place changed (and only them) where they stand.
 
-    A place is counted among the chats waiting for the same group (or for no group).
+    A place is counted among the chats waiting for the same group (or for no group); ``queued``
+    is the queue in order when the caller has just read it.
     """
     ahead: dict[int | None, int] = {}
-    for chat in await queued_chats(work):
+    for chat in await queued_chats(work) if queued is None else queued:
         position = ahead[chat.group_id] = ahead.get(chat.group_id, 0) + 1
         if chat.queue_position == position:
             continue

@@ -33,8 +33,9 @@ async def append(
     corrects: int | None = None,
 ) -> Message:
     chat = work.session.identity_map.get(identity_key(Chat, chat_id))
-    if isinstance(chat, Chat) and chat_id in work.locked:
-        # The row is locked by this transaction: its loaded copy is current.
+    if isinstance(chat, Chat) and (chat_id in work.locked or not work.is_postgres):
+        # The row is locked by this transaction (SQLite: this process's one connection is the
+        # only writer): its loaded copy is current.
         chat.last_seq += 1
         seq = chat.last_seq
     else:

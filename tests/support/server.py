@@ -233,7 +233,7 @@ class Server:
     async def rows(self, query: Select[tuple[T]]) -> list[T]:
         """What the database holds now (for checks that frames cannot show)."""
         async with self.runtime.units.read() as session:
-            return list((await session.scalars(query)).all())
+            return list((await session.scalars(query)).all())  # type: ignore[arg-type]
 
     async def advance(self, seconds: float) -> int:
         """Move the clock and fire whatever timers fell due."""
@@ -242,7 +242,10 @@ class Server:
 
 
 def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+    # proto says TCP, and a socket made with proto 0 passes that on to every accepted one; two
+    # frames in a row then reach the client 40 ms apart (Nagle meeting delayed ACKs).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
@@ -256,7 +259,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "hello_timeout_s": 1.0 * FACTOR,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test

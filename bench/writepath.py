@@ -1,0 +1,98 @@
+"""The write path alone: ``python -m bench.writepath sqlite|postgresql [--lone] [--messages N]``.
+
+A real kefu app (the test harness's server on a free port) with one agent and ``--chats`` open
+chats; their sockets are then closed, so what is measured is the storing of messages, not the
+fan-out. Customer messages go to the process's writer (service/writer.py) exactly as the
+customer gateway sends them, ``--chats`` at a time (one batch each), or with ``--lone`` one at a
+time (one batch per message, as on an idle server). Prints messages per second and the
+process's CPU time per message (every thread counted), and the statements the database ran.
+docs/benchmarks.md has the results; the full picture is ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from service.chats.service import Ack
+from service.chats.store import client_key
+from service.clock import ManualClock
+from service.db.models import Sender
+from service.unit import Work
+from service.writer import Touches
+from tests.support.databases import PostgresTemplate, SqliteTemplate
+from tests.support.server import running_server, test_settings
+
+TEXT = "你好,我的账号登录不上 hello"
+
+
+async def measure(url: str, chats: int, messages: int, lone: bool) -> dict[str, Any]:
+    async with running_server(test_settings(url), ManualClock()) as server:
+        await server.agent("bench", "1", capacity=chats)
+        ids = [(await server.customer()).chat_id for _ in range(chats)]
+        for peer in server.peers:
+            await peer.close()
+        await asyncio.sleep(0.5)
+        runtime = server.runtime
+        statements: Counter[str] = Counter()
+
+        def count(*args: Any) -> None:
+            statements[args[2].split(None, 1)[0].upper()] += 1
+
+        event.listen(runtime.database.engine.sync_engine, "before_cursor_execute", count)
+
+        async def one(n: int) -> Ack:
+            chat_id, client_id = ids[n % chats], f"w{n}"
+
+            async def store(work: Work) -> Ack:
+                ack = await runtime.chats.customer_message(work, chat_id, client_id, TEXT)
+                await runtime.complaints.scan_message(work, chat_id, ack.seq, TEXT)
+                return ack
+
+            touches = Touches(chat_id, client_key(Sender.customer, None, client_id))
+            return await runtime.writer.run(store, touches)
+
+        batches = runtime.writer.stats.batches
+        wall, cpu = time.perf_counter(), time.process_time()
+        if lone:
+            for n in range(messages):
+                await one(n)
+        else:
+            for start in range(0, messages, chats):
+                await asyncio.gather(*(one(n) for n in range(start, start + chats)))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return {
+            "messages": messages,
+            "batches": runtime.writer.stats.batches - batches,
+            "msg_per_s": round(messages / wall),
+            "cpu_us_per_msg": round(cpu / messages * 1e6),
+            "statements_per_msg": {k: round(v / messages, 3) for k, v in statements.items()},
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("backend", choices=["sqlite", "postgresql"])
+    parser.add_argument("--chats", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--lone", action="store_true", help="one message at a time")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kefu-writepath-"))
+    template = SqliteTemplate(tmp) if args.backend == "sqlite" else PostgresTemplate()
+    url = template.fresh(tmp)
+    try:
+        result = asyncio.run(measure(url, args.chats, args.messages, args.lone))
+    finally:
+        template.drop()
+    print(args.backend, "lone" if args.lone else f"batches of {args.chats}", result)
+
+
+if __name__ == "__main__":
+    main()
