@@ -83,7 +83,7 @@ PLANS: dict[str, dict[str, Any]] = {
 }
 
 # Loose thresholds for CI (bench-smoke): correctness, and a floor ratio no sane change falls below.
-SMOKE_MIN_RATIO = 0.10
+SMOKE_MIN_RATIO = 0.05
 
 
 def free_port() -> int:
