@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bench.relay import create_relay
-from service.__main__ import uvicorn_options
+from service.__main__ import tune_gc, uvicorn_options
 from service.app import create_app
 from service.db.migrate import upgrade
 from service.db.models import Timer
@@ -145,6 +145,7 @@ def main() -> None:
     app = kefu_app() if args.kind == "kefu" else create_relay()
     if args.kind == "relay":
         app.add_route("/bench/gc", gc_stats)
+    tune_gc()  # as `serve` does, for both kinds
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on", **options
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
@@ -72,6 +73,7 @@ def serve(settings: Settings) -> None:
     upgrade(settings.database_url)
     first_token = asyncio.run(_with_session(settings, "first-admin-token"))
     print(banner(settings, first_token), flush=True)
+    tune_gc()
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -80,6 +82,21 @@ def serve(settings: Settings) -> None:
         log_level=settings.log_level,
         **uvicorn_options(settings),
     )
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a long-running server (docs/benchmarks.md).
+
+    A chat server keeps many long-lived objects (sockets, their queues and tasks) and makes many
+    short-lived ones (a unit's rows and frames). With the default thresholds the short-lived
+    ones were collected young so often that survivors kept triggering full collections: 19 in a
+    benchmark run, up to 310 ms each, every one a stall of every socket. A larger first
+    threshold lets most of them die by reference count first; freezing what start-up made
+    keeps the collector from walking it again.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
