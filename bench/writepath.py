@@ -21,12 +21,9 @@ from typing import Any
 
 from sqlalchemy import event
 
+from service.api.customer_ws import storing
 from service.chats.service import Ack
-from service.chats.store import client_key
 from service.clock import ManualClock
-from service.db.models import Sender
-from service.unit import Work
-from service.writer import Touches
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.server import running_server, test_settings
 
@@ -49,14 +46,7 @@ async def measure(url: str, chats: int, messages: int, lone: bool) -> dict[str, 
         event.listen(runtime.database.engine.sync_engine, "before_cursor_execute", count)
 
         async def one(n: int) -> Ack:
-            chat_id, client_id = ids[n % chats], f"w{n}"
-
-            async def store(work: Work) -> Ack:
-                ack = await runtime.chats.customer_message(work, chat_id, client_id, TEXT)
-                await runtime.complaints.scan_message(work, chat_id, ack.seq, TEXT)
-                return ack
-
-            touches = Touches(chat_id, client_key(Sender.customer, None, client_id))
+            store, touches = storing(runtime, ids[n % chats], f"w{n}", TEXT)
             return await runtime.writer.run(store, touches)
 
         batches = runtime.writer.stats.batches

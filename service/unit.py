@@ -122,20 +122,26 @@ class Units:
     @asynccontextmanager
     async def __call__(self, *, exclusive: bool = False) -> AsyncIterator[Work]:
         guard: AbstractAsyncContextManager[Any] = self._routing if exclusive else nullcontext()
-        async with guard:
-            try:
-                async with self.database.sessions() as session, session.begin():
-                    work = self.work(session)
-                    yield work
-                    await self.flush(work)
-            except BaseException:
-                self.rolled_back()
-                raise
+        async with guard, self.transaction() as work:
+            yield work
         await self.committed(work)
 
-    def rolled_back(self) -> None:
-        if self.message_ids is not None:
-            self.message_ids.forget()
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Work]:
+        """A session in a transaction that writes what is pending and commits on leaving.
+
+        The caller publishes (``committed``) once it is out; the writer runs several units in
+        one of these (``work(session, shared=…)``).
+        """
+        try:
+            async with self.database.sessions() as session, session.begin():
+                work = self.work(session)
+                yield work
+                await self.flush(work)
+        except BaseException:
+            if self.message_ids is not None:
+                self.message_ids.forget()
+            raise
 
     def work(self, session: AsyncSession, *, shared: Work | None = None) -> Work:
         """A unit on ``session``; one of a batch shares what the batch's transaction knows."""

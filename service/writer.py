@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, select
@@ -66,10 +66,8 @@ class _Item(Generic[T]):
 @dataclass
 class WriterStats:
     batches: int = 0
-    units: int = 0
     replays: int = 0
     largest: int = 0
-    sizes: dict[int, int] = field(default_factory=dict)
 
 
 class GroupCommit:
@@ -129,19 +127,16 @@ class GroupCommit:
         works: list[Work] = []
         results: list[Any] = []
         try:
-            async with self.units.database.sessions() as session, session.begin():
-                shared = self.units.work(session)
+            # On leaving, every unit's rows and timers go in a few statements (one insert of
+            # the messages, the chats' updates, one upsert of the timers), then one commit.
+            async with self.units.transaction() as shared:
                 # Held until the commit: the session's identity map keeps objects weakly.
                 loaded = await _load(shared, [item.touches for item in batch])
                 for item in batch:
-                    work = self.units.work(session, shared=shared)
+                    work = self.units.work(shared.session, shared=shared)
                     results.append(await item.step(work))
                     works.append(work)
-                # Every unit's rows and timers in a few statements: one insert of the messages,
-                # the chats' updates, one upsert of the timers.
-                await self.units.flush(shared)
         except Exception as exc:  # every unit is replayed on its own below
-            self.units.rolled_back()
             log.info("writer.replay units=%s cause=%s", len(batch), type(exc).__name__)
             self.stats.replays += 1
             await self._replay(batch)
@@ -168,12 +163,8 @@ class GroupCommit:
                     item.done.set_result(result)
 
     def _count(self, size: int) -> None:
-        stats = self.stats
-        stats.batches += 1
-        stats.units += size
-        stats.largest = max(stats.largest, size)
-        bucket = 1 << (size - 1).bit_length()  # 1, 2, 4, 8, …
-        stats.sizes[bucket] = stats.sizes.get(bucket, 0) + 1
+        self.stats.batches += 1
+        self.stats.largest = max(self.stats.largest, size)
 
 
 async def _alone(

@@ -29,9 +29,21 @@ from service.realtime.protocol import (
 )
 from service.runtime import Runtime
 from service.unit import Work
-from service.writer import Touches
+from service.writer import Step, Touches
 
 router = APIRouter()
+
+
+def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[Step[Ack], Touches]:
+    """The unit of a customer's message frame, and what it touches (for the writer)."""
+
+    async def store(work: Work) -> Ack:
+        ack = await runtime.chats.customer_message(work, chat_id, client_id, text)
+        if not ack.duplicate:
+            await runtime.complaints.scan_message(work, chat_id, ack.seq, text)
+        return ack
+
+    return store, Touches(chat_id, client_key(Sender.customer, None, client_id))
 
 
 @router.websocket("/ws/customer")
@@ -68,15 +80,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     async def handle(command: CustomerCommand) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
-            message = command
-
-            async def store(work: Work) -> Ack:
-                ack = await chats.customer_message(work, chat_id, message.client_id, message.text)
-                if not ack.duplicate:
-                    await runtime.complaints.scan_message(work, chat_id, ack.seq, message.text)
-                return ack
-
-            touches = Touches(chat_id, client_key(Sender.customer, None, command.client_id))
+            store, touches = storing(runtime, chat_id, command.client_id, command.text)
             # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
             exclusive = chats.conduct.is_abusive(command.text)
             await runtime.writer.run(store, touches, exclusive=exclusive, acked=acknowledge)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from service.api.customer_ws import storing
 from service.chats.service import Ack
 from service.chats.store import client_key
 from service.complaints.models import Complaint
@@ -40,16 +41,8 @@ def customer_says(
     server: Server, chat_id: int, client_id: str, text: str
 ) -> Callable[[], Awaitable[Ack]]:
     """What the customer gateway hands the writer for one message frame."""
-    runtime = server.runtime
-
-    async def store(work: Work) -> Ack:
-        ack = await runtime.chats.customer_message(work, chat_id, client_id, text)
-        if not ack.duplicate:
-            await runtime.complaints.scan_message(work, chat_id, ack.seq, text)
-        return ack
-
-    touches = Touches(chat_id, client_key(Sender.customer, None, client_id))
-    return lambda: runtime.writer.run(store, touches)
+    store, touches = storing(server.runtime, chat_id, client_id, text)
+    return lambda: server.runtime.writer.run(store, touches)
 
 
 def agent_says(
