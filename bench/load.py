@@ -50,6 +50,7 @@ class World:
     agent_of: dict[int, Peer] = field(default_factory=dict)
     sent: dict[str, Sent] = field(default_factory=dict)
     welcome_at: dict[int, float] = field(default_factory=dict)
+    assigned_at: dict[int, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=itertools.count)
     waiter: tuple[str, asyncio.Future[None]] | None = None
@@ -92,6 +93,7 @@ class World:
             self._acked(frame)
         elif kind == "assigned":
             self.agent_of[frame["chat_id"]] = peer
+            self.assigned_at.setdefault(frame["chat_id"], now())
         elif kind == "ready" and not peer.ready.done():
             peer.agent_id = frame["agent"]["id"]
             peer.ready.set_result(frame)
@@ -166,8 +168,14 @@ async def connect_agents(world: World, count: int, capacity: int) -> None:
 
 
 async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]:
-    """Connect storm: customers open chats on a schedule; time from connect to welcome."""
+    """Connect storm: customers open chats on a schedule; time from connect to welcome.
+
+    Each customer writes once it is ready: kefu routes a chat at its first message (the
+    default), so "routed" is the time from that message to the agent's ``assigned`` (the floor
+    assigns at hello: 0 there).
+    """
     started: dict[int, float] = {}
+    first_at: dict[int, float] = {}
     failures: list[str] = []
 
     async def one(i: int) -> None:
@@ -181,6 +189,8 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
             return
         started[peer.chat_id] = t0
         world.customers.append(peer)
+        first_at[peer.chat_id] = now()
+        world.send_message(peer, False, first_at[peer.chat_id])
 
     t_start = now()
     tasks = []
@@ -196,6 +206,9 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
     ):
         await asyncio.sleep(0.05)
     welcome = [world.welcome_at[c] - t0 for c, t0 in started.items() if c in world.welcome_at]
+    routed = [
+        max(0.0, world.assigned_at[c] - t1) for c, t1 in first_at.items() if c in world.assigned_at
+    ]
     world.customers.sort(key=lambda peer: peer.chat_id)
     return {
         "chats": chats,
@@ -205,6 +218,7 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
         "failure_sample": failures[:3],
         "assigned": sum(1 for c in started if c in world.agent_of),
         "welcome": summary_ms(welcome),
+        "routed": summary_ms(routed),
         "duration_s": round(now() - t_start, 2),
     }
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     hello_timeout_s: float = 5.0
     outgoing_queue: int = 256
     default_capacity: int = 5
+    # When a new chat joins the line for an agent (S-welcome is sent at hello either way):
+    # "message", at the customer's first message (a widget opened and left silent takes no
+    # agent's seat nor starts their silent-agent timer); "hello", at once (the old way).
+    route_on: Literal["message", "hello"] = "message"
 
     agent_grace_s: float = 60.0
     customer_grace_s: float = 120.0

@@ -55,7 +55,9 @@ async def customer_socket(websocket: WebSocket) -> None:
     if hello is None:
         return
     try:
-        async with runtime.units(exclusive=True) as work:
+        # Only a new chat routed at its hello needs the routing unit; a welcome does not wait.
+        routes = hello.resume is None and runtime.chats.routes_at_hello()
+        async with runtime.units(exclusive=routes) as work:
             attached = await runtime.chats.customer_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
         await reject(websocket, exc)
@@ -74,7 +76,12 @@ async def customer_socket(websocket: WebSocket) -> None:
     runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
 
+    # route_on=message: the chat's first stored message puts it in line, which routes.
+    first_word = attached.state.get("in_line") is False
+
     def acknowledge(ack: Ack) -> None:
+        nonlocal first_word
+        first_word = False
         connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
 
     async def handle(command: CustomerCommand) -> None:
@@ -82,7 +89,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         if isinstance(command, CustomerMessage):
             store, touches = storing(runtime, chat_id, command.client_id, command.text)
             # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
-            exclusive = chats.conduct.is_abusive(command.text)
+            exclusive = first_word or chats.conduct.is_abusive(command.text)
             await runtime.writer.run(store, touches, exclusive=exclusive, acked=acknowledge)
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:

@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 
 from service.chats.frames import agent_card, chat_summary
 from service.chats.store import frames_after
-from service.db.models import Agent, AgentGroup, AgentStatus, Chat, ChatStatus, Customer
+from service.db.models import (
+    Agent,
+    AgentGroup,
+    AgentStatus,
+    Chat,
+    ChatStatus,
+    Customer,
+    in_line,
+)
 from service.unit import Work
 
 
@@ -92,13 +100,27 @@ def idle_key(agent: Agent) -> float:
     return agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
 
 
+def is_in_line(chat: Chat) -> bool:
+    """Whether a queued chat waits for an agent (with route_on=message, from its first word)."""
+    return chat.status == ChatStatus.queued and chat.queued_at is not None
+
+
 async def queued_chats(work: Work) -> Sequence[Chat]:
+    """The line, in order: queued chats that wait for an agent (not those yet to say a word)."""
     query = (
         select(Chat)
-        .where(Chat.status == ChatStatus.queued)
+        .where(in_line())
         .order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
     )
     return (await work.session.scalars(query)).all()
+
+
+async def line_length(work: Work, group_id: int | None) -> int:
+    """How many chats wait in line for ``group_id`` (None: for any agent)."""
+    query = select(func.count()).where(
+        in_line(), Chat.group_id.is_(None) if group_id is None else Chat.group_id == group_id
+    )
+    return int(await work.session.scalar(query) or 0)
 
 
 async def assign(work: Work, chat: Chat, agent: Agent) -> None:

@@ -87,7 +87,8 @@ class ChatService:
             status=ChatStatus.queued,
             locale=self.catalog.resolve_locale(hello.locale),
             priority=0,
-            queued_at=work.now,
+            # In line for an agent from now (route_on=hello) or from the first message.
+            queued_at=work.now if self.settings.route_on == "hello" else None,
             last_seq=0,
             resume_token_hash=hash_token(token),
             customer_sockets=1,
@@ -102,9 +103,14 @@ class ChatService:
         await work.session.flush()
         # S-welcome: answered at once, before any agent is free.
         await self._template(work, chat, "welcome")
-        await routing.route(work, chat)
+        if self.settings.route_on == "hello":
+            await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
+
+    def routes_at_hello(self) -> bool:
+        """Whether a new chat's hello may route it (then it needs an exclusive unit)."""
+        return self.settings.route_on == "hello"
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(
@@ -157,7 +163,12 @@ class ChatService:
         """Where the chat stands, for a customer (re)joining it."""
         state: dict[str, Any] = {"seq": chat.last_seq, "status": chat.status}
         if chat.status == ChatStatus.queued:
-            state["position"] = chat.queue_position
+            if routing.is_in_line(chat):
+                state["position"] = chat.queue_position
+            else:
+                # Not in line until the customer writes: the place it would take now.
+                state["in_line"] = False
+                state["position"] = await routing.line_length(work, chat.group_id) + 1
         if chat.agent_id is not None and chat.status == ChatStatus.assigned:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
         return state
@@ -172,6 +183,10 @@ class ChatService:
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         work.send(routing.audience(chat), partial(message_frame, message))
         await self.timing.customer_wrote(work, chat, message)
+        if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
+            # route_on=message: the first word puts the chat in line (and may assign it); the
+            # silent-agent clock then starts from this unanswered message.
+            await routing.route(work, chat)
         await self.conduct.customer_said(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
@@ -322,6 +337,7 @@ class ChatService:
         for hook in self.closing_hooks:
             await hook(work, chat, by)
         was_assigned = chat.status == ChatStatus.assigned
+        was_in_line = routing.is_in_line(chat)
         audience = routing.audience(chat)
         chat.status = ChatStatus.closed
         chat.closed_at = work.now
@@ -334,7 +350,7 @@ class ChatService:
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
         if was_assigned:
             await routing.drain(work)
-        else:
+        elif was_in_line:
             await routing.announce_positions(work)
 
     async def _requeue_chats_of(self, work: Work, agent: Agent, reason: str) -> None:

@@ -133,6 +133,9 @@ class Timing:
             if chat.held_since is None or chat.hold_expired:
                 await self._run(work, chat, LONG_WAIT, self._after(work, self.settings.long_wait_s))
             # else the running hold ends first and apologises for this wait too
+            if chat.status == ChatStatus.assigned and not chat.agent_answered:
+                # The silent-agent clock counts from the first message the agent has to answer.
+                await self._expect_answer(work, chat)
 
     async def before_agent_message(self, work: Work, chat: Chat, hold_back: bool | None) -> None:
         """The agent is back from a hold: S-hold-back goes out first when due or asked for."""
@@ -214,6 +217,12 @@ class Timing:
             chat.queue_ms += ms(work.now - chat.queued_since)
             chat.queued_since = None
         chat.agent_answered = False
+        if chat.waiting_since is not None:
+            await self._expect_answer(work, chat)
+        # else a customer who has said nothing yet: nobody is silent on them (customer_wrote).
+
+    async def _expect_answer(self, work: Work, chat: Chat) -> None:
+        """Start the silent-agent clock of the chat's assignment (S-answer-fast)."""
         due = self._after(work, self.settings.accept_timeout_s)
         await arm(work, ACCEPT, accept(chat), due, {"chat_id": chat.id, "agent_id": chat.agent_id})
 
@@ -297,7 +306,9 @@ class Timing:
         if chat.closes_at is not None:
             return
         agent = await work.session.get_one(Agent, agent_id)
-        self._event(work, chat, ACCEPT_TIMEOUT, work.now - (chat.assigned_at or work.now))
+        # Silent since the later of the assignment and the customer's unanswered message.
+        since = max(chat.assigned_at or work.now, chat.waiting_since or work.now)
+        self._event(work, chat, ACCEPT_TIMEOUT, work.now - since)
         work.send(
             agent_address(agent.id),
             {"type": "unassigned", "chat_id": chat.id, "reason": ACCEPT_TIMEOUT},

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -161,6 +163,12 @@ class Chat(Base):
     asked_anything_else: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+
+
+
+def in_line() -> ColumnElement[bool]:
+    """The chats waiting in line for an agent: queued, and (route_on=message) having written."""
+    return and_(Chat.status == ChatStatus.queued, Chat.queued_at.is_not(None))
 
 
 class Message(Base):

@@ -28,6 +28,7 @@ from service.db.models import (
     Chat,
     ChatStatus,
     Message,
+    in_line,
 )
 from service.desk.hours import in_service, parse_hours, zone
 from service.unit import Work
@@ -115,7 +116,7 @@ class Desk:
             "timezone": self.chats.settings.timezone,
             "serving_agents": serving_now,
             "supervisors_connected": await count(session, Agent, *WATCHING),
-            "queued_chats": await count(session, Chat, Chat.status == ChatStatus.queued),
+            "queued_chats": await count(session, Chat, in_line()),
             "open_callbacks": await count(session, Callback, is_open),
             "overdue_callbacks": await count(session, Callback, is_open, Callback.due_at <= now),
             "at": now,

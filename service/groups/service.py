@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Agent, AgentGroup, AgentStatus, Chat, ChatStatus, Group
+from service.db.models import Agent, AgentGroup, AgentStatus, Chat, Group, in_line
 from service.errors import Conflict, NotFound
 from service.groups.schemas import GroupCreate, GroupOut, GroupUpdate
 from service.unit import Work
@@ -70,7 +70,7 @@ async def describe(session: AsyncSession, group: Group) -> GroupOut:
     queued = await session.scalar(
         select(func.count())
         .select_from(Chat)
-        .where(Chat.group_id == group.id, Chat.status == ChatStatus.queued)
+        .where(Chat.group_id == group.id, in_line())
     )
     online = sum(
         1

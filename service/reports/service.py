@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.chats.timing import ACCEPT_TIMEOUT, APOLOGIES
-from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Reply, TimingEvent
+from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Reply, TimingEvent, in_line
 from service.errors import InvalidRange, NotFound
 from service.reports import schemas
 from service.reports.spread import OVERALL, Column, Spread, spreads
@@ -138,12 +138,12 @@ async def _events(
 async def queue(session: AsyncSession, now: datetime) -> schemas.QueueReport:
     """The queue as it stands: how many wait for an agent, and who has waited longest."""
     length = await session.scalar(
-        select(func.count()).select_from(Chat).where(Chat.status == ChatStatus.queued)
+        select(func.count()).select_from(Chat).where(in_line())
     )
     oldest = (
         await session.execute(
             select(Chat.id, Chat.queued_since)
-            .where(Chat.status == ChatStatus.queued)
+            .where(in_line())
             .order_by(Chat.queued_since, Chat.id)
             .limit(1)
         )

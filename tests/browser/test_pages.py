@@ -80,12 +80,16 @@ async def seqs(page: Page) -> list[str]:
     return [str(seq) for seq in found]
 
 
+@pytest.mark.parametrize("settings_overrides", [{"route_on": "message"}])  # the default
 async def test_customer_and_agent_hold_a_chat_in_the_browser(
     server: Server, browser: Browser, script_errors: list[str], tmp_path: Path
 ) -> None:
     _, widget = await open_widget(browser, server, script_errors)
     await expect(widget.locator(".msg-system").first).to_have_text(re.compile(WELCOME))
     chat_id = await widget.locator("#chat").get_attribute("data-chat-id")
+    # Not in line until the customer writes: the widget asks for the question.
+    await expect(widget.locator("#banner")).to_contain_text("请描述您的问题")
+    await widget.screenshot(path=tmp_path / "widget-before-first-message.png")
 
     await say(widget, "我的账号登录不上")
     asked = widget.locator(".msg-customer", has_text="我的账号登录不上")

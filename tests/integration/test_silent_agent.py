@@ -61,6 +61,7 @@ async def test_with_nobody_free_the_chat_goes_to_the_front_of_the_queue(server: 
     await silent.expect("assigned", chat_id=first.chat_id)
     second = await server.customer()
     await second.until("queue", position=1)
+    await first.say("在吗?")
 
     await server.advance(90)
     await first.until("message", template="reassigned")
@@ -78,21 +79,45 @@ async def test_an_agent_who_answers_in_time_keeps_the_chat(server: Server) -> No
     agent = await server.agent()
     customer = await server.customer()
     await agent.expect("assigned", chat_id=customer.chat_id)
+    await customer.say("在吗?")
     await server.advance(89)
     await agent.say(customer.chat_id, "您好")
     await server.advance(60)
     [chat] = await server.rows(select(Chat).where(Chat.id == customer.chat_id))
     assert chat.agent_id == agent.info["agent"]["id"]
     assert await templates(server, customer.chat_id, "reassigned") == 0
-    assert await server.rows(select(TimingEvent)) == []
+    # The 89 s wait earned the long-wait apology (S-long-wait), not a reassignment.
+    kinds = await server.rows(select(TimingEvent.kind))
+    assert kinds == ["long_wait"]
 
 
 async def test_a_hold_counts_as_the_agent_answering(server: Server) -> None:
     agent = await server.agent()
     customer = await server.customer()
     await agent.expect("assigned", chat_id=customer.chat_id)
+    await customer.say("在吗?")
     await hold(agent, customer.chat_id)
     await server.advance(59)
     await agent.say(customer.chat_id, "您好")
     await server.advance(100)
     assert await templates(server, customer.chat_id, "reassigned") == 0
+
+
+async def test_a_customer_who_says_nothing_costs_the_agent_nothing(server: Server) -> None:
+    """The silent-agent clock counts from the customer's first unanswered message."""
+    agent = await server.agent()
+    customer = await server.customer()
+    await agent.expect("assigned", chat_id=customer.chat_id)
+    await server.advance(600)
+    await agent.quiet_for("unassigned")
+    [chat] = await server.rows(select(Chat).where(Chat.id == customer.chat_id))
+    assert chat.agent_id == agent.info["agent"]["id"]
+    assert await server.rows(select(TimingEvent)) == []
+
+    await customer.say("在吗?")
+    await server.advance(89)
+    await agent.quiet_for("unassigned")
+    await server.advance(1)
+    await agent.until("unassigned", chat_id=customer.chat_id, reason="accept_timeout")
+    [event] = await server.rows(select(TimingEvent).where(TimingEvent.kind == "accept_timeout"))
+    assert event.waited_ms == 90_000  # from the message, not from the assignment

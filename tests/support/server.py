@@ -257,6 +257,10 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_token": ADMIN_TOKEN,
         "player_secret": PLAYER_SECRET,
         "hello_timeout_s": 1.0 * FACTOR,
+        # The scenarios here mostly start from a chat an agent holds: routed at hello (the old
+        # way, still a setting). The default, routing at the first message, has its own tests
+        # (tests/integration/test_route_on_message.py) and runs in the browser tests.
+        "route_on": "hello",
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -193,7 +193,7 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("customer", "ready"): [
         (
             frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
-            frozenset({"position", "agent"}),
+            frozenset({"position", "agent", "in_line"}),
         ),
     ],
     ("agent", "ready"): [(frozenset({"type", "agent", "chats", "templates"}), EMPTY)],
@@ -349,6 +349,8 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert frame["status"] in {"queued", "assigned", "closed"}, where
         assert ("position" in frame) == (frame["status"] == "queued"), where
         assert ("agent" in frame) == (frame["status"] == "assigned"), where
+        assert frame.get("in_line", False) is False, where  # present only as false
+        assert "in_line" not in frame or frame["status"] == "queued", where
         if "agent" in frame:
             assert set(frame["agent"]) == AGENT_CARD, where
     elif kind == "assigned" and audience == "agent":

@@ -200,7 +200,9 @@ function onReady(frame) {
   ui.chat.dataset.chatId = String(frame.chat_id);
   setConnection("ready");
   // `queue` and `assigned` are never replayed: ready says where the chat stands now.
-  if (frame.status === "queued" && frame.position) showQueue(frame.position);
+  // A chat joins the line at its first message (KEFU_ROUTE_ON=message): invite the question.
+  if (frame.status === "queued" && frame.in_line === false) showInvite(frame.position);
+  else if (frame.status === "queued" && frame.position) showQueue(frame.position);
   if (frame.status === "assigned" && frame.agent) showAgent(frame.agent);
   saveChat();
   // The server is idempotent on client_id: a message stored before the drop is only acked again.
@@ -432,6 +434,11 @@ function setBanner(text, kind) {
 
 function showQueue(position) {
   setBanner(`正在为您安排客服,当前排队第 ${position} 位`, "queue");
+}
+
+function showInvite(position) {
+  const ahead = position > 1 ? `,目前有 ${position - 1} 位客户在排队` : "";
+  setBanner(`请描述您的问题,我们将为您安排客服${ahead}`, "queue");
 }
 
 function showAgent(agent) {
