@@ -94,6 +94,10 @@ class World:
         elif kind == "assigned":
             self.agent_of[frame["chat_id"]] = peer
             self.assigned_at.setdefault(frame["chat_id"], now())
+            # A chat routed at its first message brings that message in its history.
+            for message in frame.get("history", ()):
+                if message.get("sender") == "customer" and "client_id" in message:
+                    self._delivered(message["client_id"])
         elif kind == "ready" and not peer.ready.done():
             peer.agent_id = frame["agent"]["id"]
             peer.ready.set_result(frame)

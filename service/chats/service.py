@@ -307,8 +307,7 @@ class ChatService:
     async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await self._chat_of(work, agent_id, chat_id)
         # S-customer-ends: ask once more and leave the customer a grace period to answer.
-        if await self.timing.agent_closing(work, chat):
-            await self._close(work, chat, by="agent", template="closing")
+        await self.timing.agent_closing(work, chat)
 
     # -- shared --------------------------------------------------------------------------------
 
