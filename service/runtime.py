@@ -8,6 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from service.callbacks.service import Callbacks
+from service.chats.routing import Positions
 from service.chats.service import ChatService
 from service.chats.transfer import Transfers
 from service.clock import Clock
@@ -41,6 +42,7 @@ class Runtime:
     transfers: Transfers
     callbacks: Callbacks
     writer: GroupCommit
+    positions: Positions
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -57,6 +59,8 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
+        positions = Positions(units)
+        units.on_queue_moved = positions.poke
         return cls(
             settings,
             clock,
@@ -71,6 +75,7 @@ class Runtime:
             Transfers(chats),
             Callbacks(chats, scheduler),
             GroupCommit(units),
+            positions,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
@@ -80,6 +85,7 @@ class Runtime:
             async with self.units(exclusive=True) as work:
                 await self.chats.reset_presence(work)
         self.tasks.append(asyncio.create_task(self.hub.run(), name="kefu.hub"))
+        self.tasks.append(asyncio.create_task(self.positions.run(), name="kefu.positions"))
         if run_scheduler:
             self.tasks.append(asyncio.create_task(self.scheduler.run(), name="kefu.scheduler"))
 

@@ -60,6 +60,8 @@ class Work:
     message_ids: RowIds | None = None
     # Timers armed (their row) or cancelled (None) by key, written at the end of the unit.
     timers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # The line for agents moved: places are announced after the commit (routing.Positions).
+    queue_moved: bool = False
 
     def send(self, to: str | Iterable[str], frame: Frame) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
@@ -116,6 +118,8 @@ class Units:
         self.on_timer_armed: Callable[[datetime], None] | None = None
         # Writes a unit's pending timers (service/timers sets it).
         self.write_timers: Callable[[Work], Awaitable[None]] = _no_timers
+        # Told after a unit that moved the line has committed (routing.Positions.poke).
+        self.on_queue_moved: Callable[[], None] | None = None
         self._routing = asyncio.Lock()
         self.message_ids = None if database.is_postgres else RowIds(Message.id)
 
@@ -164,6 +168,8 @@ class Units:
         """The unit's transaction committed: wake the scheduler if need be, send the frames."""
         if work.next_timer is not None and self.on_timer_armed is not None:
             self.on_timer_armed(work.next_timer)
+        if work.queue_moved and self.on_queue_moved is not None:
+            self.on_queue_moved()
         for outgoing in work.outbox:
             await self.bus.publish(outgoing.envelope())
 

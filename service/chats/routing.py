@@ -10,9 +10,11 @@ and checked again, so two processes cannot overfill one agent.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 
 from service.chats.frames import agent_card, chat_summary
 from service.chats.store import frames_after
@@ -25,7 +27,13 @@ from service.db.models import (
     Customer,
     in_line,
 )
-from service.unit import Work
+from service.unit import Units, Work
+
+log = logging.getLogger(__name__)
+
+# The advisory lock key of the positions pass on PostgreSQL (any constant unique to kefu).
+POSITIONS_LOCK = 0x6B656675_01
+RETRY_S = 0.5
 
 
 def customer_address(chat_id: int) -> str:
@@ -107,11 +115,7 @@ def is_in_line(chat: Chat) -> bool:
 
 async def queued_chats(work: Work) -> Sequence[Chat]:
     """The line, in order: queued chats that wait for an agent (not those yet to say a word)."""
-    query = (
-        select(Chat)
-        .where(in_line())
-        .order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
-    )
+    query = select(Chat).where(in_line()).order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
     return (await work.session.scalars(query)).all()
 
 
@@ -145,36 +149,105 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 
 
 async def drain(work: Work) -> None:
-    """Hand queued chats to free agents until one side runs out, then announce positions."""
+    """Hand queued chats to free agents until one side runs out; the line has moved."""
     full: set[tuple[int | None, int | None]] = set()  # (group, excluded) found without a seat
-    waiting: list[Chat] = []
     for chat in await queued_chats(work):
+        if (None, None) in full:
+            break  # no seat anywhere: no group or exclusion can find one either
         wanted = (chat.group_id, chat.handoff_from_id)
-        if wanted in full or (None, None) in full:
-            waiting.append(chat)
+        if wanted in full:
             continue
         agent = await pick_agent(work, group_id=chat.group_id, exclude_id=chat.handoff_from_id)
         if agent is None:
             full.add(wanted)
-            waiting.append(chat)
             continue
         await assign(work, chat, agent)
-    await announce_positions(work, waiting)
+    await announce_positions(work)
 
 
-async def announce_positions(work: Work, queued: Sequence[Chat] | None = None) -> None:
-    """Tell every waiting customer whose place changed (and only them) where they stand.
+async def announce_positions(work: Work) -> None:
+    """The line moved: its customers hear their new places once this unit has committed.
 
-    A place is counted among the chats waiting for the same group (or for no group); ``queued``
-    is the queue in order when the caller has just read it.
+    Positions are not counted here: ``Positions`` counts them once for every change committed
+    meanwhile, so a storm of closes costs a few passes over the line, not one per close.
     """
+    work.queue_moved = True
+
+
+async def tell_positions(work: Work) -> int:
+    """Tell every waiting customer whose place changed (and only them) where they stand now.
+
+    A place is counted among the chats waiting for the same group (or for no group). One query
+    reads the line's ids and stored places, one statement stores the places that changed.
+    """
+    rows = await work.session.execute(
+        select(Chat.id, Chat.group_id, Chat.queue_position)
+        .where(in_line())
+        .order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
+    )
     ahead: dict[int | None, int] = {}
-    for chat in await queued_chats(work) if queued is None else queued:
-        position = ahead[chat.group_id] = ahead.get(chat.group_id, 0) + 1
-        if chat.queue_position == position:
-            continue
-        chat.queue_position = position
-        work.send(customer_address(chat.id), {"type": "queue", "position": position})
+    changed: list[dict[str, int]] = []
+    for chat_id, group_id, stored in rows:
+        position = ahead[group_id] = ahead.get(group_id, 0) + 1
+        if stored != position:
+            changed.append({"id": chat_id, "queue_position": position})
+            work.send(customer_address(chat_id), {"type": "queue", "position": position})
+    if changed:
+        # In id order, as the writer locks chats: the two never deadlock on them.
+        changed.sort(key=lambda row: row["id"])
+        await work.session.execute(update(Chat), changed)
+    return len(changed)
+
+
+async def position_of(work: Work, chat: Chat) -> int:
+    """The chat's place in its line right now (1 is next), counted in one query."""
+    assert chat.queued_at is not None
+    same_group = (
+        Chat.group_id.is_(None) if chat.group_id is None else Chat.group_id == chat.group_id
+    )
+    before = or_(
+        Chat.priority > chat.priority,
+        and_(Chat.priority == chat.priority, Chat.queued_at < chat.queued_at),
+        and_(Chat.priority == chat.priority, Chat.queued_at == chat.queued_at, Chat.id < chat.id),
+    )
+    ahead = await work.session.scalar(select(func.count()).where(in_line(), same_group, before))
+    return int(ahead or 0) + 1
+
+
+class Positions:
+    """Announces queue places after the units that moved the line, coalescing bursts.
+
+    ``poke`` after a commit; the task runs one pass (its own unit), and changes committed while
+    it runs are covered by the next pass. A failing pass is logged and run again shortly.
+    """
+
+    def __init__(self, units: Units) -> None:
+        self.units = units
+        self._moved = asyncio.Event()
+        self.passes = 0
+
+    def poke(self) -> None:
+        self._moved.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._moved.wait()
+            self._moved.clear()
+            try:
+                async with self.units() as work:
+                    if work.is_postgres:
+                        # One pass at a time across processes: nobody hears a place twice.
+                        await work.session.execute(
+                            select(func.pg_advisory_xact_lock(POSITIONS_LOCK))
+                        )
+                    await tell_positions(work)
+                self.passes += 1
+            except Exception:
+                # Nothing was told (the frames go out after the commit): try again shortly.
+                log.exception("queue.positions_failed")
+                self._moved.set()
+                await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(0)
 
 
 async def route(work: Work, chat: Chat) -> None:

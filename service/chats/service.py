@@ -164,7 +164,7 @@ class ChatService:
         state: dict[str, Any] = {"seq": chat.last_seq, "status": chat.status}
         if chat.status == ChatStatus.queued:
             if routing.is_in_line(chat):
-                state["position"] = chat.queue_position
+                state["position"] = await routing.position_of(work, chat)
             else:
                 # Not in line until the customer writes: the place it would take now.
                 state["in_line"] = False

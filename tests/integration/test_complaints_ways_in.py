@@ -134,6 +134,7 @@ async def test_a_draft_is_confirmed_or_dismissed_over_http(server: Server) -> No
     first = await server.customer()
     await first.say("我要举报外挂")
     second = await server.customer()
+    await second.until("queue", position=2)  # told after the welcome; nothing else follows
     said = await second.say("我要投诉")
     await second.until("message", seq=said["seq"])
     one, two = await row_of(server, first.chat_id), await row_of(server, second.chat_id)

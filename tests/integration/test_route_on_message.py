@@ -6,6 +6,8 @@ no silent-agent clock (S-answer-fast) and no long wait (S-long-wait), and its pl
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -122,3 +124,25 @@ async def test_a_rejected_first_message_leaves_the_chat_out_of_line(server: Serv
 async def test_nobody_online_is_told_at_hello(server: Server) -> None:
     customer = await server.customer()
     await customer.until("message", template="nobody_online")
+
+
+async def test_a_storm_of_leavers_leaves_every_place_right(server: Server) -> None:
+    """Places are told after the line moves, coalesced: never a wrong place, the last one right."""
+    customers = [await server.customer() for _ in range(24)]
+    for n, customer in enumerate(customers, 1):
+        await customer.say(f"问题 {n}")
+        await customer.until("queue", position=n)
+        server.clock.advance(1)
+    leavers, stayers = customers[0:20:2] + [customers[1], customers[3]], customers[-4:]
+    await asyncio.gather(*(c.send({"type": "close"}) for c in leavers))
+    for customer in leavers:
+        await customer.until("closed")
+
+    left = len(customers) - len(stayers) - len(leavers)  # the ones between, still in line
+    for place, customer in enumerate(stayers, left + 1):
+        told = [f["position"] for f in await customer.drain() if f["type"] == "queue"]
+        assert told, "a customer whose place changed was not told"
+        assert told == sorted(told, reverse=True), told  # only ever moving up
+        assert told[-1] == place
+    report = (await server.http.get("/api/v1/reports/queue")).json()
+    assert report["length"] == len(customers) - len(leavers)
