@@ -133,7 +133,7 @@ async def test_a_storm_of_leavers_leaves_every_place_right(server: Server) -> No
         await customer.say(f"问题 {n}")
         await customer.until("queue", position=n)
         server.clock.advance(1)
-    leavers, stayers = customers[0:20:2] + [customers[1], customers[3]], customers[-4:]
+    leavers, stayers = [*customers[0:20:2], customers[1], customers[3]], customers[-4:]
     await asyncio.gather(*(c.send({"type": "close"}) for c in leavers))
     for customer in leavers:
         await customer.until("closed")
