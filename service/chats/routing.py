@@ -149,8 +149,9 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 
 
 async def drain(work: Work) -> None:
-    """Hand queued chats to free agents until one side runs out; the line has moved."""
+    """Hand queued chats to free agents until one side runs out (the line moves if any goes)."""
     full: set[tuple[int | None, int | None]] = set()  # (group, excluded) found without a seat
+    assigned_any = False
     for chat in await queued_chats(work):
         if (None, None) in full:
             break  # no seat anywhere: no group or exclusion can find one either
@@ -162,7 +163,9 @@ async def drain(work: Work) -> None:
             full.add(wanted)
             continue
         await assign(work, chat, agent)
-    await announce_positions(work)
+        assigned_any = True
+    if assigned_any:
+        await announce_positions(work)
 
 
 async def announce_positions(work: Work) -> None:
@@ -260,3 +263,5 @@ async def route(work: Work, chat: Chat) -> None:
         chat.queued_at = work.now
     await work.session.flush()
     await drain(work)
+    if chat.status == ChatStatus.queued:
+        await announce_positions(work)  # it joined the line: its place (and those behind it)
