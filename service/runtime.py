@@ -8,7 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from service.callbacks.service import Callbacks
-from service.chats.routing import Positions
+from service.chats.routing import Pass, positions_pass, routing_pass
 from service.chats.service import ChatService
 from service.chats.transfer import Transfers
 from service.clock import Clock
@@ -42,7 +42,8 @@ class Runtime:
     transfers: Transfers
     callbacks: Callbacks
     writer: GroupCommit
-    positions: Positions
+    positions: Pass
+    router: Pass
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -59,8 +60,10 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
-        positions = Positions(units)
+        positions = Pass("positions", units, positions_pass, exclusive=False)
+        router = Pass("routing", units, routing_pass, exclusive=True)
         units.on_queue_moved = positions.poke
+        units.on_route_due = router.poke
         return cls(
             settings,
             clock,
@@ -76,6 +79,7 @@ class Runtime:
             Callbacks(chats, scheduler),
             GroupCommit(units),
             positions,
+            router,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
@@ -86,6 +90,7 @@ class Runtime:
                 await self.chats.reset_presence(work)
         self.tasks.append(asyncio.create_task(self.hub.run(), name="kefu.hub"))
         self.tasks.append(asyncio.create_task(self.positions.run(), name="kefu.positions"))
+        self.tasks.append(asyncio.create_task(self.router.run(), name="kefu.routing"))
         if run_scheduler:
             self.tasks.append(asyncio.create_task(self.scheduler.run(), name="kefu.scheduler"))
 

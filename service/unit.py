@@ -62,6 +62,8 @@ class Work:
     timers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     # The line for agents moved: places are announced after the commit (routing.Positions).
     queue_moved: bool = False
+    # Chats joined the line: the routing pass runs after the commit (routing.join_line).
+    route_due: bool = False
 
     def send(self, to: str | Iterable[str], frame: Frame) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
@@ -120,6 +122,8 @@ class Units:
         self.write_timers: Callable[[Work], Awaitable[None]] = _no_timers
         # Told after a unit that moved the line has committed (routing.Positions.poke).
         self.on_queue_moved: Callable[[], None] | None = None
+        # Told after a unit that put chats in line has committed (the routing pass's poke).
+        self.on_route_due: Callable[[], None] | None = None
         self._routing = asyncio.Lock()
         self.message_ids = None if database.is_postgres else RowIds(Message.id)
 
@@ -170,6 +174,8 @@ class Units:
             self.on_timer_armed(work.next_timer)
         if work.queue_moved and self.on_queue_moved is not None:
             self.on_queue_moved()
+        if work.route_due and self.on_route_due is not None:
+            self.on_route_due()
         for outgoing in work.outbox:
             await self.bus.publish(outgoing.envelope())
 

@@ -76,12 +76,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
 
-    # route_on=message: the chat's first stored message puts it in line, which routes.
-    first_word = attached.state.get("in_line") is False
-
     def acknowledge(ack: Ack) -> None:
-        nonlocal first_word
-        first_word = False
         connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
 
     async def handle(command: CustomerCommand) -> None:
@@ -89,7 +84,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         if isinstance(command, CustomerMessage):
             store, touches = storing(runtime, chat_id, command.client_id, command.text)
             # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
-            exclusive = first_word or chats.conduct.is_abusive(command.text)
+            exclusive = chats.conduct.is_abusive(command.text)
             await runtime.writer.run(store, touches, exclusive=exclusive, acked=acknowledge)
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -217,40 +217,69 @@ async def position_of(work: Work, chat: Chat) -> int:
     return int(ahead or 0) + 1
 
 
-class Positions:
-    """Announces queue places after the units that moved the line, coalescing bursts.
+class Pass:
+    """A step run after the units that asked for it, one pass for a burst of requests.
 
-    ``poke`` after a commit; the task runs one pass (its own unit), and changes committed while
-    it runs are covered by the next pass. A failing pass is logged and run again shortly.
+    ``poke`` after a commit; the task runs ``step`` in a unit of its own, and requests made
+    while it runs are served by the next pass. A failing pass is logged and run again shortly.
     """
 
-    def __init__(self, units: Units) -> None:
+    def __init__(
+        self, name: str, units: Units, step: Callable[[Work], Awaitable[object]], *, exclusive: bool
+    ) -> None:
+        self.name = name
         self.units = units
-        self._moved = asyncio.Event()
+        self.step = step
+        self.exclusive = exclusive
         self.passes = 0
+        self._due = asyncio.Event()
 
     def poke(self) -> None:
-        self._moved.set()
+        self._due.set()
 
     async def run(self) -> None:
         while True:
-            await self._moved.wait()
-            self._moved.clear()
+            await self._due.wait()
+            self._due.clear()
             try:
-                async with self.units() as work:
-                    if work.is_postgres:
-                        # One pass at a time across processes: nobody hears a place twice.
-                        await work.session.execute(
-                            select(func.pg_advisory_xact_lock(POSITIONS_LOCK))
-                        )
-                    await tell_positions(work)
+                async with self.units(exclusive=self.exclusive) as work:
+                    await self.step(work)
                 self.passes += 1
             except Exception:
-                # Nothing was told (the frames go out after the commit): try again shortly.
-                log.exception("queue.positions_failed")
-                self._moved.set()
+                # Nothing was sent (frames go out after the commit): try again shortly.
+                log.exception("%s.pass_failed", self.name)
+                self._due.set()
                 await asyncio.sleep(RETRY_S)
             await asyncio.sleep(0)
+
+
+async def positions_pass(work: Work) -> None:
+    """Tell the line its places (``Pass`` "positions", after every unit that moved the line)."""
+    if work.is_postgres:
+        # One pass at a time across processes: nobody hears a place twice.
+        await work.session.execute(select(func.pg_advisory_xact_lock(POSITIONS_LOCK)))
+    await tell_positions(work)
+
+
+async def routing_pass(work: Work) -> None:
+    """Hand the line to free agents (``Pass`` "routing", after chats joined the line).
+
+    One unit assigns every chat it can, however many joined since the last pass; those left
+    waiting hear their places.
+    """
+    await drain(work)
+    work.queue_moved = True
+
+
+def join_line(work: Work, chat: Chat) -> None:
+    """The customer's first message: the chat waits for an agent from now, at the end.
+
+    It is routed by the next routing pass, after this unit commits (not in it: a storm of first
+    messages is stored in the writer's batches and routed in a few units, not one each).
+    """
+    chat.queued_at = chat.queued_since = work.now
+    chat.queue_position = None
+    work.route_due = True
 
 
 async def route(work: Work, chat: Chat) -> None:

@@ -184,9 +184,9 @@ class ChatService:
         work.send(routing.audience(chat), partial(message_frame, message))
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
-            # route_on=message: the first word puts the chat in line (and may assign it); the
-            # silent-agent clock then starts from this unanswered message.
-            await routing.route(work, chat)
+            # route_on=message: the first word puts the chat in line; the routing pass assigns
+            # it after the commit, and the silent-agent clock starts from this message.
+            routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
