@@ -60,7 +60,7 @@ class Work:
     message_ids: RowIds | None = None
     # Timers armed (their row) or cancelled (None) by key, written at the end of the unit.
     timers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    # The line for agents moved: places are announced after the commit (routing.Positions).
+    # The line for agents moved: places are announced after the commit (routing.positions_pass).
     queue_moved: bool = False
     # Chats joined the line: the routing pass runs after the commit (routing.join_line).
     route_due: bool = False
@@ -120,7 +120,7 @@ class Units:
         self.on_timer_armed: Callable[[datetime], None] | None = None
         # Writes a unit's pending timers (service/timers sets it).
         self.write_timers: Callable[[Work], Awaitable[None]] = _no_timers
-        # Told after a unit that moved the line has committed (routing.Positions.poke).
+        # Told after a unit that moved the line has committed (the positions pass's poke).
         self.on_queue_moved: Callable[[], None] | None = None
         # Told after a unit that put chats in line has committed (the routing pass's poke).
         self.on_route_due: Callable[[], None] | None = None

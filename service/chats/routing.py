@@ -171,7 +171,7 @@ async def drain(work: Work) -> None:
 async def announce_positions(work: Work) -> None:
     """The line moved: its customers hear their new places once this unit has committed.
 
-    Positions are not counted here: ``Positions`` counts them once for every change committed
+    Positions are not counted here: the positions pass counts them once for every change committed
     meanwhile, so a storm of closes costs a few passes over the line, not one per close.
     """
     work.queue_moved = True
