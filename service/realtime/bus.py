@@ -132,10 +132,15 @@ class RedisBus:
     async def publish(self, envelope: Envelope) -> None:
         if not self._up:
             return
+        data = envelope.encode()
         try:
-            await self._redis.publish(self._channel, envelope.encode())
-        except _ERRORS as exc:
-            self._down(exc)
+            await self._redis.publish(self._channel, data)
+        except _ERRORS:
+            # Once more on a fresh connection: the pooled one may have died with an old Redis.
+            try:
+                await self._redis.publish(self._channel, data)
+            except _ERRORS as exc:
+                self._down(exc)
 
     async def next_published(self) -> Envelope:
         delay = RETRY_FIRST_S
@@ -166,6 +171,8 @@ class RedisBus:
             raise
         self._pubsub = pubsub
         if not self._up:
+            # The publisher's pooled connections may be the dead Redis's: start afresh.
+            await self._redis.connection_pool.disconnect()
             self._up = True
             if self._reported:
                 log.warning("bus.up channel=%s", self._channel)
