@@ -14,11 +14,11 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.client import PubSub
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,6 @@ class RedisBus:
     """
 
     def __init__(self, url: str, channel: str = CHANNEL) -> None:
-        from redis.asyncio import Redis
-
         # Bounded connects and publishes: a Redis that does not answer must not stall a commit.
         self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._listener: Redis = Redis.from_url(url, socket_connect_timeout=2)
@@ -196,13 +194,8 @@ class RedisBus:
         self._up = False
 
 
-def _errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError, TimeoutError)
-
-
-_ERRORS = _errors()
+# What a Redis that went away raises (redis-py's own, or the socket's).
+_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 def create_bus(redis_url: str | None, prefix: str = "kefu") -> Bus:
