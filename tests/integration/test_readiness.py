@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from service.__main__ import healthcheck
+from tests.support.redis_server import free_port
 from tests.support.server import TIMEOUT, Server
 
 
@@ -31,3 +33,11 @@ async def test_a_dead_background_task_makes_the_process_unready(server: Server) 
     assert reply.json()["status"] == "unavailable"
     assert reply.json()["dead_tasks"] == ["broken"]
     assert "kefu_tasks_dead 1.0" in (await server.http.get("/metrics")).text
+
+
+async def test_the_healthcheck_command_asks_the_configured_port(server: Server) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    settings = server.runtime.settings.model_copy(update={"host": "0.0.0.0", "port": port})
+    assert await asyncio.to_thread(healthcheck, settings) == 0
+    elsewhere = settings.model_copy(update={"port": free_port()})
+    assert await asyncio.to_thread(healthcheck, elsewhere) == 1
