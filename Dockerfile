@@ -22,7 +22,8 @@ USER kefu
 VOLUME ["/data"]
 EXPOSE 8000
 
+# The port (and host) come from the settings, as the server's own do: KEFU_PORT may change.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
-  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)" || exit 1
+  CMD ["python", "-m", "service", "healthcheck"]
 
 CMD ["python", "-m", "service", "serve"]

@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -48,12 +49,31 @@ def do_run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Any constant shared by every kefu process: pg_advisory_lock takes a bigint key.
+MIGRATION_LOCK = 0x6B656675  # "kefu"
+
+
 async def run_migrations_online() -> None:
     url = database_url()
     ensure_sqlite_dir(url)
     engine = create_async_engine(url)
     async with engine.connect() as connection:
-        await connection.run_sync(do_run_migrations)
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            # Processes starting together on a fresh database migrate one after the other; the
+            # later ones find the schema at head and do nothing (no UniqueViolation on
+            # alembic_version). A session lock: it outlives the commits below.
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            await connection.commit()
+        try:
+            await connection.run_sync(do_run_migrations)
+            await connection.commit()
+        finally:
+            if postgres:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+                )
+                await connection.commit()
     await engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve | migrate | create-agent | create-admin-token``."""
+"""Command line: ``python -m service serve | migrate | healthcheck | create-agent | …``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import math
 import sys
 from typing import Any
 
@@ -80,8 +81,23 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # SIGTERM always ends: a handler still running after this is cancelled.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s),
         **uvicorn_options(settings),
     )
+
+
+def healthcheck(settings: Settings) -> int:
+    """0 when this host's kefu answers /readyz with 200 (the Dockerfile's HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    try:
+        with urllib.request.urlopen(f"http://{host}:{settings.port}/readyz", timeout=2) as reply:
+            return 0 if reply.status == 200 else 1
+    except (urllib.error.URLError, OSError):
+        return 1
 
 
 def tune_gc() -> None:
@@ -113,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate the database, then serve")
     commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    commands.add_parser("healthcheck", help="exit 0 when this host's server is ready")
     agent = commands.add_parser("create-agent", help="create an agent and print its token once")
     agent.add_argument("name")
     agent.add_argument("employee_no")
@@ -128,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         serve(settings)
     elif args.command == "migrate":
         upgrade(settings.database_url)
+    elif args.command == "healthcheck":
+        return healthcheck(settings)
     elif args.command == "create-agent":
         upgrade(settings.database_url)
         fields = {"name": args.name, "employee_no": args.employee_no, "role": args.role}

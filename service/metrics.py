@@ -27,3 +27,22 @@ class DeskMetrics:
         self.sockets = Gauge(
             "kefu_sockets", "Sockets held by this process", ["audience"], registry=self.registry
         )
+        self.bus_up = Gauge(
+            "kefu_bus_up",
+            "1 while the event bus delivers live, 0 while sockets read the database instead",
+            registry=self.registry,
+        )
+        self.bus_outages = Gauge(
+            "kefu_bus_outages", "Times the bus went down since start", registry=self.registry
+        )
+        self.tasks_dead = Gauge(
+            "kefu_tasks_dead",
+            "Background tasks given up after repeated crashes",
+            registry=self.registry,
+        )
+        self.task_restarts = Gauge(
+            "kefu_task_restarts",
+            "Restarts of each background task since start",
+            ["task"],
+            registry=self.registry,
+        )

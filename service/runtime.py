@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 from service.callbacks.service import Callbacks
@@ -19,6 +18,7 @@ from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
+from service.supervisor import Supervisor
 from service.templates.service import Templates
 from service.timers import Scheduler
 from service.unit import Units
@@ -45,7 +45,7 @@ class Runtime:
     positions: Pass
     router: Pass
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     @property
     def templates(self) -> Templates:
@@ -54,7 +54,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
         database = create_database(settings.database_url)
-        bus = create_bus(settings.redis_url)
+        bus = create_bus(settings.redis_url, settings.bus_prefix)
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
@@ -88,21 +88,27 @@ class Runtime:
             # One process owns every socket: after a restart none is left.
             async with self.units(exclusive=True) as work:
                 await self.chats.reset_presence(work)
-        self.tasks.append(asyncio.create_task(self.hub.run(), name="kefu.hub"))
-        self.tasks.append(asyncio.create_task(self.positions.run(), name="kefu.positions"))
-        self.tasks.append(asyncio.create_task(self.router.run(), name="kefu.routing"))
+        self.supervisor.start("hub", self.hub.run)
+        self.supervisor.start("positions", self.positions.run)
+        self.supervisor.start("routing", self.router.run)
+        if self.settings.redis_url is not None:
+            poll_s = self.settings.bus_poll_s
+            self.supervisor.start("gap_fill", lambda: self.hub.run_gap_fill(poll_s))
         if run_scheduler:
-            self.tasks.append(asyncio.create_task(self.scheduler.run(), name="kefu.scheduler"))
+            self.supervisor.start("scheduler", self.scheduler.run)
 
     async def stop(self) -> None:
+        """Bounded: each step gets a share of ``shutdown_timeout_s``, then is left behind."""
+        bound = self.settings.shutdown_timeout_s / 3
         self.hub.close_all()
         await asyncio.sleep(0)
-        await self.writer.stop()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with suppress(asyncio.CancelledError):
-                await task
-        self.tasks.clear()
-        await self.bus.disconnect()
+        try:
+            await asyncio.wait_for(self.writer.stop(), bound)
+        except TimeoutError:
+            log.error("writer.stuck_on_stop")
+        await self.supervisor.stop(bound)
+        try:
+            await asyncio.wait_for(self.bus.disconnect(), bound)
+        except TimeoutError:
+            log.error("bus.stuck_on_stop")
         await self.database.dispose()

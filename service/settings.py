@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from service.desk.hours import parse_hours, zone
 
@@ -18,6 +20,13 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/kefu.db"
     redis_url: str | None = None
+    # Names this deployment's channels on a shared Redis (pub/sub ignores the db number); by
+    # default derived from the database URL, so two deployments never share one by accident.
+    redis_prefix: str | None = None
+    # While Redis is away, how often each socket reads what it missed from the database.
+    bus_poll_s: float = Field(default=1.0, gt=0)
+    # SIGTERM: how long open sockets and handlers get before the process exits anyway.
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
@@ -93,6 +102,18 @@ class Settings(BaseSettings):
     def _valid_zone(cls, value: str) -> str:
         zone(value)
         return value
+
+    @property
+    def bus_prefix(self) -> str:
+        """``KEFU_REDIS_PREFIX``, or ``kefu.`` and a short hash of the database URL.
+
+        The password is left out of the hash, so rotating it keeps the channels of a rolling
+        deploy together.
+        """
+        if self.redis_prefix:
+            return self.redis_prefix
+        url = make_url(self.database_url).set(password=None).render_as_string()
+        return "kefu." + hashlib.sha256(url.encode()).hexdigest()[:12]
 
     @property
     def is_sqlite(self) -> bool:

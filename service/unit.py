@@ -13,6 +13,7 @@ last word winning (``service/timers``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from service.clock import Clock
 from service.db.engine import Database
 from service.db.models import Chat, Message
 from service.realtime.bus import Bus, Envelope
+
+log = logging.getLogger(__name__)
 
 # Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
 AssignedHook = Callable[["Work", Chat], Awaitable[None]]
@@ -177,7 +180,11 @@ class Units:
         if work.route_due and self.on_route_due is not None:
             self.on_route_due()
         for outgoing in work.outbox:
-            await self.bus.publish(outgoing.envelope())
+            # After the commit nothing may fail the unit: a lost frame is filled from the store.
+            try:
+                await self.bus.publish(outgoing.envelope())
+            except Exception:
+                log.exception("unit.publish_failed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

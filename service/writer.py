@@ -10,7 +10,8 @@ timing, the taboo-phrase guard, keyword drafts, timers); only the commit is shar
 waited on: an idle server writes a lone message at once, a busy one writes bigger batches.
 
 - Acknowledged means committed: a caller's result is handed back, and its frames published,
-  only after the batch commits.
+  only after the batch commits. Publishing can fail (Redis away): the ack still goes out, the
+  message is stored, and the hubs fill it from the database (service/realtime/hub.py).
 - Before the units run, the batch loads what they are about to read, in one query each: the
   chats they write to (on PostgreSQL locked ``FOR UPDATE`` in id order, so two processes'
   batches never deadlock on them), the client keys they check for resends and their agents.
@@ -100,6 +101,12 @@ class GroupCommit:
         return await asyncio.shield(done)
 
     def _start(self) -> None:
+        # Owned here: a writer task that died (it should not: _loop catches) is logged and
+        # started again by the next unit, so no message waits on a dead loop.
+        if self._task is not None and self._task.done():
+            if not self._task.cancelled() and self._task.exception() is not None:
+                log.error("task.restarted task=writer", exc_info=self._task.exception())
+            self._task = None
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="kefu.writer")
 
@@ -118,7 +125,13 @@ class GroupCommit:
             while self._pending:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                await self._write(batch)
+                try:
+                    await self._write(batch)
+                except Exception as exc:  # a fault of ours: its callers get it, the loop goes on
+                    log.exception("writer.batch_failed units=%s", len(batch))
+                    for item in batch:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
             if self._stopped:
                 return
 
@@ -143,9 +156,13 @@ class GroupCommit:
             return
         del loaded
         for item, work, result in zip(batch, works, results, strict=True):
-            if item.acked is not None:
-                item.acked(result)
-            await self.units.committed(work)
+            # Committed: whatever fails from here on must not take the others' results along.
+            try:
+                if item.acked is not None:
+                    item.acked(result)
+                await self.units.committed(work)
+            except Exception:
+                log.exception("writer.after_commit_failed")
             if not item.done.done():
                 item.done.set_result(result)
 

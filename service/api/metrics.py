@@ -45,6 +45,11 @@ async def metrics(runtime: RuntimeDep) -> Response:
         desk.agents.labels(agent_status).set(agents.get(agent_status, 0))
     now = runtime.clock.now()
     desk.longest_wait.set((now - oldest).total_seconds() if oldest is not None else 0)
+    desk.bus_up.set(1 if runtime.bus.up else 0)
+    desk.bus_outages.set(runtime.bus.outages)
+    desk.tasks_dead.set(len(runtime.supervisor.dead))
+    for task, restarts in runtime.supervisor.restarts.items():
+        desk.task_restarts.labels(task).set(restarts)
     for audience, count in runtime.hub.counts().items():
         desk.sockets.labels(audience).set(count)
     return Response(generate_latest(desk.registry), media_type=CONTENT_TYPE_LATEST)

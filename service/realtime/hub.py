@@ -72,6 +72,17 @@ class Connection:
             log.warning("socket.too_slow audience=%s", self.audience)
             self.close(TOO_SLOW, "too slow")
 
+    def poll(self) -> None:
+        """Fill every chat this socket follows from the database (the bus may have missed some).
+
+        A full queue already holds work that ends in a send, so the poll is skipped there
+        rather than closing the socket as too slow.
+        """
+        for chat_id in tuple(self._cursors):
+            if self._closing or self._queue.full():
+                return
+            self._queue.put_nowait(Sync(chat_id))
+
     def close(self, code: int, reason: str = "") -> None:
         """Drop whatever is still queued and close; the client resumes from its last seq."""
         self._closing = True
@@ -184,11 +195,34 @@ class Hub:
             for connection in sockets:
                 connection.close(code, "server shutting down")
 
+    def poll_all(self) -> None:
+        for sockets in self._sockets.values():
+            for connection in sockets:
+                connection.poll()
+
     async def run(self) -> None:
-        """Move every published envelope to the local sockets; owned by the app's lifespan."""
+        """Move every published envelope to the local sockets; owned by the app's supervisor.
+
+        The bus reconnects by itself (``next_published`` waits through an outage), so only a
+        fault of ours ends this loop.
+        """
         while True:
             envelope = await self._bus.next_published()
             try:
                 self.deliver(envelope)
             except Exception:
                 log.exception("hub.deliver_failed")
+
+    async def run_gap_fill(self, interval_s: float) -> None:
+        """While the bus is down, and once after it is back, fill every socket from the database.
+
+        The bus carries wake-ups, not truth: what it lost, each socket's cursor reads from the
+        store (docs/design.md, "When Redis is away").
+        """
+        seen, behind = self._bus.outages, False
+        while True:
+            await asyncio.sleep(interval_s)
+            up, outages = self._bus.up, self._bus.outages
+            if not up or behind or outages != seen:
+                self.poll_all()
+            behind, seen = not up, outages

@@ -121,3 +121,28 @@ async def test_a_client_gone_mid_send_ends_the_sender_quietly() -> None:
     assert task.exception() is None
     connection.offer(message(4))  # later events for it are dropped, not queued
     assert connection._queue.empty()
+
+
+async def test_a_poll_sends_what_was_stored_while_the_bus_lost_it() -> None:
+    socket, store = RecordingSocket(), Store(last=2)
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer(SetCursor(1, 0))
+    connection.offer(Sync(1))
+    await run(connection, socket)
+    store.messages += [message(3), message(4)]  # stored on another process, never published
+    connection.poll()
+    await run(connection, socket)
+    assert seqs(socket) == [1, 2, 3, 4]
+
+
+async def test_a_poll_never_closes_a_socket_whose_queue_is_full() -> None:
+    socket, store = RecordingSocket(), Store(last=0)
+    connection = Connection(socket, "customer", store.fill, limit=2)  # type: ignore[arg-type]
+    connection.offer(SetCursor(1, 0))
+    await run(connection, socket)
+    connection.offer(message(1))
+    connection.offer(message(2))
+    connection.poll()
+    await run(connection, socket)
+    assert socket.closed_with is None
+    assert seqs(socket) == [1, 2]
