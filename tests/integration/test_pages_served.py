@@ -64,5 +64,6 @@ async def test_docs_csp_allows_only_its_own_inline_script_by_hash(server: Server
 async def test_an_unchanged_page_file_revalidates_to_304(server: Server) -> None:
     first = await server.http.get("/widget/widget.js")
     assert first.headers["cache-control"] == "no-cache"
-    again = await server.http.get("/widget/widget.js", headers={"if-none-match": first.headers["etag"]})
+    etag = first.headers["etag"]
+    again = await server.http.get("/widget/widget.js", headers={"if-none-match": etag})
     assert again.status_code == 304
