@@ -34,7 +34,10 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def page_csp(host: str | None) -> str:
-    """The policy of the widget and the console: own scripts and styles, own sockets."""
+    """The policy of the widget and the console: own scripts and styles, own sockets.
+
+    No ``frame-ancestors``: the widget is meant to be framed by the sites that embed it.
+    """
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from service.pages import REDOC, SWAGGER_UI
 from tests.support.server import Server
 
@@ -13,6 +15,9 @@ ASSETS = {
     f"/vendor/{REDOC}/redoc.standalone.js": "javascript",
 }
 PAGES = ("/widget/", "/console/", "/docs", "/redoc")
+
+# The pages do not depend on the database; one backend is enough.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 async def test_docs_load_swagger_ui_from_kefu_not_a_cdn(server: Server) -> None:
