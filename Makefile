@@ -2,33 +2,43 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` installs only what serving needs; the test, lint and bench targets add
+# the dev extras. Each is redone when pyproject.toml changes.
+SERVE := $(VENV)/.installed-serve
+DEV := $(VENV)/.installed-dev
 
 .PHONY: run test test-sqlite test-postgres lint typecheck check clean bench bench-smoke
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(SERVE): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE)
+
+# The dev extras include everything serving needs, so this stamp stands for both.
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(SERVE) $(DEV)
+
+run: $(SERVE)
 	$(BIN)/python -m service serve
 
 # The whole suite, on SQLite and (when it answers, always under CI=true) on PostgreSQL.
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest
 
-test-sqlite: $(STAMP)
+test-sqlite: $(DEV)
 	KEFU_TEST_BACKENDS=sqlite $(BIN)/python -m pytest
 
-test-postgres: $(STAMP)
+test-postgres: $(DEV)
 	KEFU_TEST_BACKENDS=postgresql $(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check service tests migrations bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
 check: lint typecheck test
@@ -36,11 +46,11 @@ check: lint typecheck test
 # The benchmark (docs/benchmarks.md): floor relay, kefu on SQLite and on PostgreSQL, phases A-F.
 # It refuses a busy machine (load average above half the cores); BENCH_ARGS=--allow-noisy runs
 # anyway and marks the results noisy. The last line printed is the one-line summary.
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m bench.run full --record $(BENCH_ARGS)
 
 # About a minute, loose thresholds (nothing lost, audit clean, a minimum ratio to the floor).
-bench-smoke: $(STAMP)
+bench-smoke: $(DEV)
 	$(BIN)/python -m bench.run smoke --allow-noisy $(BENCH_ARGS)
 
 clean:

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import math
+import socket
 import sys
 from typing import Any
 
@@ -41,18 +42,46 @@ async def _with_session(settings: Settings, action: str, **kwargs: str) -> str |
         await database.dispose()
 
 
-def banner(settings: Settings, first_token: str | None) -> str:
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+class PortTaken(Exception):
+    """``serve`` could not listen where it was told to."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is printed (uvicorn serves on it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP spelled out: asyncio turns Nagle off only on sockets whose proto says TCP,
+    # and accepted sockets inherit it (proto 0 left frames 40 ms apart: tests/support/server).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortTaken(
+            f"kefu: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            " (another server there? set KEFU_PORT or KEFU_HOST)"
+        ) from exc
+    return sock
+
+
+def token_box(line: str) -> list[str]:
+    """The admin token framed, so it stands out of the start-up log."""
+    rule = "  " + "*" * (len(line) + 4)
+    return [rule, f"  * {line} *", rule]
+
+
+def banner(settings: Settings, first_token: str | None, port: int | None = None) -> str:
+    base = settings.public_url or f"http://{settings.host}:{port or settings.port}"
     ws = base.replace("http", "ws", 1)
     if settings.admin_token:
-        login = "admin token: the value of KEFU_ADMIN_TOKEN"
+        login = ["  admin token     : the value of KEFU_ADMIN_TOKEN"]
     elif first_token:
-        login = f"admin token (shown once, keep it): {first_token}"
+        login = token_box(f"ADMIN TOKEN (shown once, keep it): {first_token}")
     else:
-        login = (
-            "admin token: printed at first start; make another with"
-            " python -m service create-admin-token"
-        )
+        login = [
+            "  admin token     : printed at first start; make another with",
+            "                    .venv/bin/python -m service create-admin-token",
+        ]
     return "\n".join(
         [
             "",
@@ -62,20 +91,24 @@ def banner(settings: Settings, first_token: str | None) -> str:
             f"  admin API       : {base}/api/v1  (docs: {base}/docs)",
             f"  sockets         : {ws}/ws/customer , {ws}/ws/agent",
             f"  database        : {settings.database_url.split('@')[-1]}",
-            f"  {login}",
+            f"  brand           : {settings.brand}  (customers see it in the templates;"
+            " set KEFU_BRAND)",
             "  create an agent : .venv/bin/python -m service create-agent 小王 1001",
             "                    (prints the agent's console token once; or POST /api/v1/agents)",
+            *login,
             "",
         ]
     )
 
 
 def serve(settings: Settings) -> None:
+    # Bound first: a taken port stops here with one line, before the banner says "serving".
+    sock = listen(settings.host, settings.port)
     upgrade(settings.database_url)
     first_token = asyncio.run(_with_session(settings, "first-admin-token"))
-    print(banner(settings, first_token), flush=True)
+    print(banner(settings, first_token, sock.getsockname()[1]), flush=True)
     tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         "service.app:create_app",
         factory=True,
         host=settings.host,
@@ -85,6 +118,7 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s),
         **uvicorn_options(settings),
     )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def healthcheck(settings: Settings) -> int:
@@ -142,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     settings = Settings()
     if args.command == "serve":
-        serve(settings)
+        try:
+            serve(settings)
+        except PortTaken as exc:
+            print(exc, file=sys.stderr)
+            return 1
     elif args.command == "migrate":
         upgrade(settings.database_url)
     elif args.command == "healthcheck":

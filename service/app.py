@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
-from fastapi.staticfiles import StaticFiles
 
-from service import __version__
+from service import __version__, pages
 from service.api import admin, agent_ws, customer_ws, health, metrics, problems
 from service.clock import Clock, SystemClock
 from service.phrases import Catalog
 from service.runtime import Runtime
 from service.settings import Settings
-
-WEB = Path(__file__).resolve().parent / "web"
 
 
 def create_app(
@@ -39,7 +35,10 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="kefu", version=__version__, lifespan=lifespan)
+    # The docs pages are served by service.pages from vendored assets, not from a CDN.
+    app = FastAPI(
+        title="kefu", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
@@ -47,9 +46,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(customer_ws.router)
     app.include_router(agent_ws.router)
-    for page in ("widget", "console"):
-        if (WEB / page).is_dir():
-            app.mount(f"/{page}", StaticFiles(directory=WEB / page, html=True), name=page)
+    pages.install(app)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -1,0 +1,117 @@
+"""The pages kefu serves itself: widget, console, API docs and their vendored assets.
+
+Everything a page loads comes from kefu (no CDN), so the pages and ``/docs`` work without
+internet. Each response says how it may be cached, and every HTML page carries a
+Content-Security-Policy that allows only kefu's own origin (and its sockets).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+WEB = Path(__file__).resolve().parent / "web"
+SWAGGER_UI = "swagger-ui-5.32.0"
+REDOC = "redoc-2.5.0"
+VENDOR_URL = "/vendor"
+
+# Unversioned files revalidate every time (their ETag makes that a 304); vendored ones carry
+# their version in the URL, so a browser may keep them for a year.
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$")
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def page_csp(host: str | None) -> str:
+    """The policy of the widget and the console: own scripts and styles, own sockets.
+
+    No ``frame-ancestors``: the widget is meant to be framed by the sites that embed it.
+    """
+    sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+def docs_csp(html: str) -> str:
+    """The policy of a docs page: its own inline start-up script by hash, nothing else inline.
+
+    Swagger UI and ReDoc set styles at run time (ReDoc inserts <style> elements, and starts
+    its search worker from a blob), so styles may be inline and workers may come from blobs.
+    """
+    digests = (hashlib.sha256(s.encode()).digest() for s in _INLINE_SCRIPT.findall(html))
+    hashes = "".join(f" 'sha256-{base64.b64encode(d).decode()}'" for d in digests)
+    return (
+        f"default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+    )
+
+
+class Pages(StaticFiles):
+    """Static files with a cache policy, and the page policy on HTML."""
+
+    def __init__(self, directory: Path, *, cache_control: str, html: bool = False) -> None:
+        super().__init__(directory=directory, html=html)
+        self.cache_control = cache_control
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = self.cache_control
+        if response.headers.get("content-type", "").startswith("text/html"):
+            host = Request(scope).headers.get("host")
+            response.headers["Content-Security-Policy"] = page_csp(host)
+        return response
+
+
+def _docs_page(html: HTMLResponse) -> HTMLResponse:
+    body = bytes(html.body).decode()
+    return HTMLResponse(
+        body,
+        headers={"Cache-Control": REVALIDATE, "Content-Security-Policy": docs_csp(body)},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them."""
+    for page in ("widget", "console"):
+        if (WEB / page).is_dir():
+            app.mount(f"/{page}", Pages(WEB / page, cache_control=REVALIDATE, html=True), name=page)
+    app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
+
+    openapi_url = app.openapi_url or "/openapi.json"
+    swagger = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=f"{app.title} — API",
+        swagger_js_url=f"{VENDOR_URL}/{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR_URL}/{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url=f"{VENDOR_URL}/{SWAGGER_UI}/favicon-32x32.png",
+        oauth2_redirect_url=None,
+    )
+    redoc = get_redoc_html(
+        openapi_url=openapi_url,
+        title=f"{app.title} — API",
+        redoc_js_url=f"{VENDOR_URL}/{REDOC}/redoc.standalone.js",
+        redoc_favicon_url=f"{VENDOR_URL}/{SWAGGER_UI}/favicon-32x32.png",
+        with_google_fonts=False,
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return _docs_page(swagger)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_page() -> HTMLResponse:
+        return _docs_page(redoc)

@@ -1,0 +1,74 @@
+"""The pages and the API docs come from kefu itself, with cache rules and a CSP on every page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service.pages import REDOC, SWAGGER_UI
+from tests.support.server import Server
+
+ASSETS = {
+    f"/vendor/{SWAGGER_UI}/swagger-ui-bundle.js": "javascript",
+    f"/vendor/{SWAGGER_UI}/swagger-ui.css": "text/css",
+    f"/vendor/{REDOC}/redoc.standalone.js": "javascript",
+}
+PAGES = ("/widget/", "/console/", "/docs", "/redoc")
+
+# The pages do not depend on the database; one backend is enough.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+async def test_docs_load_swagger_ui_from_kefu_not_a_cdn(server: Server) -> None:
+    response = await server.http.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert f"/vendor/{SWAGGER_UI}/swagger-ui-bundle.js" in sources
+    assert all(url.startswith("/") for url in sources), sources
+
+
+async def test_redoc_loads_from_kefu_without_google_fonts(server: Server) -> None:
+    response = await server.http.get("/redoc")
+    assert response.status_code == 200
+    assert f"/vendor/{REDOC}/redoc.standalone.js" in response.text
+    assert "googleapis" not in response.text and "cdn." not in response.text
+
+
+async def test_vendored_assets_are_served_with_their_type_and_kept_a_year(server: Server) -> None:
+    for url, kind in ASSETS.items():
+        response = await server.http.get(url)
+        assert response.status_code == 200, url
+        assert kind in response.headers["content-type"], (url, response.headers)
+        assert "immutable" in response.headers["cache-control"], url
+        assert len(response.content) > 100_000, url
+
+
+async def test_every_page_has_a_csp_and_is_revalidated(server: Server) -> None:
+    for url in PAGES:
+        response = await server.http.get(url)
+        assert response.status_code == 200, url
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "object-src 'none'" in csp, (url, csp)
+        assert response.headers["cache-control"] == "no-cache", url
+
+
+async def test_page_csp_allows_the_pages_own_sockets_and_no_inline_script(server: Server) -> None:
+    host = server.url.split("://", 1)[1]
+    csp = (await server.http.get("/console/")).headers["content-security-policy"]
+    assert f"connect-src 'self' ws://{host} wss://{host};" in csp
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+
+
+async def test_docs_csp_allows_only_its_own_inline_script_by_hash(server: Server) -> None:
+    csp = (await server.http.get("/docs")).headers["content-security-policy"]
+    assert re.search(r"script-src 'self' 'sha256-[A-Za-z0-9+/=]+';", csp), csp
+
+
+async def test_an_unchanged_page_file_revalidates_to_304(server: Server) -> None:
+    first = await server.http.get("/widget/widget.js")
+    assert first.headers["cache-control"] == "no-cache"
+    etag = first.headers["etag"]
+    again = await server.http.get("/widget/widget.js", headers={"if-none-match": etag})
+    assert again.status_code == 304

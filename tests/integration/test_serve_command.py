@@ -1,0 +1,62 @@
+"""``python -m service serve`` as a new user runs it: bound first, then the banner."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from service.__main__ import banner, listen
+from service.settings import Settings
+from tests.support.server import FACTOR, free_socket
+
+
+def serve(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}",
+        "KEFU_HOST": "127.0.0.1",
+        "KEFU_PORT": str(port),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "service", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30 * FACTOR,
+    )
+
+
+def test_a_taken_port_is_one_clear_line_and_a_failed_exit(tmp_path: Path) -> None:
+    with free_socket() as held:
+        held.listen()
+        port = held.getsockname()[1]
+        done = serve(tmp_path, port)
+    assert done.returncode != 0
+    assert "kefu is serving" not in done.stdout
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "kefu.db").exists(), "nothing should be migrated before the bind"
+
+
+def test_the_admin_token_stands_out_of_the_banner() -> None:
+    text = banner(Settings(admin_token=None), "kfadm_secret", 8123)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "kfadm_secret" in line)
+    assert set(lines[at - 1].strip()) == {"*"} and set(lines[at + 1].strip()) == {"*"}
+    assert "http://127.0.0.1:8123/docs" in text
+
+
+def test_the_banner_names_the_brand_and_how_to_set_it() -> None:
+    text = banner(Settings(brand="星辰游戏", admin_token="fixed"), None, 8000)
+    assert "星辰游戏" in text and "KEFU_BRAND" in text
+
+
+def test_listen_gives_a_socket_with_nagle_off_for_accepted_connections() -> None:
+    with listen("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP
