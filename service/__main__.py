@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from service.admins import create_admin_token, has_admin_tokens
 from service.agents.schemas import AgentCreate
@@ -107,10 +108,12 @@ def serve(settings: Settings) -> None:
     upgrade(settings.database_url)
     first_token = asyncio.run(_with_session(settings, "first-admin-token"))
     print(banner(settings, first_token, sock.getsockname()[1]), flush=True)
-    tune_gc()
+    from service.app import create_app  # the server's imports, not every command's
+
+    app = create_app(settings)
+    tune_gc()  # after the app is built: what start-up made is frozen with it
     config = uvicorn.Config(
-        "service.app:create_app",
-        factory=True,
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -118,7 +121,30 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s),
         **uvicorn_options(settings),
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    KefuServer(config, app).run(sockets=[sock])
+
+
+# How long a graceful stop waits for kefu's sockets to take their 1001 before uvicorn's own.
+CLOSE_WAIT_S = 2.0
+
+
+class KefuServer(uvicorn.Server):
+    """uvicorn's server, whose graceful stop first closes kefu's sockets with 1001.
+
+    uvicorn itself would close every WebSocket with 1012 (service restart); contract v1 says
+    1001 (going away: reconnect and resume, docs/protocol.md).
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # no new connections while the sockets close
+        runtime = self.app.state.runtime
+        await runtime.hub.close_all_and_wait(CLOSE_WAIT_S)
+        await super().shutdown(sockets)
 
 
 def healthcheck(settings: Settings) -> int:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -162,6 +163,7 @@ class Hub:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._sockets: defaultdict[str, set[Connection]] = defaultdict(set)
+        self._all_gone: asyncio.Event | None = None  # set when the last socket leaves
 
     def register(self, address: str, connection: Connection) -> None:
         self._sockets[address].add(connection)
@@ -172,6 +174,8 @@ class Hub:
             sockets.discard(connection)
             if not sockets:
                 del self._sockets[address]
+        if self._all_gone is not None and not self._sockets:
+            self._all_gone.set()
 
     def deliver(self, envelope: Envelope) -> None:
         for address in envelope.to:
@@ -194,6 +198,15 @@ class Hub:
         for sockets in self._sockets.values():
             for connection in sockets:
                 connection.close(code, "server shutting down")
+
+    async def close_all_and_wait(self, timeout_s: float, code: int = GOING_AWAY) -> None:
+        """Close every socket with ``code`` and wait (at most ``timeout_s``) until all are gone."""
+        if not self._sockets:
+            return
+        self._all_gone = asyncio.Event()
+        self.close_all(code)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._all_gone.wait(), timeout_s)
 
     def poll_all(self) -> None:
         for sockets in self._sockets.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -60,3 +61,60 @@ def test_the_banner_names_the_brand_and_how_to_set_it() -> None:
 def test_listen_gives_a_socket_with_nagle_off_for_accepted_connections() -> None:
     with listen("127.0.0.1", 0) as sock:
         assert sock.proto == socket.IPPROTO_TCP
+
+
+async def test_a_graceful_stop_closes_sockets_with_1001(tmp_path: Path) -> None:
+    """SIGTERM: every socket gets 1001 (reconnect and resume, docs/protocol.md), not 1012."""
+    import asyncio
+    import json
+    import signal
+    import time
+
+    import httpx
+    import websockets
+
+    with free_socket() as probe:
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}",
+        "KEFU_HOST": "127.0.0.1",
+        "KEFU_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service",
+        "serve",
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30 * FACTOR
+        while True:
+            try:
+                async with httpx.AsyncClient() as http:
+                    await http.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                assert process.returncode is None, "the server exited"
+                await asyncio.sleep(0.1)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/customer") as ws:
+            await ws.send(json.dumps({"type": "hello"}))
+            ready = json.loads(await asyncio.wait_for(ws.recv(), 5 * FACTOR))
+            assert ready["type"] == "ready"
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:  # the welcome and the nobody-online notice, then the close
+                    await asyncio.wait_for(ws.recv(), 10 * FACTOR)
+        assert ws.close_code == 1001, (ws.close_code, ws.close_reason)
+        # uvicorn re-raises the signal it handled once it has shut down: "killed by SIGTERM".
+        code = await asyncio.wait_for(process.wait(), 20 * FACTOR)
+        assert code in (0, -signal.SIGTERM)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
