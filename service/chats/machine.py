@@ -23,9 +23,9 @@ it returns in the unit of work. The rules and why they work so are in docs/timin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from service.chats.frames import iso
 
@@ -92,26 +92,15 @@ class Conversation:
     asked_anything_else: bool = False
     closes_at: datetime | None = None
 
-    FIELDS = (
-        "status",
-        "agent_id",
-        "assigned_at",
-        "queued_since",
-        "queue_ms",
-        "first_customer_at",
-        "first_response_ms",
-        "waiting_since",
-        "wait_apologized",
-        "held_since",
-        "hold_expired",
-        "agent_answered",
-        "asked_anything_else",
-        "closes_at",
-    )
+    # The row's fields the machine reads (all but the id), derived below from the dataclass.
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def of(cls, row: Any) -> Conversation:
         return cls(row.id, **{name: getattr(row, name) for name in cls.FIELDS})
+
+
+Conversation.FIELDS = tuple(f.name for f in fields(Conversation) if f.name != "chat_id")
 
 
 # -- effects ----------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ wait stores a ``Reply`` row; apologies and silent-agent reassignments a ``Timing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from service.chats import machine, routing
@@ -66,6 +67,10 @@ from service.unit import Units, Work
 __all__ = ["ACCEPT_TIMEOUT", "APOLOGIES", "HOLD_EXPIRED", "LONG_WAIT", "Timing", "locked_chat"]
 
 APOLOGIES = (LONG_WAIT, HOLD_EXPIRED)
+
+
+# What a timer's firing means for the chat (a machine function of its state and the time).
+Decide = Callable[[Conversation, datetime], list[Effect]]
 
 
 class Say(Protocol):
@@ -108,12 +113,15 @@ class Timing:
         self.limits = limits(settings)
         self._say = say
         self._close = close
-        scheduler.register(LONG_WAIT, self._long_wait)
-        scheduler.register(HOLD, self._hold_expired)
+        bounds = self.limits
+        scheduler.register(LONG_WAIT, self._when_due(machine.long_wait_due))
+        scheduler.register(HOLD, self._when_due(machine.hold_due))
         scheduler.register(ACCEPT, self._accept_timeout)
-        scheduler.register(IDLE_PROMPT, self._idle_prompt)
-        scheduler.register(IDLE_CLOSE, self._idle_close)
-        scheduler.register(CLOSE_GRACE, self._grace_over)
+        scheduler.register(
+            IDLE_PROMPT, self._when_due(lambda c, now: machine.idle_prompt_due(c, now, bounds))
+        )
+        scheduler.register(IDLE_CLOSE, self._when_due(lambda c, _now: machine.idle_close_due(c)))
+        scheduler.register(CLOSE_GRACE, self._when_due(lambda c, _now: machine.grace_due(c)))
         units.on_assigned.append(self.assigned)
 
     async def apply(
@@ -220,15 +228,15 @@ class Timing:
             return None
         return chat, Conversation.of(chat)
 
-    async def _long_wait(self, work: Work, timer: Timer) -> None:
-        if found := await self._fired(work, timer):
-            chat, state = found
-            await self.apply(work, chat, machine.long_wait_due(state, work.now))
+    def _when_due(self, decide: Decide) -> Callable[[Work, Timer], Awaitable[None]]:
+        """A timer handler: the chat's state, if still open, and what the machine decides."""
 
-    async def _hold_expired(self, work: Work, timer: Timer) -> None:
-        if found := await self._fired(work, timer):
-            chat, state = found
-            await self.apply(work, chat, machine.hold_due(state, work.now))
+        async def fired(work: Work, timer: Timer) -> None:
+            if found := await self._fired(work, timer):
+                chat, state = found
+                await self.apply(work, chat, decide(state, work.now))
+
+        return fired
 
     async def _accept_timeout(self, work: Work, timer: Timer) -> None:
         if found := await self._fired(work, timer):
@@ -240,18 +248,3 @@ class Timing:
                 online = agent.status == AgentStatus.online
             effects = machine.accept_due(state, agent_id, online, work.now, self.limits)
             await self.apply(work, chat, effects)
-
-    async def _idle_prompt(self, work: Work, timer: Timer) -> None:
-        if found := await self._fired(work, timer):
-            chat, state = found
-            await self.apply(work, chat, machine.idle_prompt_due(state, work.now, self.limits))
-
-    async def _idle_close(self, work: Work, timer: Timer) -> None:
-        if found := await self._fired(work, timer):
-            chat, state = found
-            await self.apply(work, chat, machine.idle_close_due(state))
-
-    async def _grace_over(self, work: Work, timer: Timer) -> None:
-        if found := await self._fired(work, timer):
-            chat, state = found
-            await self.apply(work, chat, machine.grace_due(state))
