@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from service.phrases.matching import normalise
+
 # Traditional → simplified for the characters of phrases/zh-CN.toml (taboo phrases and keyword
 # lists). Each pair is written once; tests/unit/test_guard.py keeps the table consistent and
 # checks the traditional spelling of every taboo phrase. 覆 → 复 only matters for matching
@@ -65,9 +67,9 @@ class Folded:
 def fold(text: str) -> Folded:
     """The text as the guard compares it; cached, as one message is screened several times
     (abuse, suggestions, complaint keywords). Read-only: callers must not change it."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", normalise(text))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    lowered = unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE)
+    lowered = normalise(unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE))
     for old, new in _WORDS:
         lowered = lowered.replace(old, new)
     chars: list[str] = []
