@@ -67,8 +67,9 @@ class Folded:
 def fold(text: str) -> Folded:
     """The text as the guard compares it; cached, as one message is screened several times
     (abuse, suggestions, complaint keywords). Read-only: callers must not change it."""
-    decomposed = unicodedata.normalize("NFKD", normalise(text))
+    decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Last, on what width, case and traditional folding left (fillers decompose to U+1160).
     lowered = normalise(unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE))
     for old, new in _WORDS:
         lowered = lowered.replace(old, new)

@@ -1,6 +1,7 @@
 """Code-point normalisation shared by every keyword list (first step of issue #10 item 5).
 
-Pure and synchronous. ``normalise`` runs before the guard's fold (service/phrases/guard.py):
+Pure and synchronous. ``normalise`` is the last step of the guard's fold
+(service/phrases/guard.py), applied to what width, case and traditional folding left:
 
 - filler code points that Unicode classes as letters but that show nothing are dropped
   (U+3164 HANGUL FILLER, U+115F/U+1160, U+FFA0 HALFWIDTH HANGUL FILLER, U+2800 BRAILLE BLANK);
