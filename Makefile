@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SERVE := $(VENV)/.installed-serve
 DEV := $(VENV)/.installed-dev
 
-.PHONY: run test test-sqlite test-postgres lint typecheck check clean bench bench-smoke
+.PHONY: run demo test test-sqlite test-postgres lint typecheck check clean bench bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ $(DEV): pyproject.toml | $(BIN)/python
 
 run: $(SERVE)
 	$(BIN)/python -m service serve
+
+# `make run` plus the demo host page's signed sample VIP player (/demo/), with a throw-away
+# player secret unless KEFU_PLAYER_SECRET is set. For trying the embed, never for production.
+demo: $(SERVE)
+	KEFU_DEMO=true KEFU_PLAYER_SECRET="$${KEFU_PLAYER_SECRET:-demo-$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}" \
+		$(BIN)/python -m service serve
 
 # The whole suite, on SQLite and (when it answers, always under CI=true) on PostgreSQL.
 test: $(DEV)

@@ -89,6 +89,8 @@ def banner(settings: Settings, first_token: str | None, port: int | None = None)
             "kefu is serving",
             f"  customer widget : {base}/widget/",
             f"  agent console   : {base}/console/",
+            f"  demo host page  : {base}/demo/"
+            + ("  (signs a sample VIP player: KEFU_DEMO)" if settings.demo else ""),
             f"  admin API       : {base}/api/v1  (docs: {base}/docs)",
             f"  sockets         : {ws}/ws/customer , {ws}/ws/agent",
             f"  database        : {settings.database_url.split('@')[-1]}",

@@ -1,4 +1,4 @@
-"""The pages kefu serves itself: widget, console, API docs and their vendored assets.
+"""The pages kefu serves itself: widget, console, demo host page, API docs, vendored assets.
 
 Everything a page loads comes from kefu (no CDN), so the pages and ``/docs`` work without
 internet. Each response says how it may be cached, and every HTML page carries a
@@ -19,6 +19,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from service import demo
+
 WEB = Path(__file__).resolve().parent / "web"
 SWAGGER_UI = "swagger-ui-5.32.0"
 REDOC = "redoc-2.5.0"
@@ -33,15 +35,19 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-def page_csp(host: str | None) -> str:
-    """The policy of the widget and the console: own scripts and styles, own sockets.
+# Who may frame a page: the widget any site that embeds it (the loader frames it), the demo
+# host page only kefu, the console nobody (a framed console could be clicked through).
+FRAMED_BY = {"widget": None, "demo": "'self'", "console": "'none'"}
 
-    No ``frame-ancestors``: the widget is meant to be framed by the sites that embed it.
-    """
+
+def page_csp(host: str | None, framed_by: str | None = None) -> str:
+    """The policy of the pages: own scripts and styles, own sockets, own frames."""
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
+    ancestors = f"; frame-ancestors {framed_by}" if framed_by else ""
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'"
+        f"{ancestors}"
     )
 
 
@@ -63,17 +69,35 @@ def docs_csp(html: str) -> str:
 class Pages(StaticFiles):
     """Static files with a cache policy, and the page policy on HTML."""
 
-    def __init__(self, directory: Path, *, cache_control: str, html: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        cache_control: str,
+        html: bool = False,
+        framed_by: str | None = None,
+    ) -> None:
         super().__init__(directory=directory, html=html)
         self.cache_control = cache_control
+        self.framed_by = framed_by
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["Cache-Control"] = self.cache_control
         if response.headers.get("content-type", "").startswith("text/html"):
             host = Request(scope).headers.get("host")
-            response.headers["Content-Security-Policy"] = page_csp(host)
+            response.headers["Content-Security-Policy"] = page_csp(host, self.framed_by)
         return response
+
+
+async def _demo(request: Request) -> Response:
+    response = await demo.demo_page(request)
+    # The page holds a fresh signature: never cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = page_csp(
+        request.headers.get("host"), FRAMED_BY["demo"]
+    )
+    return response
 
 
 def _docs_page(html: HTMLResponse) -> HTMLResponse:
@@ -86,9 +110,13 @@ def _docs_page(html: HTMLResponse) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them."""
-    for page in ("widget", "console"):
+    app.add_api_route("/demo/", _demo, include_in_schema=False)  # before its folder's mount
+    for page, framed_by in FRAMED_BY.items():
         if (WEB / page).is_dir():
-            app.mount(f"/{page}", Pages(WEB / page, cache_control=REVALIDATE, html=True), name=page)
+            # The demo page itself is rendered by _demo; its folder serves only assets.
+            html = page != "demo"
+            pages = Pages(WEB / page, cache_control=REVALIDATE, html=html, framed_by=framed_by)
+            app.mount(f"/{page}", pages, name=page)
     app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
 
     openapi_url = app.openapi_url or "/openapi.json"

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     player_secret: str | None = None
     player_sig_ttl_s: int = 300
+    # Development only: /demo/ signs a sample VIP player with player_secret, so the embed can
+    # be tried as a signed-in player without a game backend. Never on a public server.
+    demo: bool = False
 
     brand: str = "3yx"
     default_locale: str = "zh-CN"
