@@ -1,20 +1,29 @@
 """A real Chromium (Debian's, not Playwright's download) for the page tests.
 
 Without /usr/bin/chromium the tests skip, except under CI=true, where a missing browser fails.
+Screenshots go to var/screenshots/<test>/ (KEFU_TEST_SCREENSHOTS moves it), at desktop and
+phone sizes; CI keeps that folder as an artifact.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.server import TIMEOUT
 
 CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("KEFU_TEST_SCREENSHOTS", ROOT / "var" / "screenshots"))
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# Two animation frames: the layout after a resize (media queries, scrolling) has been painted.
+SETTLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+Snap = Callable[[Page, str], Awaitable[None]]
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -44,3 +53,21 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+def snap(request: pytest.FixtureRequest) -> Snap:
+    """``await snap(page, "name")`` saves name-desktop.png and name-phone.png for this test."""
+    folder = SCREENSHOTS / request.node.originalname
+    folder.mkdir(parents=True, exist_ok=True)
+
+    async def take(page: Page, name: str) -> None:
+        before = page.viewport_size
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            await page.set_viewport_size(size)
+            await page.evaluate(SETTLE)
+            await page.screenshot(path=folder / f"{name}-{label}.png")
+        if before:
+            await page.set_viewport_size(before)
+
+    return take

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,10 @@ from playwright.async_api import (
     WebSocketRoute,
     expect,
 )
+from sqlalchemy import select
 
+from service.complaints.models import Rating
+from tests.browser.conftest import Snap
 from tests.support.server import Server
 
 WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
@@ -82,14 +84,14 @@ async def seqs(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("settings_overrides", [{"route_on": "message"}])  # the default
 async def test_customer_and_agent_hold_a_chat_in_the_browser(
-    server: Server, browser: Browser, script_errors: list[str], tmp_path: Path
+    server: Server, browser: Browser, script_errors: list[str], snap: Snap
 ) -> None:
     _, widget = await open_widget(browser, server, script_errors)
     await expect(widget.locator(".msg-system").first).to_have_text(re.compile(WELCOME))
     chat_id = await widget.locator("#chat").get_attribute("data-chat-id")
     # Not in line until the customer writes: the widget asks for the question.
     await expect(widget.locator("#banner")).to_contain_text("请描述您的问题")
-    await widget.screenshot(path=tmp_path / "widget-before-first-message.png")
+    await snap(widget, "widget-before-first-message")
 
     await say(widget, "我的账号登录不上")
     asked = widget.locator(".msg-customer", has_text="我的账号登录不上")
@@ -142,7 +144,7 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(widget.locator(".msg-customer", has_text="abc123")).not_to_have_class(PENDING)
     await expect(transcript.locator(".msg-customer", has_text="abc123")).to_have_count(1)
     assert await seqs(console) == ["1", "2", "3", "4", "5", "6", "7"]
-    await widget.screenshot(path=tmp_path / "widget-chatting.png")
+    await snap(widget, "widget-chatting")
 
     # S-hold: the console's hold button asks the customer to wait.
     await console.locator("#hold-chat").click()
@@ -168,17 +170,21 @@ async def test_customer_and_agent_hold_a_chat_in_the_browser(
     await expect(widget.locator(".msg-template-survey")).to_have_count(1)
     assert await seqs(widget) == [str(seq) for seq in range(1, 13)]
     # The customer rates on the same socket, once; a reload remembers it.
-    await widget.locator("#rating").screenshot(path=tmp_path / "widget-rating.png")
     await widget.locator('#scores button[data-score="9"]').click()
+    await widget.locator("#rating-comment").fill("回复很快")
+    await snap(widget, "widget-rating")
+    await widget.locator("#rating-send").click()
     await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
     await expect(widget.locator("#scores")).to_be_hidden()
     await widget.reload()
     await expect(widget.locator("#rating")).to_contain_text("感谢您的评价:9 分")
     report = (await server.http.get("/api/v1/reports/satisfaction")).json()
     assert (report["overall"]["ratings"], report["overall"]["p50"]) == (1, 9)
+    ratings = await server.rows(select(Rating))
+    assert [(r.score, r.comment) for r in ratings] == [(9, "回复很快")]
 
-    await widget.screenshot(path=tmp_path / "widget.png")
-    await console.screenshot(path=tmp_path / "console.png")
+    await snap(widget, "widget-rated")
+    await snap(console, "console")
 
     # Starting over forgets the old chat and opens a new one.
     await widget.locator("#new-chat").click()
@@ -247,7 +253,7 @@ async def test_a_refused_resume_token_offers_a_new_chat(
     context = await browser.new_context(locale="zh-CN")
     stale = {"chatId": 99, "token": "kfr_gone", "lastSeq": 3, "messages": [], "pending": []}
     await context.add_init_script(
-        f"localStorage.setItem('kefu.widget.chat', JSON.stringify({json.dumps(stale)}))"
+        f"sessionStorage.setItem('kefu.widget.chat', JSON.stringify({json.dumps(stale)}))"
     )
     widget = await new_page(context, script_errors)
     await widget.goto(f"{server.url}/widget/")

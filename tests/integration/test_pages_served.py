@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
 
 from service.pages import REDOC, SWAGGER_UI
-from tests.support.server import Server
+from service.security import sign_player
+from tests.support.server import PLAYER_SECRET, Server
 
 ASSETS = {
     f"/vendor/{SWAGGER_UI}/swagger-ui-bundle.js": "javascript",
     f"/vendor/{SWAGGER_UI}/swagger-ui.css": "text/css",
     f"/vendor/{REDOC}/redoc.standalone.js": "javascript",
 }
-PAGES = ("/widget/", "/console/", "/docs", "/redoc")
+PAGES = ("/widget/", "/console/", "/demo/", "/docs", "/redoc")
+SCRIPTS = ("/widget/widget.js", "/widget/chat.js", "/widget/strings.js", "/demo/demo.js")
 
 # The pages do not depend on the database; one backend is enough.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -51,7 +55,46 @@ async def test_every_page_has_a_csp_and_is_revalidated(server: Server) -> None:
         assert response.status_code == 200, url
         csp = response.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "object-src 'none'" in csp, (url, csp)
-        assert response.headers["cache-control"] == "no-cache", url
+        # The demo page holds a fresh player signature: it is never kept.
+        expected = "no-store" if url == "/demo/" else "no-cache"
+        assert response.headers["cache-control"] == expected, url
+
+
+async def test_the_widget_scripts_are_served_as_javascript(server: Server) -> None:
+    for url in SCRIPTS:
+        response = await server.http.get(url)
+        assert response.status_code == 200, url
+        assert "javascript" in response.headers["content-type"], url
+
+
+async def test_any_site_may_frame_the_widget_but_nobody_the_console(server: Server) -> None:
+    widget = (await server.http.get("/widget/")).headers["content-security-policy"]
+    console = (await server.http.get("/console/")).headers["content-security-policy"]
+    demo = (await server.http.get("/demo/")).headers["content-security-policy"]
+    assert "frame-ancestors" not in widget
+    assert console.endswith("frame-ancestors 'none'")
+    assert demo.endswith("frame-ancestors 'self'")
+
+
+async def test_the_demo_page_is_a_guest_without_the_demo_setting(server: Server) -> None:
+    page = (await server.http.get("/demo/")).text
+    assert '<meta name="kefu-demo-player" content="">' in page
+    assert 'src="/widget/widget.js"' in page
+
+
+@pytest.mark.parametrize("settings_overrides", [{"demo": True}])
+async def test_the_demo_page_signs_a_sample_player_and_never_shows_the_secret(
+    server: Server,
+) -> None:
+    page = (await server.http.get("/demo/")).text
+    found = re.search(r'<meta name="kefu-demo-player" content="([^"]+)">', page)
+    assert found
+    player = json.loads(html.unescape(found.group(1)))
+    ts = int(server.clock.now().timestamp())
+    sig = sign_player(PLAYER_SECRET, "demo-vip-001", "演示玩家", "vip3", ts)
+    expected = {"id": "demo-vip-001", "name": "演示玩家", "tier": "vip3", "ts": ts, "sig": sig}
+    assert player == expected
+    assert PLAYER_SECRET not in page
 
 
 async def test_page_csp_allows_the_pages_own_sockets_and_no_inline_script(server: Server) -> None:
