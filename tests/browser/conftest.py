@@ -8,11 +8,19 @@ phone sizes; CI keeps that folder as an artifact.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    async_playwright,
+    expect,
+)
 
 from tests.support.server import TIMEOUT
 
@@ -71,3 +79,28 @@ def snap(request: pytest.FixtureRequest) -> Snap:
             await page.set_viewport_size(before)
 
     return take
+
+
+@pytest.fixture
+def problems() -> Iterator[list[str]]:
+    """Script errors and console errors (CSP refusals among them) of every page; any fails."""
+    found: list[str] = []
+    yield found
+    assert found == []
+
+
+def refused(message: ConsoleMessage) -> bool:
+    # A failed load is reported by its response below, where the URL is known (no favicon.ico).
+    return message.type == "error" and not message.text.startswith("Failed to load resource")
+
+
+def failed(response: Response) -> bool:
+    return response.status >= 400 and not response.url.endswith("/favicon.ico")
+
+
+async def new_page(context: BrowserContext, found: list[str]) -> Page:
+    page = await context.new_page()
+    page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
+    page.on("response", lambda r: found.append(f"{r.status} {r.url}") if failed(r) else None)
+    page.on("console", lambda m: found.append(f"{page.url}: {m.text}") if refused(m) else None)
+    return page

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    FrameLocator,
-    Page,
-    Response,
-    expect,
-)
+from playwright.async_api import Browser, FrameLocator, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Snap
+from tests.browser.conftest import DESKTOP, PHONE, Snap, new_page
 from tests.support.server import Server
 
 WELCOME = "您好,欢迎光临3yx上游戏服务网,请问有什么可以帮您?"
 PENDING = re.compile(r"\bis-pending\b")
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def problems() -> Iterator[list[str]]:
-    """Script errors and console errors (CSP refusals among them) of every page; any fails."""
-    found: list[str] = []
-    yield found
-    assert found == []
-
-
-def refused(message: ConsoleMessage) -> bool:
-    # A failed load is reported by its response below, where the URL is known (no favicon.ico).
-    return message.type == "error" and not message.text.startswith("Failed to load resource")
-
-
-def failed(response: Response) -> bool:
-    return response.status >= 400 and not response.url.endswith("/favicon.ico")
-
-
-async def new_page(context: BrowserContext, found: list[str]) -> Page:
-    page = await context.new_page()
-    page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
-    page.on("response", lambda r: found.append(f"{r.status} {r.url}") if failed(r) else None)
-    page.on("console", lambda m: found.append(f"{page.url}: {m.text}") if refused(m) else None)
-    return page
 
 
 async def open_demo(

@@ -3,6 +3,10 @@
 // Every chat keeps its own transcript element; selecting a chat swaps it into the pane. On a
 // reconnect the console resumes each open chat from the last seq it holds, so nothing is resent.
 
+import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlockSound } from "./alerts.js";
+import { QuickReplies } from "./quick.js";
+import { errorText, refusalText, templateName } from "./words.js";
+
 const TOKEN_KEY = "kefu.console.token";
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
@@ -10,6 +14,9 @@ const ERROR_SHOW_MS = 8000;
 const RETRY_MAX_MS = 15000;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
+// S-max-wait: a customer waiting this long is shown amber, then red.
+const WAIT_AMBER_S = 45;
+const WAIT_RED_S = 60;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -36,6 +43,17 @@ const ui = {
   error: $("error"),
   composer: $("composer"),
   input: $("input"),
+  notify: $("notify"),
+  suggestions: $("suggestions"),
+  quick: $("quick"),
+  quickOpen: $("quick-open"),
+  noteMode: $("note-mode"),
+  transferChat: $("transfer-chat"),
+  transfer: $("transfer"),
+  transferTo: $("transfer-to"),
+  transferNote: $("transfer-note"),
+  transferCancel: $("transfer-cancel"),
+  transferError: $("transfer-error"),
 };
 
 const state = {
@@ -50,7 +68,15 @@ const state = {
   agent: null,
   chats: new Map(),
   selected: null,
+  // Browser clock minus server clock, from the `at` of lines arriving live (never less).
+  skew: null,
 };
+
+const quick = new QuickReplies(
+  { quick: ui.quick, search: $("quick-search"), list: $("quick-list"), vars: $("quick-vars"),
+    input: ui.input },
+  (key, vars) => { const chat = selectedChat(); if (chat) sendTemplate(chat, key, vars); },
+);
 
 // -- chats -------------------------------------------------------------------------------------
 
@@ -73,6 +99,8 @@ function createChat(summary) {
     unread: 0,
     preview: "",
     draft: "",
+    fresh: false, // assigned while the console is open, not looked at yet
+    suggestions: new Map(), // template key -> the server's `suggest` frame
     pending: new Map(),
     typingTimer: null,
     customerTyping: false,
@@ -98,6 +126,11 @@ function customerName(customer) {
   if (!customer) return "顾客";
   if (customer.name) return customer.name;
   return customer.guest ? `访客 #${customer.id}` : `玩家 ${customer.player_id}`;
+}
+
+function selectedChat() {
+  const chat = state.chats.get(state.selected);
+  return chat && chat.status === "open" ? chat : null;
 }
 
 function openChats() {
@@ -185,6 +218,7 @@ const handlers = {
   closing: (frame) => setClosesAt(frame.chat_id, frame.closes_at),
   reopened: (frame) => setClosesAt(frame.chat_id, null),
   transferred: onTransferred,
+  suggest: onSuggest,
   alert: (frame) => showBanner(`主管提醒:${frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
 };
 
@@ -202,6 +236,7 @@ function onReady(frame) {
   ui.meNo.textContent = `工号 ${frame.agent.employee_no}`;
   setStatus(frame.agent.status);
   setConnection("ready");
+  quick.setTemplates(frame.templates || []);
   const listed = new Set(frame.chats.map((summary) => summary.chat_id));
   // Open chats missing from the list were closed or handed on while we were away.
   for (const chat of openChats()) if (!listed.has(chat.id)) chat.status = "returned";
@@ -217,9 +252,13 @@ function onAssigned(frame) {
   const isNew = !state.chats.has(frame.chat_id);
   const chat = upsertChat(frame);
   // A chat just handed to us: what the customer already wrote is waiting for an answer.
-  if (isNew) chat.seenSeq = 0;
+  if (isNew) {
+    chat.seenSeq = 0;
+    chat.fresh = true;
+    newAssignment(customerName(chat.customer));
+  }
   for (const message of frame.history || []) onMessage(message, false);
-  if (state.selected === null) selectChat(chat.id);
+  if (state.selected === null) selectChat(chat.id, { auto: true });
   refresh();
 }
 
@@ -227,20 +266,24 @@ function onMessage(frame, live) {
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+  if (live) learnSkew(frame.at);
   if (frame.sender === "agent" && chat.pending.delete(frame.client_id)) {
     pendingElement(chat, frame.client_id)?.remove();
+  }
+  // A reply ends the customer's wait (also when its ack already placed it in the log).
+  if (frame.sender === "agent" && !frame.internal) {
+    chat.waitingSince = null;
+    chat.late = false;
+    if (frame.template) chat.suggestions.delete(frame.template);
   }
   const known = chat.log.querySelector(`[data-seq="${frame.seq}"]`);
   if (known) {
     // Already shown (history overlap, or our reply placed at its ack): the server's copy wins.
     known.replaceWith(seqElement(chat, frame));
+    if (live) refresh();
     return;
   }
-  chat.preview = frame.text;
-  if (frame.sender === "agent") {
-    chat.waitingSince = null;
-    chat.late = false;
-  }
+  if (!frame.internal) chat.preview = frame.text;
   if (frame.sender === "customer") {
     if (!chat.waitingSince) chat.waitingSince = frame.at;
     stopTyping(chat);
@@ -337,20 +380,50 @@ function onTransferred(frame) {
   // Handed over (S-no-blind-transfer): the chat is no longer ours to answer.
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
-  chat.status = "returned";
+  chat.status = "transferred";
+  chat.transferredTo = frame.to.agent ? `${frame.to.agent.name}(${frame.to.agent.employee_no})` : `${frame.to.group} 组`;
+  ui.transfer.hidden = true;
   stopTyping(chat);
   refresh();
 }
 
+function onSuggest(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat) return;
+  chat.suggestions.set(frame.key, frame);
+  refresh();
+}
+
 function onError(frame) {
-  for (const chat of state.chats.values()) {
-    if (frame.ref && chat.pending.has(frame.ref)) {
-      // A refused message (closed chat, too long) would be refused again: stop resending it.
-      chat.pending.delete(frame.ref);
-      markFailed(chat, frame.ref, frame.message);
-    }
+  if (frame.code === "transfer_refused" && !ui.transfer.hidden) {
+    ui.transferError.textContent = errorText(frame);
+    ui.transferError.hidden = false;
+    return;
   }
-  showError(`${frame.code}: ${frame.message}`);
+  for (const chat of state.chats.values()) {
+    const pending = frame.ref && chat.pending.get(frame.ref);
+    if (!pending) continue;
+    // A refused message (closed chat, too long) would be refused again: stop resending it.
+    chat.pending.delete(frame.ref);
+    if (frame.code === "forbidden_phrase") {
+      // Shown once, where the line was, with the standard's wording one click away.
+      showRefusal(chat, pending, frame);
+      return;
+    }
+    markFailed(chat, frame.ref, errorText(frame));
+  }
+  showError(errorText(frame));
+}
+
+function learnSkew(at) {
+  const skew = Date.now() - Date.parse(at);
+  if (!Number.isNaN(skew) && (state.skew === null || skew < state.skew)) state.skew = skew;
+}
+
+function waitedSeconds(chat) {
+  if (!chat.waitingSince) return null;
+  const serverNow = Date.now() - (state.skew ?? 0);
+  return Math.max(0, (serverNow - Date.parse(chat.waitingSince)) / 1000);
 }
 
 function setStatus(status) {
@@ -372,11 +445,21 @@ function newClientId() {
 }
 
 function messageFrame(chat, pending) {
-  return { type: "message", chat_id: chat.id, client_id: pending.client_id, text: pending.text };
+  const type = pending.note ? "note" : "message";
+  return { type, chat_id: chat.id, client_id: pending.client_id, text: pending.text };
 }
 
-function sendReply(chat, text) {
-  const pending = { client_id: newClientId(), text, at: new Date().toISOString() };
+function sendTemplate(chat, key, vars) {
+  const frame = { type: "template", chat_id: chat.id, key, client_id: newClientId() };
+  if (vars) frame.vars = vars;
+  hideError();
+  send(frame);
+}
+
+function sendReply(chat, text, note = false) {
+  // Shown at the server's time, as the stored lines are (the browser's clock may differ).
+  const at = new Date(Date.now() - (state.skew ?? 0)).toISOString();
+  const pending = { client_id: newClientId(), text, at, note };
   chat.pending.set(pending.client_id, pending);
   renderPending(chat, pending);
   hideError();
@@ -414,7 +497,8 @@ function disarmClose() {
   ui.closeChat.textContent = "结束会话";
 }
 
-function selectChat(chatId) {
+// An automatic pick (the first chat to arrive) leaves it marked new until the agent looks.
+function selectChat(chatId, { auto = false } = {}) {
   const previous = state.chats.get(state.selected);
   if (previous) previous.draft = ui.input.value;
   const chat = state.chats.get(chatId);
@@ -422,6 +506,9 @@ function selectChat(chatId) {
   disarmClose();
   state.selected = chatId;
   chat.unread = 0;
+  if (!auto) chat.fresh = false;
+  ui.transfer.hidden = true;
+  if (quick.isOpen) ui.quick.hidden = true;
   ui.transcript.replaceChildren(chat.log);
   ui.input.value = chat.draft;
   hideError();
@@ -432,13 +519,14 @@ function selectChat(chatId) {
 // -- rendering ---------------------------------------------------------------------------------
 
 function senderLabel(chat, message) {
-  if (message.internal) return "内部备注";
+  if (message.kind === "handoff") return `交接备注 · ${message.agent?.name || ""}`;
+  if (message.internal) return `内部备注 · ${message.agent?.name || ""}`;
   if (message.sender === "customer") return customerName(chat.customer);
   if (message.sender === "agent") {
     const agent = message.agent || state.agent;
     return agent ? `${agent.name}(${agent.employee_no})` : "客服";
   }
-  return message.template ? `系统 · ${message.template}` : "系统";
+  return message.template ? `系统 · ${templateName(message.template)}` : "系统";
 }
 
 function formatTime(iso) {
@@ -488,7 +576,8 @@ function firstAfter(log, seq) {
 }
 
 function renderPending(chat, pending) {
-  const element = messageElement(chat, { sender: "agent", text: pending.text, at: pending.at });
+  const element = messageElement(chat,
+    { sender: "agent", text: pending.text, at: pending.at, internal: pending.note });
   element.classList.add("is-pending");
   element.dataset.clientId = pending.client_id;
   const status = document.createElement("div");
@@ -515,7 +604,35 @@ function scrollToEnd() {
   ui.transcript.scrollTop = ui.transcript.scrollHeight;
 }
 
-const STATUS_TAG = { closed: "已结束", returned: "已退回队列" };
+const STATUS_TAG = { closed: "已结束", returned: "已退回队列", transferred: "已转交" };
+
+function showRefusal(chat, pending, frame) {
+  const element = pendingElement(chat, pending.client_id);
+  if (!element) return;
+  element.classList.replace("is-pending", "is-failed");
+  element.querySelector(".msg-state").textContent = refusalText(frame);
+  if (!frame.suggestion) return;
+  const row = document.createElement("div");
+  row.className = "msg-refusal";
+  const use = document.createElement("button");
+  use.type = "button";
+  use.className = "use-suggestion";
+  // The phrase as written is swapped for the standard's wording; if the guard matched a
+  // disguised form, the agent gets the wording in the reply box to finish the sentence.
+  const fixed = pending.text.includes(frame.phrase) ? pending.text.split(frame.phrase).join(frame.suggestion) : null;
+  use.textContent = fixed ? `改用建议措辞发送:${fixed}` : "把建议措辞放进输入框";
+  use.addEventListener("click", () => {
+    element.remove();
+    if (fixed) {
+      sendReply(chat, fixed);
+      return;
+    }
+    ui.input.value = frame.suggestion;
+    ui.input.focus();
+  });
+  row.append(use);
+  element.append(row);
+}
 
 function chatListItem(chat) {
   const item = document.createElement("li");
@@ -536,6 +653,13 @@ function chatListItem(chat) {
   if (shown) button.append(tag(`chat-tag ${shown.className}`.trim(), shown.text));
   if (chat.customer?.tier) button.append(tag("chat-tier", chat.customer.tier));
   if (chat.unread) button.append(tag("badge", String(chat.unread)));
+  if (chat.fresh) button.dataset.fresh = "true";
+  if (chat.status === "open" && chat.waitingSince) {
+    const clock = tag("chat-wait", "");
+    clock.dataset.chatId = String(chat.id);
+    button.append(clock);
+    paintClock(clock, chat);
+  }
   button.addEventListener("click", () => selectChat(chat.id));
   item.append(button);
   return item;
@@ -556,8 +680,45 @@ function tag(className, text) {
   return element;
 }
 
+function paintClock(element, chat) {
+  const waited = waitedSeconds(chat);
+  if (waited === null) return;
+  const s = Math.floor(waited);
+  element.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  element.title = `顾客已等待 ${s} 秒`;
+  element.classList.toggle("is-amber", s >= WAIT_AMBER_S && s < WAIT_RED_S);
+  element.classList.toggle("is-red", s >= WAIT_RED_S);
+}
+
+function tick() {
+  for (const element of ui.chatList.querySelectorAll(".chat-wait")) {
+    const chat = state.chats.get(Number(element.dataset.chatId));
+    if (chat) paintClock(element, chat);
+  }
+}
+
+function renderSuggestions(chat) {
+  const open = chat.status === "open";
+  const chips = [...chat.suggestions.values()].map((frame) => {
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "suggestion";
+    chip.dataset.key = frame.key;
+    chip.title = frame.text;
+    chip.textContent = `建议 · ${templateName(frame.key)}:${frame.text}`;
+    chip.addEventListener("click", () => {
+      chat.suggestions.delete(frame.key);
+      sendTemplate(chat, frame.key, null);
+      refresh();
+    });
+    return chip;
+  });
+  ui.suggestions.replaceChildren(...chips);
+  ui.suggestions.hidden = !open || !chips.length;
+}
+
 function renderList() {
-  const order = { open: 0, returned: 1, closed: 2 };
+  const order = { open: 0, returned: 1, transferred: 1, closed: 2 };
   const chats = [...state.chats.values()].sort((a, b) => order[a.status] - order[b.status]);
   ui.chatList.replaceChildren(...chats.map(chatListItem));
   ui.noChats.hidden = chats.length > 0;
@@ -575,6 +736,7 @@ function renderPane() {
   if (chat.customer?.tier) parts.push(`等级 ${chat.customer.tier}`);
   if (chat.locale) parts.push(chat.locale);
   if (STATUS_TAG[chat.status]) parts.push(STATUS_TAG[chat.status]);
+  if (chat.status === "transferred") parts.push(`给 ${chat.transferredTo}`);
   if (chat.status === "open" && chat.waitingSince) {
     parts.push(`顾客等待自 ${formatTime(chat.waitingSince)}`);
   }
@@ -586,12 +748,19 @@ function renderPane() {
   // In the closing grace the chat waits for the customer: no second close, no hold.
   ui.closeChat.hidden = !open || Boolean(chat.closesAt);
   ui.holdChat.hidden = !open || Boolean(chat.closesAt);
+  ui.transferChat.hidden = !open || Boolean(chat.closesAt);
+  if (!open) ui.transfer.hidden = true;
+  ui.quickOpen.disabled = !open;
   ui.typing.hidden = !chat.customerTyping;
+  renderSuggestions(chat);
 }
 
 function refresh() {
   renderList();
   renderPane();
+  const chats = [...state.chats.values()];
+  const waiting = chats.reduce((n, chat) => n + chat.unread + (chat.fresh ? 1 : 0), 0);
+  setTitle(waiting, chats.some((chat) => chat.fresh));
 }
 
 const CONNECTION_TEXT = {
@@ -635,6 +804,7 @@ function signIn(event) {
   event.preventDefault();
   const token = ui.token.value.trim();
   if (!token) return;
+  unlockSound();
   localStorage.setItem(TOKEN_KEY, token);
   hideBanner();
   state.retries = 0;
@@ -648,10 +818,41 @@ function submitReply(event) {
   if (!chat || chat.status !== "open" || !text) return;
   ui.input.value = "";
   chat.draft = "";
-  sendReply(chat, text);
+  sendReply(chat, text, ui.noteMode.checked);
+}
+
+function openTransfer() {
+  if (!selectedChat()) return;
+  ui.transfer.hidden = !ui.transfer.hidden;
+  ui.transferChat.setAttribute("aria-expanded", String(!ui.transfer.hidden));
+  ui.transferError.hidden = true;
+  if (!ui.transfer.hidden) ui.transferTo.focus();
+}
+
+function submitTransfer(event) {
+  event.preventDefault();
+  const chat = selectedChat();
+  const to = ui.transferTo.value.trim();
+  const note = ui.transferNote.value.trim();
+  if (!chat || !to || !note) return;
+  ui.transferError.hidden = true;
+  // An agent's id is a number; anything else names a group.
+  const target = /^[0-9]+$/.test(to) ? { to_agent: Number(to) } : { to_group: to };
+  send({ type: "transfer", chat_id: chat.id, ...target, note });
+}
+
+async function flipNotifications() {
+  const on = await toggleNotifications();
+  ui.notify.setAttribute("aria-pressed", String(on));
 }
 
 function onKeyDown(event) {
+  // "/" in an empty reply box opens the quick replies (a "/" inside a sentence is just text).
+  if (event.key === "/" && !ui.input.value && selectedChat()) {
+    event.preventDefault();
+    quick.open();
+    return;
+  }
   // isComposing: Enter also confirms a pinyin candidate; that must not send.
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
@@ -673,6 +874,26 @@ function start() {
   ui.composer.addEventListener("submit", submitReply);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", onInput);
+  ui.input.addEventListener("focus", () => {
+    const chat = state.chats.get(state.selected);
+    if (chat?.fresh) {
+      chat.fresh = false;
+      refresh();
+    }
+  });
+  ui.quickOpen.addEventListener("click", () => (quick.isOpen ? quick.close() : quick.open()));
+  ui.noteMode.addEventListener("change", () => {
+    ui.paneChat.dataset.note = String(ui.noteMode.checked);
+    ui.input.placeholder = ui.noteMode.checked ? "内部备注:只有客服能看到" : "输入回复,Enter 发送,Shift+Enter 换行,/ 快捷回复";
+    ui.input.focus();
+  });
+  ui.transferChat.addEventListener("click", openTransfer);
+  ui.transfer.addEventListener("submit", submitTransfer);
+  ui.transferCancel.addEventListener("click", () => { ui.transfer.hidden = true; ui.transferChat.focus(); });
+  ui.notify.addEventListener("click", flipNotifications);
+  ui.notify.setAttribute("aria-pressed", String(notificationsWanted()));
+  document.addEventListener("pointerdown", unlockSound, { once: true });
+  setInterval(tick, 1000);
   window.addEventListener("online", () => {
     if (!state.stopped && !state.socket) connect();
   });
