@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -90,6 +90,10 @@ class Pages(StaticFiles):
         return response
 
 
+async def _to_demo() -> RedirectResponse:
+    return RedirectResponse("/demo/")
+
+
 async def _demo(request: Request) -> Response:
     response = await demo.demo_page(request)
     # The page holds a fresh signature: never cached.
@@ -111,6 +115,7 @@ def _docs_page(html: HTMLResponse) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them."""
     app.add_api_route("/demo/", _demo, include_in_schema=False)  # before its folder's mount
+    app.add_api_route("/demo", _to_demo, include_in_schema=False)
     for page, framed_by in FRAMED_BY.items():
         if (WEB / page).is_dir():
             # The demo page itself is rendered by _demo; its folder serves only assets.

@@ -76,6 +76,11 @@ async def test_any_site_may_frame_the_widget_but_nobody_the_console(server: Serv
     assert demo.endswith("frame-ancestors 'self'")
 
 
+async def test_the_demo_folder_without_its_slash_leads_to_the_page(server: Server) -> None:
+    response = await server.http.get("/demo")
+    assert (response.status_code, response.headers["location"]) == (307, "/demo/")
+
+
 async def test_the_demo_page_is_a_guest_without_the_demo_setting(server: Server) -> None:
     page = (await server.http.get("/demo/")).text
     assert '<meta name="kefu-demo-player" content="">' in page

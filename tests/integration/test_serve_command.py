@@ -58,6 +58,13 @@ def test_the_banner_names_the_brand_and_how_to_set_it() -> None:
     assert "星辰游戏" in text and "KEFU_BRAND" in text
 
 
+def test_the_banner_says_when_the_demo_page_signs_a_sample_player() -> None:
+    plain = banner(Settings(admin_token="fixed"), None, 8000)
+    demo = banner(Settings(admin_token="fixed", demo=True), None, 8000)
+    assert "http://127.0.0.1:8000/demo/" in plain and "KEFU_DEMO" not in plain
+    assert "KEFU_DEMO" in demo
+
+
 def test_listen_gives_a_socket_with_nagle_off_for_accepted_connections() -> None:
     with listen("127.0.0.1", 0) as sock:
         assert sock.proto == socket.IPPROTO_TCP
