@@ -122,6 +122,8 @@ def install(app: FastAPI) -> None:
             html = page != "demo"
             pages = Pages(WEB / page, cache_control=REVALIDATE, html=html, framed_by=framed_by)
             app.mount(f"/{page}", pages, name=page)
+    # Modules the pages share (the socket with its reconnect), scripts only.
+    app.mount("/common", Pages(WEB / "common", cache_control=REVALIDATE), name="common")
     app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
 
     openapi_url = app.openapi_url or "/openapi.json"

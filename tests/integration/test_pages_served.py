@@ -18,7 +18,15 @@ ASSETS = {
     f"/vendor/{REDOC}/redoc.standalone.js": "javascript",
 }
 PAGES = ("/widget/", "/console/", "/demo/", "/docs", "/redoc")
-SCRIPTS = ("/widget/widget.js", "/widget/chat.js", "/widget/strings.js", "/demo/demo.js")
+SCRIPTS = (
+    "/widget/widget.js",
+    "/widget/chat.js",
+    "/widget/strings.js",
+    "/common/socket.js",
+    "/console/console.js",
+    "/console/quick.js",
+    "/demo/demo.js",
+)
 
 # The pages do not depend on the database; one backend is enough.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

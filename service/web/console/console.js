@@ -3,6 +3,7 @@
 // Every chat keeps its own transcript element; selecting a chat swaps it into the pane. On a
 // reconnect the console resumes each open chat from the last seq it holds, so nothing is resent.
 
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlockSound } from "./alerts.js";
 import { QuickReplies } from "./quick.js";
 import { errorText, refusalText, templateName } from "./words.js";
@@ -11,9 +12,6 @@ const TOKEN_KEY = "kefu.console.token";
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const ERROR_SHOW_MS = 8000;
-const RETRY_MAX_MS = 15000;
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_FORBIDDEN = 4403;
 // S-max-wait: a customer waiting this long is shown amber, then red.
 const WAIT_AMBER_S = 45;
 const WAIT_RED_S = 60;
@@ -57,11 +55,7 @@ const ui = {
 };
 
 const state = {
-  socket: null,
-  ready: false,
   stopped: true,
-  retries: 0,
-  retryTimer: null,
   errorTimer: null,
   closeArmedTimer: null,
   typingSentAt: 0,
@@ -139,32 +133,23 @@ function openChats() {
 
 // -- the socket --------------------------------------------------------------------------------
 
-function socketUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/agent`;
-}
+const socket = new ChatSocket({
+  path: "/ws/agent",
+  hello: helloFrame,
+  onFrame,
+  onState: setConnection,
+  onClose: onSocketClosed,
+});
+const send = (frame) => socket.send(frame);
 
 function connect() {
-  clearTimeout(state.retryTimer);
   state.stopped = false;
-  state.ready = false;
-  setConnection(state.retries ? "reconnecting" : "connecting");
-  const socket = new WebSocket(socketUrl());
-  state.socket = socket;
-  socket.addEventListener("open", () => send(helloFrame()));
-  socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
-  socket.addEventListener("close", (event) => {
-    if (socket === state.socket) onSocketClosed(event);
-  });
+  socket.connect();
 }
 
 function disconnect() {
-  const socket = state.socket;
-  state.socket = null;
   state.stopped = true;
-  state.ready = false;
-  clearTimeout(state.retryTimer);
-  if (socket) socket.close(1000, "signed out");
+  socket.stop("signed out");
   setConnection("offline");
 }
 
@@ -178,27 +163,14 @@ function helloFrame() {
   return hello;
 }
 
-function send(frame) {
-  const socket = state.socket;
-  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-  socket.send(JSON.stringify(frame));
-  return true;
-}
-
+// Whether to reconnect: not after signing out, nor when the token was refused.
 function onSocketClosed(event) {
-  state.socket = null;
-  state.ready = false;
   if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
     state.stopped = true;
-    setConnection("offline");
     showBanner(`已断开,请检查 token:${event.reason || "token 无效或已停用"} (${event.code})`);
-    return;
+    return false;
   }
-  if (state.stopped) return;
-  const base = Math.min(RETRY_MAX_MS, 500 * 2 ** state.retries);
-  state.retries += 1;
-  setConnection("reconnecting");
-  state.retryTimer = setTimeout(connect, base / 2 + Math.random() * base / 2);
+  return !state.stopped;
 }
 
 // -- incoming frames ---------------------------------------------------------------------------
@@ -228,8 +200,6 @@ function onFrame(frame) {
 }
 
 function onReady(frame) {
-  state.ready = true;
-  state.retries = 0;
   state.agent = frame.agent;
   hideBanner();
   ui.meName.textContent = frame.agent.name;
@@ -463,12 +433,12 @@ function sendReply(chat, text, note = false) {
   chat.pending.set(pending.client_id, pending);
   renderPending(chat, pending);
   hideError();
-  if (state.ready) send(messageFrame(chat, pending));
+  if (socket.ready) send(messageFrame(chat, pending));
 }
 
 function sendTyping(chat) {
   const now = Date.now();
-  if (!state.ready || now - state.typingSentAt < TYPING_SEND_EVERY_MS) return;
+  if (!socket.ready || now - state.typingSentAt < TYPING_SEND_EVERY_MS) return;
   state.typingSentAt = now;
   send({ type: "typing", chat_id: chat.id });
 }
@@ -807,7 +777,7 @@ function signIn(event) {
   unlockSound();
   localStorage.setItem(TOKEN_KEY, token);
   hideBanner();
-  state.retries = 0;
+  socket.retries = 0;
   connect();
 }
 
@@ -894,9 +864,6 @@ function start() {
   ui.notify.setAttribute("aria-pressed", String(notificationsWanted()));
   document.addEventListener("pointerdown", unlockSound, { once: true });
   setInterval(tick, 1000);
-  window.addEventListener("online", () => {
-    if (!state.stopped && !state.socket) connect();
-  });
   setConnection("offline");
   refresh();
   const token = localStorage.getItem(TOKEN_KEY);

@@ -6,6 +6,7 @@
 // the transcript at once and resumes with `last_seq`, so the server sends only what was missed;
 // closing the tab forgets it (a shared computer does not show the last customer's chat).
 
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { pickLocale, strings } from "./strings.js";
 
 const STORAGE_KEY = "kefu.widget.chat";
@@ -13,12 +14,8 @@ const MAX_STORED_MESSAGES = 300;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const NOTICE_SHOW_MS = 6000;
-const RETRY_MAX_MS = 15000;
 // Framed but the host never answers (an old loader, a blocked script): chat as a guest anyway.
 const HOST_WAIT_MS = 3000;
-// 4401: no valid hello; 4403: identity or resume token refused. Retrying cannot help.
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_FORBIDDEN = 4403;
 const TOPICS = ["recharge", "account", "gameplay", "technical", "service", "other"];
 const COLOUR = /^#[0-9a-fA-F]{3,8}$/;
 
@@ -43,10 +40,6 @@ const ui = Object.fromEntries([
 ].map((name) => [name, $(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))]));
 
 const state = {
-  socket: null,
-  ready: false,
-  retries: 0,
-  retryTimer: null,
   typingSentAt: 0,
   typingTimer: null,
   noticeTimer: null,
@@ -128,7 +121,7 @@ function onHostMessage(event) {
   const message = event.data;
   if (message.type === "init") {
     state.player = validPlayer(message.player);
-    if (!state.socket && !state.ready) begin();
+    begin();
   } else if (message.type === "identify") {
     const player = validPlayer(message.player);
     const changed = (player?.id ?? null) !== (state.player?.id ?? null);
@@ -156,36 +149,19 @@ function begin() {
     forgetChat();
     ui.log.replaceChildren();
   }
-  connect();
+  socket.connect();
 }
 
 // -- the socket --------------------------------------------------------------------------------
 
-function socketUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/customer`;
-}
-
-function connect() {
-  clearTimeout(state.retryTimer);
-  state.ready = false;
-  setConnection(state.retries ? "reconnecting" : "connecting");
-  const socket = new WebSocket(socketUrl());
-  state.socket = socket;
-  socket.addEventListener("open", () => send(helloFrame()));
-  socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
-  socket.addEventListener("close", (event) => {
-    if (socket === state.socket) onSocketClosed(event);
-  });
-}
-
-function disconnect() {
-  const socket = state.socket;
-  state.socket = null;
-  state.ready = false;
-  clearTimeout(state.retryTimer);
-  if (socket) socket.close(1000, "new chat");
-}
+const socket = new ChatSocket({
+  path: "/ws/customer",
+  hello: helloFrame,
+  onFrame,
+  onState: setConnection,
+  onClose: onSocketClosed,
+});
+const send = (frame) => socket.send(frame);
 
 function helloFrame() {
   const hello = { type: "hello", locale: config.locale };
@@ -199,43 +175,25 @@ function helloFrame() {
   return hello;
 }
 
-function send(frame) {
-  const socket = state.socket;
-  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-  socket.send(JSON.stringify(frame));
-  return true;
-}
-
+// Whether to reconnect: not when the server refused who we are, nor after the chat closed.
 function onSocketClosed(event) {
-  state.ready = false;
-  state.socket = null;
   hideTyping();
-  setConnection("offline");
   if (event.code === CLOSE_FORBIDDEN && state.chat.token) {
     forgetChat();
     showEnded(t.expired);
-    return;
+    return false;
   }
   if (event.code === CLOSE_FORBIDDEN && state.player) {
     // The host's signature expired or does not match: a new chat starts as a guest.
     state.player = null;
     showEnded(t.identityRefused);
-    return;
+    return false;
   }
   if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
     showNotice(t.refused(event.code, event.reason || ""));
-    return;
+    return false;
   }
-  if (state.chat.closedBy) return;
-  scheduleReconnect();
-}
-
-function scheduleReconnect() {
-  const base = Math.min(RETRY_MAX_MS, 500 * 2 ** state.retries);
-  const delay = base / 2 + Math.random() * base / 2;
-  state.retries += 1;
-  setConnection("reconnecting");
-  state.retryTimer = setTimeout(connect, delay);
+  return !state.chat.closedBy;
 }
 
 // -- incoming frames ---------------------------------------------------------------------------
@@ -275,8 +233,6 @@ function onReady(frame) {
   chat.token = frame.resume_token;
   chat.status = frame.status;
   chat.inLine = frame.status === "queued" && frame.in_line !== false;
-  state.ready = true;
-  state.retries = 0;
   ui.chat.dataset.chatId = String(frame.chat_id);
   setConnection("ready");
   ui.complain.hidden = false;
@@ -383,12 +339,12 @@ function sendMessage(text) {
   state.chat.pending.set(pending.client_id, pending);
   saveChat();
   renderPending(pending);
-  if (state.ready) send(messageFrame(pending));
+  if (socket.ready) send(messageFrame(pending));
 }
 
 function sendTyping() {
   const now = Date.now();
-  if (!state.ready || state.chat.closedBy || now - state.typingSentAt < TYPING_SEND_EVERY_MS) return;
+  if (!socket.ready || state.chat.closedBy || now - state.typingSentAt < TYPING_SEND_EVERY_MS) return;
   state.typingSentAt = now;
   send({ type: "typing" });
 }
@@ -411,7 +367,7 @@ function disarmEnd() {
 }
 
 function startNewChat() {
-  disconnect();
+  socket.stop("new chat");
   forgetChat();
   ui.log.replaceChildren();
   ui.ended.hidden = true;
@@ -421,9 +377,9 @@ function startNewChat() {
   state.score = null;
   setBanner("", null);
   setComposerEnabled(true);
-  state.retries = 0;
+  socket.retries = 0;
   began = true;
-  connect();
+  socket.connect();
   ui.input.focus();
 }
 
@@ -731,8 +687,6 @@ function start() {
   ui.leaveCancel.addEventListener("click", () => { hideSheet(ui.leave); updateLeaveOffer(); });
   ui.rating.addEventListener("submit", submitRating);
   document.addEventListener("keydown", onEscape);
-  // Back online: try now rather than at the end of a long backoff.
-  window.addEventListener("online", () => { if (state.retryTimer && !state.socket) connect(); });
   setComposerEnabled(true);
   if (!config.embed) {
     begin();
