@@ -3,6 +3,8 @@ guard's refusal with its one-click wording, internal notes and a transfer with a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -110,3 +112,65 @@ async def test_an_agent_answers_with_the_consoles_tools(
     await expect(console.locator("#chat-sub")).to_contain_text("给 小李(1002)")
     await expect(console.locator(".msg-who", has_text="交接备注")).to_have_count(1)
     await snap(console, "console-transferred")
+
+
+async def test_an_agent_holds_corrects_a_line_and_confirms_a_complaint_draft(
+    server: Server, browser: Browser, problems: list[str], snap: Snap
+) -> None:
+    account = await server.new_agent("小王", "1001")
+    context = await browser.new_context(locale="zh-CN", viewport=DESKTOP)  # type: ignore[arg-type]
+    await context.clock.install()
+    console = await new_page(context, problems)
+    await console.goto(f"{server.url}/console/")
+    await console.locator("#token").fill(account["token"])
+    await console.locator("#connect").click()
+    await expect(console.locator("#app")).to_have_attribute("data-state", "ready")
+    customer = await server.customer(locale="zh-CN")
+    await console.locator(f'.chat-item[data-chat-id="{customer.chat_id}"]').click()
+
+    # S-hold: the hold button counts the minute, red once it has run out.
+    await customer.say("我要投诉,充值 68 元没到账")
+    hold = console.locator("#hold-chat")
+    await hold.click()
+    assert (await customer.until("message", template="hold"))["sender"] == "system"
+    await expect(hold).to_have_attribute("data-held", "on")
+    await console.clock.fast_forward("01:01")
+    await expect(hold).to_have_attribute("data-held", "late")
+    await expect(hold).to_contain_text("保持中 1:0")
+
+    # The keyword draft: confirmed with the facts in one form.
+    draft = console.locator("#drafts .draft")
+    await expect(draft).to_contain_text("投诉")
+    await draft.locator(".draft-confirm").click()
+    await expect(console.locator("#complaint-form")).to_be_visible()
+    await console.locator("#complaint-topic").select_option("recharge")
+    await console.locator("#complaint-summary").fill("充值 68 元未到账")
+    await console.locator("#complaint-amount").fill("68.00")
+    await console.locator("#complaint-order").fill("2026010312345")
+    await snap(console, "console-complaint-form")
+    await console.locator("#complaint-send").click()
+    ack = await customer.until("message", template="complaint_ack")
+    assert ack["sender"] == "system"
+    await expect(console.locator("#banner")).to_contain_text("投诉已登记")
+    await expect(draft).to_have_count(0)
+    rows = (await server.http.get("/api/v1/complaints")).json()["items"]
+    assert [(r["topic"], r["summary"], r["facts"].get("amount")) for r in rows] == [
+        ("recharge", "充值 68 元未到账", "68.00")
+    ]
+
+    # S-correction: the wrong line is corrected in place; the customer gets the apology first.
+    await console.locator("#input").fill("您的订单号是 2026010312354")
+    await console.locator("#input").press("Enter")
+    wrong = console.locator(".msg-agent", has_text="2026010312354")
+    await expect(hold).not_to_have_attribute("data-held", "on")
+    await wrong.hover()
+    await wrong.locator(".msg-fix").click()
+    await expect(console.locator("#correcting")).to_be_visible()
+    await console.locator("#input").fill("您的订单号是 2026010312345")
+    await console.locator("#input").press("Enter")
+    apology = await customer.until("message", template="correction")
+    right = await customer.until("message", sender="agent")
+    assert right["text"] == "您的订单号是 2026010312345" and right["corrects"] < apology["seq"]
+    await expect(wrong).to_have_class(re.compile(r"\bis-corrected\b"))
+    await expect(console.locator("#correcting")).to_be_hidden()
+    await snap(console, "console-corrected")

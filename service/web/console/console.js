@@ -5,6 +5,7 @@
 
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlockSound } from "./alerts.js";
+import { Complaints } from "./complaints.js";
 import { QuickReplies } from "./quick.js";
 import { errorText, refusalText, templateName } from "./words.js";
 
@@ -52,6 +53,9 @@ const ui = {
   transferNote: $("transfer-note"),
   transferCancel: $("transfer-cancel"),
   transferError: $("transfer-error"),
+  correcting: $("correcting"),
+  correctingText: $("correcting-text"),
+  correctCancel: $("correct-cancel"),
 };
 
 const state = {
@@ -64,7 +68,17 @@ const state = {
   selected: null,
   // Browser clock minus server clock, from the `at` of lines arriving live (never less).
   skew: null,
+  correcting: null, // {chat, seq}: the next send corrects this line (S-correction)
 };
+
+const complaints = new Complaints(
+  { open: $("complaint-chat"), form: $("complaint-form"), topic: $("complaint-topic"),
+    summary: $("complaint-summary"), cancel: $("complaint-cancel"), drafts: $("drafts"),
+    amount: $("complaint-amount"), date: $("complaint-date"), time: $("complaint-time"),
+    order: $("complaint-order") },
+  (frame) => send(frame),
+  (text) => showBanner(text, "ok"),
+);
 
 const quick = new QuickReplies(
   { quick: ui.quick, search: $("quick-search"), list: $("quick-list"), vars: $("quick-vars"),
@@ -191,6 +205,7 @@ const handlers = {
   reopened: (frame) => setClosesAt(frame.chat_id, null),
   transferred: onTransferred,
   suggest: onSuggest,
+  complaint: (frame) => complaints.onFrame(frame),
   alert: (frame) => showBanner(`主管提醒:${frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
 };
 
@@ -241,11 +256,15 @@ function onMessage(frame, live) {
     pendingElement(chat, frame.client_id)?.remove();
   }
   // A reply ends the customer's wait (also when its ack already placed it in the log).
+  // S-hold: the hold (a system line) counts the minute until the agent writes again.
+  if (frame.template === "hold") chat.heldSince = frame.at;
   if (frame.sender === "agent" && !frame.internal) {
+    chat.heldSince = null;
     chat.waitingSince = null;
     chat.late = false;
     if (frame.template) chat.suggestions.delete(frame.template);
   }
+  if (frame.corrects) chat.log.querySelector(`[data-seq="${frame.corrects}"]`)?.classList.add("is-corrected");
   const known = chat.log.querySelector(`[data-seq="${frame.seq}"]`);
   if (known) {
     // Already shown (history overlap, or our reply placed at its ack): the server's copy wins.
@@ -478,6 +497,8 @@ function selectChat(chatId, { auto = false } = {}) {
   chat.unread = 0;
   if (!auto) chat.fresh = false;
   ui.transfer.hidden = true;
+  complaints.close();
+  stopCorrecting();
   if (quick.isOpen) ui.quick.hidden = true;
   ui.transcript.replaceChildren(chat.log);
   ui.input.value = chat.draft;
@@ -529,7 +550,34 @@ function messageElement(chat, message) {
 function seqElement(chat, message) {
   const element = messageElement(chat, message);
   element.dataset.seq = String(message.seq);
+  // S-correction: the agent's own visible lines can be corrected.
+  const own = message.sender === "agent" && !message.internal && message.agent
+    && state.agent && message.agent.employee_no === state.agent.employee_no;
+  if (own && message.template !== "correction") {
+    const fix = document.createElement("button");
+    fix.type = "button";
+    fix.className = "msg-fix";
+    fix.textContent = "更正";
+    fix.title = "发错了:先致歉,再发正确内容";
+    fix.addEventListener("click", () => startCorrecting(chat, message));
+    element.querySelector(".msg-meta").append(fix);
+  }
+  if (message.corrects) element.classList.add("is-correction");
   return element;
+}
+
+function startCorrecting(chat, message) {
+  if (chat.status !== "open") return;
+  state.correcting = { chat, seq: message.seq };
+  ui.correctingText.textContent = `更正第 ${message.seq} 条:发送后顾客先收到致歉,再收到正确内容`;
+  ui.correcting.hidden = false;
+  ui.input.value = message.text;
+  ui.input.focus();
+}
+
+function stopCorrecting() {
+  state.correcting = null;
+  ui.correcting.hidden = true;
 }
 
 function renderMessage(chat, message) {
@@ -665,6 +713,22 @@ function tick() {
     const chat = state.chats.get(Number(element.dataset.chatId));
     if (chat) paintClock(element, chat);
   }
+  paintHold();
+}
+
+// The hold's minute (S-hold, KEFU_HOLD_S by default 60 s), counted in the header.
+function paintHold() {
+  const chat = selectedChat();
+  const hold = ui.holdChat;
+  if (!chat?.heldSince) {
+    hold.removeAttribute("data-held");
+    hold.firstChild.textContent = "请稍等 ";
+    return;
+  }
+  const serverNow = Date.now() - (state.skew ?? 0);
+  const s = Math.max(0, Math.floor((serverNow - Date.parse(chat.heldSince)) / 1000));
+  hold.dataset.held = s >= WAIT_RED_S ? "late" : "on";
+  hold.firstChild.textContent = `保持中 ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} `;
 }
 
 function renderSuggestions(chat) {
@@ -711,6 +775,7 @@ function renderPane() {
     parts.push(`顾客等待自 ${formatTime(chat.waitingSince)}`);
   }
   if (chat.status === "open" && chat.closesAt) parts.push(`${formatTime(chat.closesAt)} 结束`);
+  if (chat.status === "open" && chat.heldSince) parts.push("保持中");
   ui.chatSub.textContent = parts.join(" · ");
   const open = chat.status === "open";
   ui.input.disabled = !open;
@@ -719,10 +784,12 @@ function renderPane() {
   ui.closeChat.hidden = !open || Boolean(chat.closesAt);
   ui.holdChat.hidden = !open || Boolean(chat.closesAt);
   ui.transferChat.hidden = !open || Boolean(chat.closesAt);
+  complaints.render(chat.id, open);
   if (!open) ui.transfer.hidden = true;
   ui.quickOpen.disabled = !open;
   ui.typing.hidden = !chat.customerTyping;
   renderSuggestions(chat);
+  paintHold();
 }
 
 function refresh() {
@@ -747,8 +814,9 @@ function setConnection(name) {
   ui.me.hidden = state.stopped;
 }
 
-function showBanner(text) {
+function showBanner(text, kind = "") {
   ui.banner.textContent = text;
+  ui.banner.dataset.kind = kind;
   ui.banner.hidden = false;
 }
 
@@ -788,6 +856,12 @@ function submitReply(event) {
   if (!chat || chat.status !== "open" || !text) return;
   ui.input.value = "";
   chat.draft = "";
+  if (state.correcting?.chat === chat) {
+    // The ack carries the corrected line's seq, so this is not a pending line of its own.
+    send({ type: "correct", chat_id: chat.id, seq: state.correcting.seq, text, client_id: newClientId() });
+    stopCorrecting();
+    return;
+  }
   sendReply(chat, text, ui.noteMode.checked);
 }
 
@@ -861,6 +935,8 @@ function start() {
   ui.transfer.addEventListener("submit", submitTransfer);
   ui.transferCancel.addEventListener("click", () => { ui.transfer.hidden = true; ui.transferChat.focus(); });
   ui.notify.addEventListener("click", flipNotifications);
+  $("complaint-chat").addEventListener("click", () => complaints.toggle());
+  ui.correctCancel.addEventListener("click", () => { stopCorrecting(); ui.input.value = ""; });
   ui.notify.setAttribute("aria-pressed", String(notificationsWanted()));
   document.addEventListener("pointerdown", unlockSound, { once: true });
   setInterval(tick, 1000);
