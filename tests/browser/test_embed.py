@@ -142,6 +142,11 @@ async def test_a_customer_leaves_a_message_when_nobody_is_online(
     await expect(chat.locator(".msg-template-nobody_online")).to_have_count(1)
     form = chat.locator("#leave")
     await expect(form).to_be_visible()
+    # Offered, not forced: the focus stays in the reply box; the offer reopens the form.
+    await expect(chat.locator("#input")).to_be_focused()
+    await chat.locator("#leave-cancel").click()
+    await expect(form).to_be_hidden()
+    await chat.locator("#leave-offer").click()
     await expect(chat.locator("#leave-contact")).to_be_focused()
     await snap(host, "leave-message-form")
     await chat.locator("#leave-contact").fill("+86 138 0013 8000")

@@ -263,7 +263,8 @@ function onMessage(frame) {
   if (frame.template === "survey") showRating();
   if (frame.template === "nobody_online" && chat.status !== "assigned" && !chat.closedBy) {
     chat.nobodyOnline = true;
-    if (!known) showLeaveForm();
+    // Offered, not forced: focus stays where the customer is (the notice is read out).
+    if (!known) showLeaveForm({ focus: false });
   }
   if (frame.template === "complaint_ack") hideSheet(ui.complaint);
   if (!known && frame.sender !== "customer") announce(frame);
@@ -555,10 +556,10 @@ function showEnded(text) {
   setComposerEnabled(false);
 }
 
-function showSheet(sheet) {
+function showSheet(sheet, { focus = true } = {}) {
   for (const other of [ui.leave, ui.complaint]) if (other !== sheet) other.hidden = true;
   sheet.hidden = false;
-  sheet.querySelector("input, select, textarea")?.focus();
+  if (focus) sheet.querySelector("input, select, textarea")?.focus();
 }
 
 function hideSheet(sheet) {
@@ -568,8 +569,8 @@ function hideSheet(sheet) {
 }
 
 // S-callback-24h: a queued customer may leave a message instead of waiting.
-function showLeaveForm() {
-  showSheet(ui.leave);
+function showLeaveForm({ focus = true } = {}) {
+  showSheet(ui.leave, { focus });
   updateLeaveOffer();
 }
 
@@ -589,8 +590,7 @@ function showRating() {
       button.type = "button";
       button.textContent = String(score);
       button.dataset.score = String(score);
-      button.setAttribute("role", "radio");
-      button.setAttribute("aria-checked", "false");
+      button.setAttribute("aria-pressed", "false");
       button.addEventListener("click", () => pickScore(score));
       ui.scores.append(button);
     }
@@ -606,7 +606,7 @@ function showRating() {
 function pickScore(score) {
   state.score = score;
   for (const button of ui.scores.children) {
-    button.setAttribute("aria-checked", String(Number(button.dataset.score) === score));
+    button.setAttribute("aria-pressed", String(Number(button.dataset.score) === score));
   }
   showRating();
 }
@@ -682,7 +682,7 @@ function start() {
   ui.complain.addEventListener("click", () => showSheet(ui.complaint));
   ui.complaint.addEventListener("submit", submitComplaint);
   ui.complaintCancel.addEventListener("click", () => hideSheet(ui.complaint));
-  ui.leaveOffer.addEventListener("click", showLeaveForm);
+  ui.leaveOffer.addEventListener("click", () => showLeaveForm());
   ui.leave.addEventListener("submit", submitLeave);
   ui.leaveCancel.addEventListener("click", () => { hideSheet(ui.leave); updateLeaveOffer(); });
   ui.rating.addEventListener("submit", submitRating);
