@@ -101,8 +101,11 @@ async def test_an_agent_answers_with_the_consoles_tools(
     # A transfer with a handoff note: the colleague gets the chat with its history and the note.
     colleague = await server.agent("小李", "1002")
     await console.locator("#transfer-chat").click()
-    await console.locator("#transfer-to").fill(str(colleague.info["agent"]["id"]))
+    await console.locator("#transfer-to").fill("999")
     await console.locator("#transfer-note").fill("登录问题,已约 18:00 回电")
+    await console.locator("#transfer-send").click()
+    await expect(console.locator("#transfer-error")).to_have_text("转接失败:没有这位坐席(或已停用)")
+    await console.locator("#transfer-to").fill(str(colleague.info["agent"]["id"]))
     await snap(console, "console-transfer")
     await console.locator("#transfer-send").click()
     assigned = await colleague.until("assigned", chat_id=customer.chat_id)

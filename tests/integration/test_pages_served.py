@@ -25,6 +25,8 @@ SCRIPTS = (
     "/common/socket.js",
     "/console/console.js",
     "/console/quick.js",
+    "/console/transfer.js",
+    "/console/clock.js",
     "/demo/demo.js",
 )
 

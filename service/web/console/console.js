@@ -5,17 +5,16 @@
 
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlockSound } from "./alerts.js";
+import { ServerClock, minutesSeconds, waitLevel } from "./clock.js";
 import { Complaints } from "./complaints.js";
 import { QuickReplies } from "./quick.js";
+import { Transfer } from "./transfer.js";
 import { errorText, refusalText, templateName } from "./words.js";
 
 const TOKEN_KEY = "kefu.console.token";
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const ERROR_SHOW_MS = 8000;
-// S-max-wait: a customer waiting this long is shown amber, then red.
-const WAIT_AMBER_S = 45;
-const WAIT_RED_S = 60;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -48,11 +47,6 @@ const ui = {
   quickOpen: $("quick-open"),
   noteMode: $("note-mode"),
   transferChat: $("transfer-chat"),
-  transfer: $("transfer"),
-  transferTo: $("transfer-to"),
-  transferNote: $("transfer-note"),
-  transferCancel: $("transfer-cancel"),
-  transferError: $("transfer-error"),
   correcting: $("correcting"),
   correctingText: $("correcting-text"),
   correctCancel: $("correct-cancel"),
@@ -66,10 +60,17 @@ const state = {
   agent: null,
   chats: new Map(),
   selected: null,
-  // Browser clock minus server clock, from the `at` of lines arriving live (never less).
-  skew: null,
   correcting: null, // {chat, seq}: the next send corrects this line (S-correction)
 };
+
+const clock = new ServerClock();
+
+const transfer = new Transfer(
+  { open: ui.transferChat, form: $("transfer"), to: $("transfer-to"), note: $("transfer-note"),
+    cancel: $("transfer-cancel"), error: $("transfer-error") },
+  (frame) => send(frame),
+  () => selectedChat()?.id ?? null,
+);
 
 const complaints = new Complaints(
   { open: $("complaint-chat"), form: $("complaint-form"), topic: $("complaint-topic"),
@@ -251,7 +252,7 @@ function onMessage(frame, live) {
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
-  if (live) learnSkew(frame.at);
+  if (live) clock.learn(frame.at);
   if (frame.sender === "agent" && chat.pending.delete(frame.client_id)) {
     pendingElement(chat, frame.client_id)?.remove();
   }
@@ -371,7 +372,7 @@ function onTransferred(frame) {
   if (!chat) return;
   chat.status = "transferred";
   chat.transferredTo = frame.to.agent ? `${frame.to.agent.name}(${frame.to.agent.employee_no})` : `${frame.to.group} 组`;
-  ui.transfer.hidden = true;
+  transfer.done();
   stopTyping(chat);
   refresh();
 }
@@ -384,11 +385,7 @@ function onSuggest(frame) {
 }
 
 function onError(frame) {
-  if (frame.code === "transfer_refused" && !ui.transfer.hidden) {
-    ui.transferError.textContent = errorText(frame);
-    ui.transferError.hidden = false;
-    return;
-  }
+  if (frame.code === "transfer_refused" && transfer.refused(frame)) return;
   for (const chat of state.chats.values()) {
     const pending = frame.ref && chat.pending.get(frame.ref);
     if (!pending) continue;
@@ -404,16 +401,7 @@ function onError(frame) {
   showError(errorText(frame));
 }
 
-function learnSkew(at) {
-  const skew = Date.now() - Date.parse(at);
-  if (!Number.isNaN(skew) && (state.skew === null || skew < state.skew)) state.skew = skew;
-}
 
-function waitedSeconds(chat) {
-  if (!chat.waitingSince) return null;
-  const serverNow = Date.now() - (state.skew ?? 0);
-  return Math.max(0, (serverNow - Date.parse(chat.waitingSince)) / 1000);
-}
 
 function setStatus(status) {
   if (state.agent) state.agent.status = status;
@@ -447,7 +435,7 @@ function sendTemplate(chat, key, vars) {
 
 function sendReply(chat, text, note = false) {
   // Shown at the server's time, as the stored lines are (the browser's clock may differ).
-  const at = new Date(Date.now() - (state.skew ?? 0)).toISOString();
+  const at = new Date(clock.now()).toISOString();
   const pending = { client_id: newClientId(), text, at, note };
   chat.pending.set(pending.client_id, pending);
   renderPending(chat, pending);
@@ -496,7 +484,7 @@ function selectChat(chatId, { auto = false } = {}) {
   state.selected = chatId;
   chat.unread = 0;
   if (!auto) chat.fresh = false;
-  ui.transfer.hidden = true;
+  transfer.close();
   complaints.close();
   stopCorrecting();
   if (quick.isOpen) ui.quick.hidden = true;
@@ -699,13 +687,12 @@ function tag(className, text) {
 }
 
 function paintClock(element, chat) {
-  const waited = waitedSeconds(chat);
-  if (waited === null) return;
-  const s = Math.floor(waited);
-  element.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  if (!chat.waitingSince) return;
+  const s = clock.secondsSince(chat.waitingSince);
+  element.textContent = minutesSeconds(s);
   element.title = `顾客已等待 ${s} 秒`;
-  element.classList.toggle("is-amber", s >= WAIT_AMBER_S && s < WAIT_RED_S);
-  element.classList.toggle("is-red", s >= WAIT_RED_S);
+  element.classList.toggle("is-amber", waitLevel(s) === "amber");
+  element.classList.toggle("is-red", waitLevel(s) === "red");
 }
 
 function tick() {
@@ -725,10 +712,9 @@ function paintHold() {
     hold.firstChild.textContent = "请稍等 ";
     return;
   }
-  const serverNow = Date.now() - (state.skew ?? 0);
-  const s = Math.max(0, Math.floor((serverNow - Date.parse(chat.heldSince)) / 1000));
-  hold.dataset.held = s >= WAIT_RED_S ? "late" : "on";
-  hold.firstChild.textContent = `保持中 ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} `;
+  const s = clock.secondsSince(chat.heldSince);
+  hold.dataset.held = waitLevel(s) === "red" ? "late" : "on";
+  hold.firstChild.textContent = `保持中 ${minutesSeconds(s)} `;
 }
 
 function renderSuggestions(chat) {
@@ -785,7 +771,7 @@ function renderPane() {
   ui.holdChat.hidden = !open || Boolean(chat.closesAt);
   ui.transferChat.hidden = !open || Boolean(chat.closesAt);
   complaints.render(chat.id, open);
-  if (!open) ui.transfer.hidden = true;
+  if (!open) transfer.close();
   ui.quickOpen.disabled = !open;
   ui.typing.hidden = !chat.customerTyping;
   renderSuggestions(chat);
@@ -865,26 +851,6 @@ function submitReply(event) {
   sendReply(chat, text, ui.noteMode.checked);
 }
 
-function openTransfer() {
-  if (!selectedChat()) return;
-  ui.transfer.hidden = !ui.transfer.hidden;
-  ui.transferChat.setAttribute("aria-expanded", String(!ui.transfer.hidden));
-  ui.transferError.hidden = true;
-  if (!ui.transfer.hidden) ui.transferTo.focus();
-}
-
-function submitTransfer(event) {
-  event.preventDefault();
-  const chat = selectedChat();
-  const to = ui.transferTo.value.trim();
-  const note = ui.transferNote.value.trim();
-  if (!chat || !to || !note) return;
-  ui.transferError.hidden = true;
-  // An agent's id is a number; anything else names a group.
-  const target = /^[0-9]+$/.test(to) ? { to_agent: Number(to) } : { to_group: to };
-  send({ type: "transfer", chat_id: chat.id, ...target, note });
-}
-
 async function flipNotifications() {
   const on = await toggleNotifications();
   ui.notify.setAttribute("aria-pressed", String(on));
@@ -931,9 +897,6 @@ function start() {
     ui.input.placeholder = ui.noteMode.checked ? "内部备注:只有客服能看到" : "输入回复,Enter 发送,Shift+Enter 换行,/ 快捷回复";
     ui.input.focus();
   });
-  ui.transferChat.addEventListener("click", openTransfer);
-  ui.transfer.addEventListener("submit", submitTransfer);
-  ui.transferCancel.addEventListener("click", () => { ui.transfer.hidden = true; ui.transferChat.focus(); });
   ui.notify.addEventListener("click", flipNotifications);
   $("complaint-chat").addEventListener("click", () => complaints.toggle());
   ui.correctCancel.addEventListener("click", () => { stopCorrecting(); ui.input.value = ""; });

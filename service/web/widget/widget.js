@@ -10,7 +10,8 @@
 (function () {
   "use strict";
   if (window.kefu && window.kefu.loaded) return;
-  var script = document.currentScript;
+  // currentScript is null only if the tag was loaded as a module: look for it by name then.
+  var script = document.currentScript || document.querySelector('script[src*="/widget/widget.js"]');
   if (!script) return;
   var data = script.dataset;
   var server = new URL(data.server || script.src, location.href).origin;
@@ -44,10 +45,10 @@
     // On a phone the chat is the whole screen; its own header has the minimise button.
     "@media (max-width:520px){.panel{inset:0;width:auto;height:auto;border-radius:0}" +
     ":host(.open) .launcher{display:none}}";
-  var ICON_CHAT = '<svg class="bubble" viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.6 ' +
-    "2 11c0 2.4 1.3 4.6 3.4 6.1L4.5 21l4.4-2.3c1 .2 2 .3 3.1.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z\"/></svg>";
-  var ICON_X = '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7 12 12l6.3 6.3-1.4 ' +
-    '1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"/></svg>';
+  var ICON_CHAT = "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.5 21l4.4-2.3c1 .2 2 .3 3.1.3 " +
+    "5.5 0 10-3.6 10-8s-4.5-8-10-8z";
+  var ICON_X = "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 " +
+    "4.3l6.3 6.3 6.3-6.3z";
 
   var player = null;
   var frame = null;
@@ -80,7 +81,8 @@
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "kefu-panel");
     launcher.setAttribute("aria-label", WORDS.open);
-    launcher.innerHTML = ICON_CHAT + ICON_X;
+    launcher.appendChild(icon("bubble", ICON_CHAT));
+    launcher.appendChild(icon("x", ICON_X));
     badge = document.createElement("span");
     badge.className = "badge";
     badge.hidden = true;
@@ -102,6 +104,18 @@
       ensureFrame();
       if (saved.open) open();
     }
+  }
+
+  // Built as nodes, not from markup: a host enforcing Trusted Types refuses innerHTML.
+  function icon(className, path) {
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", className);
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    shape.setAttribute("d", path);
+    svg.appendChild(shape);
+    return svg;
   }
 
   function chatUrl() {
