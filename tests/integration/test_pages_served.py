@@ -27,6 +27,8 @@ SCRIPTS = (
     "/console/quick.js",
     "/console/transfer.js",
     "/console/clock.js",
+    "/console/lines.js",
+    "/console/list.js",
     "/demo/demo.js",
 )
 

@@ -8,6 +8,8 @@ import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlo
 import { ServerClock, minutesSeconds, waitLevel } from "./clock.js";
 import { Complaints } from "./complaints.js";
 import { QuickReplies } from "./quick.js";
+import { firstAfter, formatTime, lineElement, markFailed, pendingElement, pendingLine } from "./lines.js";
+import { listItem, statusTag } from "./list.js";
 import { Transfer } from "./transfer.js";
 import { errorText, refusalText, templateName } from "./words.js";
 
@@ -254,7 +256,7 @@ function onMessage(frame, live) {
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
   if (live) clock.learn(frame.at);
   if (frame.sender === "agent" && chat.pending.delete(frame.client_id)) {
-    pendingElement(chat, frame.client_id)?.remove();
+    pendingElement(chat.log, frame.client_id)?.remove();
   }
   // A reply ends the customer's wait (also when its ack already placed it in the log).
   // S-hold: the hold (a system line) counts the minute until the agent writes again.
@@ -288,7 +290,7 @@ function onAck(frame) {
   const pending = chat?.pending.get(frame.client_id);
   if (!pending) return;
   chat.pending.delete(frame.client_id);
-  const element = pendingElement(chat, frame.client_id);
+  const element = pendingElement(chat.log, frame.client_id);
   // Our own message also comes back as a `message` frame; whichever is first shows it.
   if (chat.log.querySelector(`[data-seq="${frame.seq}"]`)) {
     element?.remove();
@@ -321,7 +323,7 @@ function onClosed(frame) {
   if (!chat) return;
   chat.status = "closed";
   chat.closedBy = frame.by;
-  for (const clientId of chat.pending.keys()) markFailed(chat, clientId, "会话已结束");
+  for (const clientId of chat.pending.keys()) markFailed(chat.log, clientId, "未发送:会话已结束");
   chat.pending.clear();
   stopTyping(chat);
   refresh();
@@ -348,7 +350,7 @@ function onUnassigned(frame) {
   const chat = state.chats.get(frame.chat_id);
   if (!chat) return;
   chat.status = "returned";
-  for (const clientId of chat.pending.keys()) markFailed(chat, clientId, "会话已转给其他客服");
+  for (const clientId of chat.pending.keys()) markFailed(chat.log, clientId, "未发送:会话已转给其他客服");
   chat.pending.clear();
   const why = {
     accept_timeout: "超过时限未回复,已转给其他客服;您的状态已设为“离开”",
@@ -396,7 +398,7 @@ function onError(frame) {
       showRefusal(chat, pending, frame);
       return;
     }
-    markFailed(chat, frame.ref, errorText(frame));
+    markFailed(chat.log, frame.ref, `未发送:${errorText(frame)}`);
   }
   showError(errorText(frame));
 }
@@ -508,35 +510,8 @@ function senderLabel(chat, message) {
   return message.template ? `系统 · ${templateName(message.template)}` : "系统";
 }
 
-function formatTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
-}
-
-function messageElement(chat, message) {
-  const item = document.createElement("li");
-  item.className = `msg msg-${message.sender}`;
-  if (message.template) item.classList.add("msg-template");
-  if (message.internal) item.classList.add("msg-internal");
-  const meta = document.createElement("div");
-  meta.className = "msg-meta";
-  const who = document.createElement("span");
-  who.className = "msg-who";
-  who.textContent = senderLabel(chat, message);
-  const time = document.createElement("time");
-  time.dateTime = message.at || "";
-  time.textContent = formatTime(message.at);
-  meta.append(who, time);
-  const text = document.createElement("div");
-  text.className = "msg-text";
-  text.textContent = message.text;
-  item.append(meta, text);
-  return item;
-}
-
 function seqElement(chat, message) {
-  const element = messageElement(chat, message);
+  const element = lineElement(message, senderLabel(chat, message));
   element.dataset.seq = String(message.seq);
   // S-correction: the agent's own visible lines can be corrected.
   const own = message.sender === "agent" && !message.internal && message.agent
@@ -550,7 +525,6 @@ function seqElement(chat, message) {
     fix.addEventListener("click", () => startCorrecting(chat, message));
     element.querySelector(".msg-meta").append(fix);
   }
-  if (message.corrects) element.classList.add("is-correction");
   return element;
 }
 
@@ -573,50 +547,19 @@ function renderMessage(chat, message) {
   if (chat.id === state.selected) scrollToEnd();
 }
 
-// Stored messages sit in seq order; replies still waiting for their ack stay below them.
-function firstAfter(log, seq) {
-  for (const child of log.children) {
-    if (child.dataset.seq === undefined || Number(child.dataset.seq) > seq) return child;
-  }
-  return null;
-}
-
 function renderPending(chat, pending) {
-  const element = messageElement(chat,
-    { sender: "agent", text: pending.text, at: pending.at, internal: pending.note });
-  element.classList.add("is-pending");
-  element.dataset.clientId = pending.client_id;
-  const status = document.createElement("div");
-  status.className = "msg-state";
-  status.textContent = "发送中…";
-  element.append(status);
-  chat.log.append(element);
+  const line = { sender: "agent", text: pending.text, at: pending.at, internal: pending.note };
+  chat.log.append(pendingLine(line, senderLabel(chat, line), pending.client_id));
   scrollToEnd();
-}
-
-function pendingElement(chat, clientId) {
-  return [...chat.log.querySelectorAll("[data-client-id]")]
-    .find((element) => element.dataset.clientId === clientId);
-}
-
-function markFailed(chat, clientId, reason) {
-  const element = pendingElement(chat, clientId);
-  if (!element || !element.classList.contains("is-pending")) return;
-  element.classList.replace("is-pending", "is-failed");
-  element.querySelector(".msg-state").textContent = `未发送:${reason}`;
 }
 
 function scrollToEnd() {
   ui.transcript.scrollTop = ui.transcript.scrollHeight;
 }
 
-const STATUS_TAG = { closed: "已结束", returned: "已退回队列", transferred: "已转交" };
-
 function showRefusal(chat, pending, frame) {
-  const element = pendingElement(chat, pending.client_id);
+  const element = markFailed(chat.log, pending.client_id, refusalText(frame));
   if (!element) return;
-  element.classList.replace("is-pending", "is-failed");
-  element.querySelector(".msg-state").textContent = refusalText(frame);
   if (!frame.suggestion) return;
   const row = document.createElement("div");
   row.className = "msg-refusal";
@@ -638,52 +581,6 @@ function showRefusal(chat, pending, frame) {
   });
   row.append(use);
   element.append(row);
-}
-
-function chatListItem(chat) {
-  const item = document.createElement("li");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "chat-item";
-  button.dataset.chatId = String(chat.id);
-  button.dataset.status = chat.status;
-  if (chat.id === state.selected) button.setAttribute("aria-current", "true");
-  const name = document.createElement("span");
-  name.className = "chat-name";
-  name.textContent = customerName(chat.customer);
-  const preview = document.createElement("span");
-  preview.className = "chat-preview";
-  preview.textContent = chat.customerTyping ? "正在输入…" : chat.preview;
-  button.append(name, preview);
-  const shown = chatTag(chat);
-  if (shown) button.append(tag(`chat-tag ${shown.className}`.trim(), shown.text));
-  if (chat.customer?.tier) button.append(tag("chat-tier", chat.customer.tier));
-  if (chat.unread) button.append(tag("badge", String(chat.unread)));
-  if (chat.fresh) button.dataset.fresh = "true";
-  if (chat.status === "open" && chat.waitingSince) {
-    const clock = tag("chat-wait", "");
-    clock.dataset.chatId = String(chat.id);
-    button.append(clock);
-    paintClock(clock, chat);
-  }
-  button.addEventListener("click", () => selectChat(chat.id));
-  item.append(button);
-  return item;
-}
-
-// One tag per chat: its status, else the closing grace, else an apology already sent.
-function chatTag(chat) {
-  if (STATUS_TAG[chat.status]) return { text: STATUS_TAG[chat.status], className: "" };
-  if (chat.closesAt) return { text: "待结束", className: "chat-closing" };
-  if (chat.late) return { text: "久等", className: "chat-late" };
-  return null;
-}
-
-function tag(className, text) {
-  const element = document.createElement("span");
-  element.className = className;
-  element.textContent = text;
-  return element;
 }
 
 function paintClock(element, chat) {
@@ -740,7 +637,12 @@ function renderSuggestions(chat) {
 function renderList() {
   const order = { open: 0, returned: 1, transferred: 1, closed: 2 };
   const chats = [...state.chats.values()].sort((a, b) => order[a.status] - order[b.status]);
-  ui.chatList.replaceChildren(...chats.map(chatListItem));
+  ui.chatList.replaceChildren(...chats.map((chat) => listItem(chat, {
+    current: chat.id === state.selected,
+    name: customerName(chat.customer),
+    onSelect: () => selectChat(chat.id),
+    paintClock,
+  })));
   ui.noChats.hidden = chats.length > 0;
 }
 
@@ -755,7 +657,7 @@ function renderPane() {
   if (chat.customer?.player_id) parts.push(`玩家 ID ${chat.customer.player_id}`);
   if (chat.customer?.tier) parts.push(`等级 ${chat.customer.tier}`);
   if (chat.locale) parts.push(chat.locale);
-  if (STATUS_TAG[chat.status]) parts.push(STATUS_TAG[chat.status]);
+  if (statusTag(chat.status)) parts.push(statusTag(chat.status));
   if (chat.status === "transferred") parts.push(`给 ${chat.transferredTo}`);
   if (chat.status === "open" && chat.waitingSince) {
     parts.push(`顾客等待自 ${formatTime(chat.waitingSince)}`);
