@@ -22,6 +22,8 @@ SCRIPTS = (
     "/widget/widget.js",
     "/widget/chat.js",
     "/widget/strings.js",
+    "/widget/store.js",
+    "/widget/log.js",
     "/common/socket.js",
     "/console/console.js",
     "/console/quick.js",

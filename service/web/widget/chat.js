@@ -7,10 +7,10 @@
 // closing the tab forgets it (a shared computer does not show the last customer's chat).
 
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
+import { Log } from "./log.js";
+import { clearChat, emptyChat, loadChat, saveChat as store } from "./store.js";
 import { pickLocale, strings } from "./strings.js";
 
-const STORAGE_KEY = "kefu.widget.chat";
-const MAX_STORED_MESSAGES = 300;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const NOTICE_SHOW_MS = 6000;
@@ -51,44 +51,14 @@ const state = {
   chat: loadChat(),
 };
 
-// -- the stored chat ---------------------------------------------------------------------------
-
-function emptyChat() {
-  // lastSeq counts only message frames received, never seqs learned from an ack: an ack can
-  // overtake an earlier message still on its way, and resuming past it would lose that message.
-  return { chatId: null, token: null, playerId: null, lastSeq: 0, status: null, agent: null,
-           closedBy: null, rated: null, inLine: false, nobodyOnline: false, messages: new Map(),
-           pending: new Map() };
-}
-
-function loadChat() {
-  try {
-    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY));
-    if (!saved || !saved.token) return emptyChat();
-    return {
-      ...emptyChat(),
-      ...saved,
-      messages: new Map((saved.messages || []).map((m) => [m.seq, m])),
-      pending: new Map((saved.pending || []).map((p) => [p.client_id, p])),
-    };
-  } catch {
-    return emptyChat();
-  }
-}
+const log = new Log(ui.log, { label: senderLabel, t, locale: config.locale });
 
 function saveChat() {
-  const chat = state.chat;
-  if (!chat.token) return;
-  const messages = [...chat.messages.values()].sort((a, b) => a.seq - b.seq);
-  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({
-    ...chat,
-    messages: messages.slice(-MAX_STORED_MESSAGES),
-    pending: [...chat.pending.values()],
-  }));
+  store(state.chat);
 }
 
 function forgetChat() {
-  sessionStorage.removeItem(STORAGE_KEY);
+  clearChat();
   state.chat = emptyChat();
 }
 
@@ -133,7 +103,7 @@ function onHostMessage(event) {
     if (state.visible) {
       state.unread = 0;
       toHost({ type: "unread", count: 0 });
-      scrollToEnd();
+      log.scrollToEnd();
       ui.input.disabled ? ui.newChat.focus() : ui.input.focus();
     }
   }
@@ -147,7 +117,7 @@ function begin() {
   // A stored chat of another player (or of a guest, now signed in) is not this customer's.
   if (state.chat.token && state.chat.playerId !== (state.player?.id ?? null)) {
     forgetChat();
-    ui.log.replaceChildren();
+    log.clear();
   }
   socket.connect();
 }
@@ -225,7 +195,7 @@ function onFrame(frame) {
 function onReady(frame) {
   if (state.chat.chatId !== null && state.chat.chatId !== frame.chat_id) {
     state.chat = emptyChat();
-    ui.log.replaceChildren();
+    log.clear();
   }
   const chat = state.chat;
   if (!chat.token) chat.playerId = state.player?.id ?? null;
@@ -253,13 +223,13 @@ function onMessage(frame) {
   chat.messages.set(frame.seq, frame);
   chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
   if (frame.sender === "customer" && chat.pending.delete(frame.client_id)) {
-    pendingElement(frame.client_id)?.remove();
+    log.pendingElement(frame.client_id)?.remove();
   }
   if (frame.sender === "agent") {
     hideTyping();
     if (frame.agent) showAgent(frame.agent);
   }
-  renderMessage(frame);
+  log.render(frame);
   if (frame.template === "survey") showRating();
   if (frame.template === "nobody_online" && chat.status !== "assigned" && !chat.closedBy) {
     chat.nobodyOnline = true;
@@ -276,13 +246,13 @@ function onAck(frame) {
   const pending = state.chat.pending.get(frame.client_id);
   if (!pending) return;
   state.chat.pending.delete(frame.client_id);
-  pendingElement(frame.client_id)?.remove();
+  log.pendingElement(frame.client_id)?.remove();
   // The echo of our own message may still be on its way (it can overtake the ack or follow it).
   if (!state.chat.messages.has(frame.seq)) {
     const local = { seq: frame.seq, sender: "customer", text: pending.text, at: pending.at,
                     local: true };
     state.chat.messages.set(frame.seq, local);
-    renderMessage(local);
+    log.render(local);
   }
   saveChat();
 }
@@ -290,7 +260,7 @@ function onAck(frame) {
 function onClosed(frame) {
   state.chat.closedBy = frame.by;
   state.chat.status = "closed";
-  for (const clientId of state.chat.pending.keys()) markFailed(clientId, t.chatEnded);
+  for (const clientId of state.chat.pending.keys()) log.markFailed(clientId, t.chatEnded);
   state.chat.pending.clear();
   saveChat();
   hideTyping();
@@ -316,7 +286,7 @@ function onError(frame) {
   if (frame.ref && state.chat.pending.has(frame.ref)) {
     // Resending cannot fix a refused message (too long, chat closed): stop retrying it.
     state.chat.pending.delete(frame.ref);
-    markFailed(frame.ref, frame.message);
+    log.markFailed(frame.ref, frame.message);
     saveChat();
   }
   showNotice(frame.message);
@@ -339,7 +309,7 @@ function sendMessage(text) {
   const pending = { client_id: newClientId(), text, at: new Date().toISOString() };
   state.chat.pending.set(pending.client_id, pending);
   saveChat();
-  renderPending(pending);
+  log.pending(pending);
   if (socket.ready) send(messageFrame(pending));
 }
 
@@ -370,7 +340,7 @@ function disarmEnd() {
 function startNewChat() {
   socket.stop("new chat");
   forgetChat();
-  ui.log.replaceChildren();
+  log.clear();
   ui.ended.hidden = true;
   ui.rating.hidden = true;
   hideSheet(ui.leave);
@@ -416,82 +386,6 @@ function senderLabel(message) {
   if (message.sender === "agent") return message.agent ? t.agentLabel(message.agent) : t.agentFallback;
   if (message.sender === "system") return t.system;
   return t.me;
-}
-
-function formatTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString(config.locale, { hour: "2-digit", minute: "2-digit" });
-}
-
-function messageElement(message) {
-  const item = document.createElement("li");
-  item.className = `msg msg-${message.sender}`;
-  if (message.template) item.classList.add("msg-template", `msg-template-${message.template}`);
-  if (message.kind) item.classList.add(`msg-kind-${message.kind}`);
-  const meta = document.createElement("div");
-  meta.className = "msg-meta";
-  const who = document.createElement("span");
-  who.className = "msg-who";
-  who.textContent = senderLabel(message);
-  const time = document.createElement("time");
-  time.dateTime = message.at || "";
-  time.textContent = formatTime(message.at);
-  meta.append(who, time);
-  const bubble = document.createElement("div");
-  bubble.className = "msg-text";
-  bubble.textContent = message.text;
-  item.append(meta, bubble);
-  return item;
-}
-
-function renderMessage(message) {
-  const element = messageElement(message);
-  element.dataset.seq = String(message.seq);
-  const existing = ui.log.querySelector(`[data-seq="${message.seq}"]`);
-  if (existing) {
-    existing.replaceWith(element);
-  } else {
-    ui.log.insertBefore(element, firstAfter(message.seq));
-  }
-  // S-correction: the right line is shown in place of the wrong one.
-  if (message.corrects) ui.log.querySelector(`[data-seq="${message.corrects}"]`)?.classList.add("is-corrected");
-  scrollToEnd();
-}
-
-// Stored messages sit in seq order; messages still waiting for their ack stay below them.
-function firstAfter(seq) {
-  for (const child of ui.log.children) {
-    if (child.dataset.seq === undefined || Number(child.dataset.seq) > seq) return child;
-  }
-  return null;
-}
-
-function renderPending(pending) {
-  const element = messageElement({ sender: "customer", text: pending.text, at: pending.at });
-  element.classList.add("is-pending");
-  element.dataset.clientId = pending.client_id;
-  const status = document.createElement("div");
-  status.className = "msg-state";
-  status.textContent = t.sending;
-  element.append(status);
-  ui.log.append(element);
-  scrollToEnd();
-}
-
-function pendingElement(clientId) {
-  return [...ui.log.querySelectorAll(".is-pending")].find((el) => el.dataset.clientId === clientId);
-}
-
-function markFailed(clientId, reason) {
-  const element = pendingElement(clientId);
-  if (!element) return;
-  element.classList.replace("is-pending", "is-failed");
-  element.querySelector(".msg-state").textContent = t.notSent(reason);
-}
-
-function scrollToEnd() {
-  ui.log.scrollTop = ui.log.scrollHeight;
 }
 
 function announce(message) {
@@ -670,8 +564,8 @@ function onEscape(event) {
 function start() {
   translate();
   const ordered = [...state.chat.messages.values()].sort((a, b) => a.seq - b.seq);
-  for (const message of ordered) renderMessage(message);
-  for (const pending of state.chat.pending.values()) renderPending(pending);
+  for (const message of ordered) log.render(message);
+  for (const pending of state.chat.pending.values()) log.pending(pending);
   if (state.chat.agent && !state.chat.closedBy) showAgent(state.chat.agent);
   if (ordered.some((message) => message.template === "survey")) showRating();
   ui.composer.addEventListener("submit", submit);
