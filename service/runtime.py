@@ -60,8 +60,8 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
-        positions = Pass("positions", units, positions_pass, exclusive=False)
-        router = Pass("routing", units, routing_pass, exclusive=True)
+        positions = Pass("positions", units, positions_pass)
+        router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
         units.on_route_due = router.poke
         return cls(
@@ -86,7 +86,7 @@ class Runtime:
         await self.bus.connect()
         if self.settings.redis_url is None:
             # One process owns every socket: after a restart none is left.
-            async with self.units(exclusive=True) as work:
+            async with self.units() as work:
                 await self.chats.reset_presence(work)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)
