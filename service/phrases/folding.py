@@ -24,6 +24,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from pypinyin.pinyin_dict import pinyin_dict
 
@@ -104,6 +105,8 @@ class Folded(View):
     """The exact view of a text, and the lazily computed leet and pinyin views."""
 
     lowered: str = field(default="", compare=False, repr=False)
+    # What each matcher found in this text (service/phrases/matching.py), filled on first use.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def leet(self) -> View | None:

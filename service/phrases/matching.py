@@ -32,7 +32,7 @@ __all__ = ["Entry", "Match", "Matcher", "fold", "normalise"]
 EXACT, LEET, SOUNDS, FUZZY, BARE = "exact", "leet", "pinyin", "fuzzy", "bare"
 FUZZY_MIN = 4  # one edit only in phrases of at least this many letters (false positives)
 
-_Keep = Callable[[int, str], None]
+_Keep = Callable[[int, str], object]
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,9 @@ class Matcher:
         ):
             view.compile()
         self._longest_whole = max((len(key) for key in self._whole), default=0)
+        used = set().union(*self._uses.values())
+        self._fuzzy_used, self._leet_used = FUZZY in used, LEET in used
+        self._sounds_used = SOUNDS in used
 
     def _add(self, index: int, entry: Entry) -> None:
         folded = fold(entry.written)
@@ -217,22 +220,25 @@ class Matcher:
         return self.match(fold(text), kinds)
 
     def match(self, folded: Folded, kinds: frozenset[str]) -> list[Match]:
-        """``find`` on text already folded."""
-        uses = set().union(*(self._uses.get(kind, ()) for kind in kinds))
+        """``find`` on text already folded. Every list is matched in one go and remembered
+        with the folded text, so the guard, abuse, complaint and suggestion lookups of one
+        message share the work."""
+        found = folded.memo.get(self)
+        if found is None:
+            found = folded.memo[self] = self._all(folded)
+        return [match for match in found if match.entry.kind in kinds]
+
+    def _all(self, folded: Folded) -> list[Match]:
         found: dict[int, str] = {}
-
-        def keep(index: int, how: str) -> None:
-            if self.entries[index].kind in kinds:
-                found.setdefault(index, how)
-
-        self._scan_exact(folded, keep, FUZZY in uses)
-        if LEET in uses and (leet := folded.leet) is not None and leet.chars != folded.chars:
+        keep = found.setdefault
+        self._scan_exact(folded, keep, self._fuzzy_used)
+        if self._leet_used and (leet := folded.leet) is not None and leet.chars != folded.chars:
             for start, end, index in self._leet.scan(leet.chars):
                 if self._bounded(leet, start, end, index):
                     keep(index, LEET)
-        if SOUNDS in uses:
+        if self._sounds_used:
             self._scan_sounds(folded, keep)
-        if BARE in uses and len(folded.chars) <= self._longest_whole + 16:
+        if self._whole and len(folded.chars) <= self._longest_whole + 8:
             for index in self._bare(folded):
                 keep(index, BARE)
         return [Match(self.entries[i], i, found[i]) for i in sorted(found)]
