@@ -222,6 +222,7 @@ class Catalog:
             ),
             bare_before=[word for _, locale in locales for word in locale.extras.bare_before],
             bare_after=[word for _, locale in locales for word in locale.extras.bare_after],
+            not_homophones=[w for _, locale in locales for w in locale.extras.not_homophones],
         )
 
     def forbidden(self, locale: str) -> tuple[ForbiddenPhrase, ...]:

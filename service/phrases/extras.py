@@ -6,6 +6,7 @@
   matched as whole words only;
 - ``[profanity]``: words an agent may not send (S-forbidden-phrases, S-abuse), with the
   wording to use instead; the abuse list and its abbreviations are screened for agents too;
+- ``[not_homophones]``: ordinary words that only sound like a list entry (白吃, 白痴);
 - ``[bare_answers]``: particles and filler words that leave a bare answer bare (不知道啊,
   我也不知道, "honestly I don't know").
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from service.phrases.folding import fold
 
-EXTRA_KEYS = frozenset({"synonyms", "abbreviations", "profanity", "bare_answers"})
+EXTRA_KEYS = frozenset({"synonyms", "abbreviations", "profanity", "bare_answers", "not_homophones"})
 ABBREVIATED_LISTS = frozenset({"abuse"})
 
 # error(message, key, table=None, field=None, nth=0) -> the loader's PhraseError
@@ -40,6 +41,7 @@ class Extras:
     polite: str = ""  # what to say instead of profanity
     bare_before: tuple[str, ...] = ()  # set aside at the start of a bare answer (我也不知道)
     bare_after: tuple[str, ...] = ()  # and at its end (不知道啊)
+    not_homophones: tuple[str, ...] = ()
 
 
 def parse_extras(data: dict[str, Any], forbidden: dict[str, bool], error: Error) -> Extras:
@@ -62,7 +64,9 @@ def parse_extras(data: dict[str, Any], forbidden: dict[str, bool], error: Error)
     bare = _table(data, "bare_answers", error)
     before = tuple(_words(bare.get("before", []), "bare_answers", "before", error))
     after = tuple(_words(bare.get("after", []), "bare_answers", "after", error))
-    return Extras(synonyms, tuple(abbreviations), words, polite, before, after)
+    alike = _table(data, "not_homophones", error)
+    not_homophones = tuple(_words(alike.get("words", []), "not_homophones", "words", error))
+    return Extras(synonyms, tuple(abbreviations), words, polite, before, after, not_homophones)
 
 
 def _table(data: dict[str, Any], name: str, error: Error) -> dict[str, Any]:

@@ -88,6 +88,11 @@ class View:
 
     chars: str
     gap: tuple[bool, ...]  # len(chars) + 1 entries; the last one is the end of the text
+    stop: tuple[bool, ...] = ()  # the same, for punctuation (not only spaces) or the end
+
+    def ends_sentence(self, index: int) -> bool:
+        """Whether punctuation or the end of the text follows ``index`` (no stops: always)."""
+        return not self.stop or self.stop[index]
 
     def boundary(self, index: int) -> bool:
         """Whether a word may start (or end) at ``index``."""
@@ -96,8 +101,13 @@ class View:
         return not (_is_word_char(self.chars[index - 1]) and _is_word_char(self.chars[index]))
 
 
-def _view(pairs: list[tuple[str, bool]]) -> View:
-    return View("".join(char for char, _ in pairs), (*(gap for _, gap in pairs), True))
+def _view(pairs: list[tuple[str, bool, bool]]) -> View:
+    """A view from (character, separator before, punctuation before) triples."""
+    return View(
+        "".join(char for char, _, _ in pairs),
+        (*(gap for _, gap, _ in pairs), True),
+        (*(stop for _, _, stop in pairs), True),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,18 +123,19 @@ class Folded(View):
         """Digits and symbols read as letters, repeats collapsed; None without Latin letters."""
         if not any("a" <= char <= "z" for char in self.chars):
             return None
-        pairs: list[tuple[str, bool]] = []
-        separated = True
+        pairs: list[tuple[str, bool, bool]] = []
+        separated = punctuated = True
         for char in self.lowered:
             if char in LEET:
                 char = LEET[char]
             elif not _is_kept(char):
                 separated = True
+                punctuated = punctuated or not char.isspace()
                 continue
             if not separated and pairs and pairs[-1][0] == char and char.isascii():
                 continue  # stuuupid → stupid
-            pairs.append((char, separated))
-            separated = False
+            pairs.append((char, separated, punctuated))
+            separated = punctuated = False
         return _view(pairs)
 
     @cached_property
@@ -133,7 +144,7 @@ class Folded(View):
         if not any(char in "12345" for char in self.chars):
             return None
         pairs = [
-            (char, self.gap[i])
+            (char, self.gap[i], self.stop[i])
             for i, char in enumerate(self.chars)
             if not (char in "12345" and i and "a" <= self.chars[i - 1] <= "z")
         ]
@@ -186,13 +197,17 @@ def fold(text: str) -> Folded:
         lowered = lowered.replace(old, new)
     chars: list[str] = []
     gap: list[bool] = []
-    separated = True
+    stop: list[bool] = []
+    separated = punctuated = True
     for char in lowered:
         if _is_kept(char):
             chars.append(char)
             gap.append(separated)
-            separated = False
+            stop.append(punctuated)
+            separated = punctuated = False
         else:
             separated = True
+            punctuated = punctuated or not char.isspace()
     gap.append(True)
-    return Folded("".join(chars), tuple(gap), lowered)
+    stop.append(True)
+    return Folded("".join(chars), tuple(gap), tuple(stop), lowered)

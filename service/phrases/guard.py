@@ -67,11 +67,13 @@ class PhraseGuard:
         profanity: Iterable[tuple[str, str, str]] = (),
         bare_before: Iterable[str] = (),
         bare_after: Iterable[str] = (),
+        not_homophones: Iterable[str] = (),
     ) -> None:
         """``forbidden``: (locale, phrase, replacement, whole_message); ``keywords`` and
         ``abbreviations``: (locale, list name, word); ``synonyms``: (locale, handbook phrase,
         synonym, whole_message); ``profanity``: (locale, word, replacement); ``bare_before``,
-        ``bare_after``: words that leave a bare answer bare (我也不知道, 不知道啊)."""
+        ``bare_after``: words that leave a bare answer bare (我也不知道, 不知道啊);
+        ``not_homophones``: ordinary words that only sound like a list entry (白吃)."""
         entries: list[Entry] = []
         replacements: dict[tuple[str, str], str] = {}
         for locale, phrase, replacement, whole in forbidden:
@@ -95,7 +97,7 @@ class PhraseGuard:
             entries.append(_word(name, locale, word))
         for locale, name, word in abbreviation_rows:
             entries.append(_word(name, locale, word, whole_word=True))
-        self.matcher = Matcher(entries, bare_before, bare_after)
+        self.matcher = Matcher(entries, bare_before, bare_after, not_homophones)
 
     def screen(self, text: str, locale: str | None = None) -> Hit | None:
         """The first taboo phrase or profanity in ``text``; the chat's own locale first.
@@ -127,6 +129,7 @@ def _taboo(locale: str, phrase: str, written: str, replacement: str, whole: bool
         fuzzy=not whole,
         sounds=True,
         leet=True,
+        question=written.rstrip().endswith(("?", "？")),
     )
 
 

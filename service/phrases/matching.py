@@ -33,6 +33,7 @@ EXACT, LEET, SOUNDS, FUZZY, BARE = "exact", "leet", "pinyin", "fuzzy", "bare"
 FUZZY_MIN = 4  # one edit only in phrases of at least this many letters (false positives)
 
 _Keep = Callable[[int, str], object]
+PRONOUNS = frozenset("你我他她它")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Entry:
     fuzzy: bool = False
     sounds: bool = False
     leet: bool = False
+    question: bool = False  # written with a final "?": punctuation or the end must follow
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class _Fuzzy:
             # Interior only, the ends stay: 我搞错了 is no edit of 你搞错了; four characters
             # take only an insertion (你搞定了 is no taboo), a dropped one needs six
             # (你说什么时候 is not 你说的什么 with 的 dropped).
-            inner = frozenset(range(1, n - 1))
+            # Nor may it drop or change a pronoun: 我被搞糊涂了 is the handbook's own answer.
+            inner = frozenset(k for k in range(1, n - 1) if folded.chars[k] not in PRONOUNS)
             return cls(
                 folded.chars,
                 frozenset(range(1, n)),
@@ -93,6 +96,10 @@ class _Fuzzy:
         p = self.phrase
         if len(window) == len(p):
             diffs = [k for k in range(len(p)) if window[k] != p[k]]
+            if len(diffs) == 2 and diffs[1] == diffs[0] + 1:  # two letters swapped: "wiht"
+                k = diffs[0]
+                swapped = window[k] == p[k + 1] and window[k + 1] == p[k]
+                return swapped and {k, k + 1} <= self.substitute
             return len(diffs) == 1 and diffs[0] in self.substitute
         if len(window) == len(p) + 1:
             return any(window[:k] == p[:k] and window[k + 1 :] == p[k:] for k in self.insert)
@@ -154,9 +161,15 @@ class Matcher:
     """Every list's entries, indexed once; ``find`` screens a message against chosen kinds."""
 
     def __init__(
-        self, entries: Sequence[Entry], before: Iterable[str] = (), after: Iterable[str] = ()
+        self,
+        entries: Sequence[Entry],
+        before: Iterable[str] = (),
+        after: Iterable[str] = (),
+        not_sounds: Iterable[str] = (),
     ) -> None:
-        """``before``, ``after``: words set aside at the start and the end of a bare answer."""
+        """``before``, ``after``: words set aside at the start and the end of a bare answer;
+        ``not_sounds``: words never read as homophones of an entry."""
+        self._not_sounds = frozenset(fold(word).chars for word in not_sounds)
         self.entries = tuple(entries)
         self._exact, self._leet, self._latin = _Index(), _Index(), _Index()
         self._toneless, self._toned, self._pairs = _Index(), _Index(), _Index()
@@ -164,6 +177,7 @@ class Matcher:
         self._whole: dict[str, list[int]] = {}
         self._before = _folded_words(before)
         self._after = _folded_words(after)
+        self._particles = frozenset(w for w in self._after if len(w) == 1 and is_han(w))
         self._uses: dict[str, set[str]] = {}
         for index, entry in enumerate(self.entries):
             self._add(index, entry)
@@ -197,13 +211,16 @@ class Matcher:
                 self._whole.setdefault(keys[0].replace(" ", ""), []).append(index)
             return
         self._exact.add(folded.chars, index)
+        if entry.fuzzy and folded.chars[-1] in self._particles:  # 您搞错啦 for 您搞错了
+            for particle in self._particles:
+                self._exact.add(folded.chars[:-1] + particle, index)
         if entry.fuzzy and len(folded.chars) >= FUZZY_MIN:
             uses.add(FUZZY)
             half = len(folded.chars) // 2
-            probe = -2 - 2 * len(self._fuzzy)  # negative values are probes, not entries
+            probe = -1 - 2 * len(self._fuzzy)  # negative values are probes, not entries
             self._fuzzy.append(_Fuzzy.of(folded))
-            self._exact.add(folded.chars[:half], probe)  # even: the left half
-            self._exact.add(folded.chars[half:], probe + 1)
+            self._exact.add(folded.chars[:half], probe)  # -1 - 2i: the left half of i
+            self._exact.add(folded.chars[half:], probe - 1)
         if entry.leet and not han and len(folded.chars) >= 4 and folded.leet is not None:
             uses.add(LEET)
             self._leet.add(folded.leet.chars, index)
@@ -245,7 +262,11 @@ class Matcher:
 
     def _bounded(self, view: View, start: int, end: int, index: int) -> bool:
         entry = self.entries[index]
-        return view.boundary(start) and (not entry.word_end or view.boundary(end))
+        return (
+            view.boundary(start)
+            and (not entry.word_end or view.boundary(end))
+            and (not entry.question or view.ends_sentence(end))
+        )
 
     def _scan_exact(self, folded: Folded, keep: _Keep, fuzzy: bool) -> None:
         for start, end, value in self._exact.scan(folded.chars):
@@ -253,8 +274,8 @@ class Matcher:
                 if self._bounded(folded, start, end, value):
                     keep(value, EXACT)
             elif fuzzy:  # a half of a fuzzy phrase: one edit leaves one half whole
-                probe = -2 - value
-                self._near(folded, probe // 2, start, end, probe % 2 == 0, keep)
+                code = -1 - value
+                self._near(folded, code // 2, start, end, code % 2 == 0, keep)
 
     def _near(
         self, folded: Folded, probe: int, start: int, end: int, left: bool, keep: _Keep
@@ -274,12 +295,13 @@ class Matcher:
         keys = folded.sounds
         if keys is not None:
             for key, index_ in ((keys[0], self._toneless), (keys[1], self._toned)):
-                for _start, _end, index in index_.scan(key):
-                    keep(index, SOUNDS)
+                for start, _end, index in index_.scan(key):
+                    if self._heard(folded, key, start, index) is not None:
+                        keep(index, SOUNDS)
             for start, _end, index in self._pairs.scan(keys[0]):
-                at = keys[0].count(" ", 0, start)
+                heard = self._heard(folded, keys[0], start, index)
                 written = fold(self.entries[index].written).chars
-                if any(a == b for a, b in zip(folded.chars[at : at + 2], written, strict=False)):
+                if heard is not None and any(a == b for a, b in zip(heard, written, strict=True)):
                     keep(index, SOUNDS)
         for view in (folded, folded.toneless):
             if view is None or not any("a" <= char <= "z" for char in view.chars):
@@ -287,6 +309,13 @@ class Matcher:
             for start, end, index in self._latin.scan(view.chars):
                 if view.boundary(start) and view.boundary(end):
                     keep(index, SOUNDS)
+
+    def _heard(self, folded: Folded, key: str, start: int, index: int) -> str | None:
+        """The characters that sound like entry ``index``, unless they are a word of their
+        own that only sounds alike (白吃 is no 白痴: ``[not_homophones]``)."""
+        at = key.count(" ", 0, start)
+        heard = folded.chars[at : at + len(fold(self.entries[index].written).chars)]
+        return None if heard in self._not_sounds else heard
 
     def _bare(self, folded: Folded) -> Iterator[int]:
         """Whole-message entries the text is, once particles and filler words are set aside."""
