@@ -179,6 +179,8 @@ class Matcher:
         self._after = _folded_words(after)
         self._particles = frozenset(w for w in self._after if len(w) == 1 and is_han(w))
         self._uses: dict[str, set[str]] = {}
+        self._gaps: list[frozenset[int]] = []  # where each entry's words part, by entry
+        self._leet_gaps: list[frozenset[int]] = []
         for index, entry in enumerate(self.entries):
             self._add(index, entry)
         for view in (
@@ -199,6 +201,8 @@ class Matcher:
         folded = fold(entry.written)
         if not folded.chars:
             raise ValueError(f"{entry.written!r} has no letters or digits to match")
+        self._gaps.append(_inner_gaps(folded))
+        self._leet_gaps.append(_inner_gaps(folded.leet) if folded.leet else frozenset())
         uses = self._uses.setdefault(entry.kind, set())
         han = all(is_han(char) for char in folded.chars)
         keys = sounds(folded.chars) if entry.sounds and han and len(folded.chars) > 1 else None
@@ -251,7 +255,7 @@ class Matcher:
         self._scan_exact(folded, keep, self._fuzzy_used)
         if self._leet_used and (leet := folded.leet) is not None and leet.chars != folded.chars:
             for start, end, index in self._leet.scan(leet.chars):
-                if self._bounded(leet, start, end, index):
+                if self._bounded(leet, start, end, index, self._leet_gaps):
                     keep(index, LEET)
         if self._sounds_used:
             self._scan_sounds(folded, keep)
@@ -260,18 +264,21 @@ class Matcher:
                 keep(index, BARE)
         return [Match(self.entries[i], i, found[i]) for i in sorted(found)]
 
-    def _bounded(self, view: View, start: int, end: int, index: int) -> bool:
+    def _bounded(
+        self, view: View, start: int, end: int, index: int, gaps: list[frozenset[int]] | None = None
+    ) -> bool:
         entry = self.entries[index]
         return (
             view.boundary(start)
             and (not entry.word_end or view.boundary(end))
             and (not entry.question or view.ends_sentence(end))
+            and (gaps is None or _same_words(view, start, end, gaps[index]))
         )
 
     def _scan_exact(self, folded: Folded, keep: _Keep, fuzzy: bool) -> None:
         for start, end, value in self._exact.scan(folded.chars):
             if value >= 0:
-                if self._bounded(folded, start, end, value):
+                if self._bounded(folded, start, end, value, self._gaps):
                     keep(value, EXACT)
             elif fuzzy:  # a half of a fuzzy phrase: one edit leaves one half whole
                 code = -1 - value
@@ -329,6 +336,19 @@ class Matcher:
 
 
 _TONE_DIGITS = re.compile(r"(?<=[a-z])[1-5]")
+
+
+def _inner_gaps(view: View) -> frozenset[int]:
+    return frozenset(i for i in range(1, len(view.chars)) if view.gap[i])
+
+
+def _same_words(view: View, start: int, end: int, gaps: frozenset[int]) -> bool:
+    """A Latin match may not run across a space its phrase does not have ("complain to" is
+    no "complaint"), unless the text is spelled out letter by letter (``y o u a r e``)."""
+    if view.chars[start] > "z" or not view.chars[start].isascii():
+        return True
+    inner = {i - start for i in range(start + 1, end) if view.gap[i]}
+    return inner <= gaps or len(inner) == end - start - 1
 
 
 def _sound_key(keys: tuple[str, str], syllables: int) -> str:
