@@ -314,14 +314,17 @@ class Matcher:
             if view is None or not any("a" <= char <= "z" for char in view.chars):
                 continue
             for start, end, index in self._latin.scan(view.chars):
-                if view.boundary(start) and view.boundary(end):
+                if view.boundary(end) and self._bounded(view, start, end, index):
                     keep(index, SOUNDS)
 
     def _heard(self, folded: Folded, key: str, start: int, index: int) -> str | None:
         """The characters that sound like entry ``index``, unless they are a word of their
         own that only sounds alike (白吃 is no 白痴: ``[not_homophones]``)."""
         at = key.count(" ", 0, start)
-        heard = folded.chars[at : at + len(fold(self.entries[index].written).chars)]
+        end = at + len(fold(self.entries[index].written).chars)
+        heard = folded.chars[at:end]
+        if self.entries[index].question and not folded.ends_sentence(end):
+            return None
         return None if heard in self._not_sounds else heard
 
     def _bare(self, folded: Folded) -> Iterator[int]:
