@@ -21,6 +21,7 @@ without tones: 搞措了 sounds like 搞错了).
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -61,7 +62,19 @@ _TABLE = str.maketrans(TRADITIONAL)
 # on both sides (text and phrase), as TR39 skeletons do, so ``1`` can stand for either.
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
         "@": "a", "$": "s", "l": "i"}  # fmt: skip
+_LEET = str.maketrans(LEET)
+_REPEATS = re.compile(r"([a-z])\1+")  # stuuupid → stupid
 _TONES = {"\u0304": "1", "\u0301": "2", "\u030c": "3", "\u0300": "4"}
+
+
+def _combining_class() -> str:
+    """A regex class of the combining marks of the Basic Multilingual Plane (accents, pinyin
+    tone marks, kana voicing marks), built once at import."""
+    marks = [chr(code) for code in range(0x300, 0x10000) if unicodedata.combining(chr(code))]
+    return "[" + "".join(re.escape(mark) for mark in marks) + "]"
+
+
+_COMBINING = re.compile(_combining_class())
 
 
 def normalise(text: str) -> str:
@@ -69,12 +82,19 @@ def normalise(text: str) -> str:
     return text.translate(_NORMALISE)
 
 
+_HAN_RANGE = "\u3400-\u9fff\U00020000-\U0002ebef"
+_HAN = re.compile(f"[{_HAN_RANGE}]")
+_LATIN = re.compile("[a-z]")
+_TONED = re.compile("[a-z][1-5]")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits (str.isalnum), as runs
+
+
 def is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\U00020000" <= char <= "\U0002ebef"
 
 
-def _is_kept(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LN"
+def has_latin(chars: str) -> bool:
+    return _LATIN.search(chars) is not None
 
 
 def _is_word_char(char: str) -> bool:
@@ -121,27 +141,15 @@ class Folded(View):
     @cached_property
     def leet(self) -> View | None:
         """Digits and symbols read as letters, repeats collapsed; None without Latin letters."""
-        if not any("a" <= char <= "z" for char in self.chars):
+        if not has_latin(self.chars):
             return None
-        pairs: list[tuple[str, bool, bool]] = []
-        separated = punctuated = True
-        for char in self.lowered:
-            if char in LEET:
-                char = LEET[char]
-            elif not _is_kept(char):
-                separated = True
-                punctuated = punctuated or not char.isspace()
-                continue
-            if not separated and pairs and pairs[-1][0] == char and char.isascii():
-                continue  # stuuupid → stupid
-            pairs.append((char, separated, punctuated))
-            separated = punctuated = False
-        return _view(pairs)
+        chars, gap, stop = _runs(self.lowered.translate(_LEET), _REPEATS)
+        return View(chars, gap, stop)
 
     @cached_property
     def toneless(self) -> View | None:
         """Tone digits after Latin letters dropped (``ni3 gao3``); None if there are none."""
-        if not any(char in "12345" for char in self.chars):
+        if _TONED.search(self.chars) is None:
             return None
         pairs = [
             (char, self.gap[i], self.stop[i])
@@ -156,9 +164,19 @@ class Folded(View):
         return sounds(self.chars)
 
 
-@functools.lru_cache(maxsize=4096)
+_SYLLABLES: dict[str, tuple[str, str]] = {}
+_NONE = ("#", "#")
+
+
 def syllable(char: str) -> tuple[str, str] | None:
     """The first reading of a Han character: (toneless, with tone digit), from pypinyin."""
+    found = _SYLLABLES.get(char)
+    if found is None:
+        found = _SYLLABLES[char] = _reading(char) or _NONE
+    return None if found is _NONE else found
+
+
+def _reading(char: str) -> tuple[str, str] | None:
     reading = pinyin_dict.get(ord(char))
     if reading is None:
         return None
@@ -170,19 +188,14 @@ def syllable(char: str) -> tuple[str, str] | None:
 
 def sounds(chars: str) -> tuple[str, str] | None:
     """Pinyin keys of ``chars``: each syllable between spaces; other characters as ``#``."""
-    if not any(is_han(char) for char in chars):
+    if _HAN.search(chars) is None:
         return None
-    toneless: list[str] = []
-    toned: list[str] = []
-    for char in chars:
-        found = syllable(char) if is_han(char) else None
-        if found is None:
-            toneless.append("#")
-            toned.append("#")
-        else:
-            toneless.append(found[0])
-            toned.append(found[1])
-    return f" {' '.join(toneless)} ", f" {' '.join(toned)} "
+    table = _SYLLABLES
+    pairs = [table.get(char) or (syllable(char) if is_han(char) else None) or _NONE
+             for char in chars]  # fmt: skip
+    toneless = " ".join([pair[0] for pair in pairs])
+    toned = " ".join([pair[1] for pair in pairs])
+    return f" {toneless} ", f" {toned} "
 
 
 @functools.lru_cache(maxsize=1024)
@@ -190,24 +203,33 @@ def fold(text: str) -> Folded:
     """The text as the matcher compares it; cached, as one message is matched several times
     (abuse, suggestions, complaint keywords). Read-only: callers must not change it."""
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = _COMBINING.sub("", decomposed) if not decomposed.isascii() else decomposed
     # Last, on what width, case and traditional folding left (fillers decompose to U+1160).
     lowered = normalise(unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE))
     for old, new in _WORDS:
         lowered = lowered.replace(old, new)
-    chars: list[str] = []
+    chars, gap, stop = _runs(lowered)
+    return Folded(chars, gap, stop, lowered)
+
+
+def _runs(
+    text: str, repeats: re.Pattern[str] | None = None
+) -> tuple[str, tuple[bool, ...], tuple[bool, ...]]:
+    """The letters and digits of ``text`` with, per character, whether a separator (``gap``)
+    or a separator that is not only white space (``stop``) stood before it."""
+    words: list[str] = []
     gap: list[bool] = []
     stop: list[bool] = []
-    separated = punctuated = True
-    for char in lowered:
-        if _is_kept(char):
-            chars.append(char)
-            gap.append(separated)
-            stop.append(punctuated)
-            separated = punctuated = False
-        else:
-            separated = True
-            punctuated = punctuated or not char.isspace()
+    last = 0
+    for run in _WORD.finditer(text):
+        start, end = run.span()
+        word = run.group() if repeats is None else repeats.sub(r"\1", run.group())
+        gap.append(True)
+        stop.append(last == 0 or bool(text[last:start].strip()))
+        gap.extend([False] * (len(word) - 1))
+        stop.extend([False] * (len(word) - 1))
+        words.append(word)
+        last = end
     gap.append(True)
     stop.append(True)
-    return Folded("".join(chars), tuple(gap), tuple(stop), lowered)
+    return "".join(words), tuple(gap), tuple(stop)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from service.phrases.folding import Folded, View, fold, is_han, normalise, sounds
+from service.phrases.folding import Folded, View, fold, has_latin, is_han, normalise, sounds
 
 __all__ = ["Entry", "Match", "Matcher", "fold", "normalise"]
 
@@ -310,8 +310,10 @@ class Matcher:
                 written = fold(self.entries[index].written).chars
                 if heard is not None and any(a == b for a, b in zip(heard, written, strict=True)):
                     keep(index, SOUNDS)
+        if not has_latin(folded.chars):
+            return
         for view in (folded, folded.toneless):
-            if view is None or not any("a" <= char <= "z" for char in view.chars):
+            if view is None:
                 continue
             for start, end, index in self._latin.scan(view.chars):
                 if view.boundary(end) and self._bounded(view, start, end, index):
@@ -329,8 +331,15 @@ class Matcher:
 
     def _bare(self, folded: Folded) -> Iterator[int]:
         """Whole-message entries the text is, once particles and filler words are set aside."""
-        for rest in _stripped(folded.chars, self._before, self._after):
+        chars = folded.chars
+        if chars.startswith(self._before) or chars.endswith(self._after):
+            rests: Iterable[str] = _stripped(chars, self._before, self._after)
+        else:
+            rests = (chars,)
+        for rest in rests:
             yield from self._whole.get(rest, ())
+            if len(rest) > self._longest_whole:
+                continue
             keys = sounds(rest) if rest else None
             if keys is not None:
                 yield from self._whole.get(_sound_key(keys, len(rest)), ())
