@@ -92,3 +92,26 @@ def test_catch_rate_per_evasion_class(guard: PhraseGuard) -> None:
     print("  missed:", missed)
     assert everything >= 0.95
     assert all(hits[kind] / total[kind] >= 0.9 for kind in total), missed
+
+
+def holdout() -> list[tuple[str, str, str, str]]:
+    rows = []
+    for line in (DATA / "evasion_holdout.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, where, phrase, text = line.split("\t")
+            rows.append((kind, where, phrase, text))
+    return rows
+
+
+def test_catch_rate_on_the_held_out_variants(guard: PhraseGuard) -> None:
+    """Not tuned on: the rate is reported as it is, with what got through."""
+    rows = holdout()
+    missed = []
+    for kind, where, phrase, text in rows:
+        found = caught(guard, where, text)
+        if not (found == phrase or (where == "abuse" and found is not None)):
+            missed.append((kind, text))
+    rate = 1 - len(missed) / len(rows)
+    print(f"\nheld-out variants caught: {len(rows) - len(missed)}/{len(rows)} ({rate:.0%})")
+    print("  got through:", [text for _, text in missed])
+    assert rate >= 0.55  # a floor against regressions, measured 39/66 when written
