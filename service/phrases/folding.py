@@ -25,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from pypinyin.pinyin_dict import pinyin_dict
@@ -86,7 +87,7 @@ _HAN_RANGE = "\u3400-\u9fff\U00020000-\U0002ebef"
 _HAN = re.compile(f"[{_HAN_RANGE}]")
 _LATIN = re.compile("[a-z]")
 _TONED = re.compile("[a-z][1-5]")
-_WORD = re.compile(r"[^\W_]+")  # letters and digits (str.isalnum), as runs
+_SPLIT = re.compile(r"([^\W_]+)")  # runs of letters and digits (str.isalnum)
 
 
 def is_han(char: str) -> bool:
@@ -217,19 +218,17 @@ def _runs(
 ) -> tuple[str, tuple[bool, ...], tuple[bool, ...]]:
     """The letters and digits of ``text`` with, per character, whether a separator (``gap``)
     or a separator that is not only white space (``stop``) stood before it."""
-    words: list[str] = []
-    gap: list[bool] = []
-    stop: list[bool] = []
-    last = 0
-    for run in _WORD.finditer(text):
-        start, end = run.span()
-        word = run.group() if repeats is None else repeats.sub(r"\1", run.group())
-        gap.append(True)
-        stop.append(last == 0 or bool(text[last:start].strip()))
-        gap.extend([False] * (len(word) - 1))
-        stop.extend([False] * (len(word) - 1))
-        words.append(word)
-        last = end
-    gap.append(True)
-    stop.append(True)
-    return "".join(words), tuple(gap), tuple(stop)
+    if repeats is not None:
+        text = repeats.sub(r"\1", text)
+    parts = _SPLIT.split(text)  # separator, word, separator, …, separator
+    words = parts[1::2]
+    marks = [i == 0 or bool(parts[2 * i].strip()) for i in range(len(words))]
+    gap = (*chain.from_iterable(_starts(len(word)) for word in words), True)
+    pairs = zip(words, marks, strict=True)
+    stop = (*chain.from_iterable(_starts(len(word), mark) for word, mark in pairs), True)
+    return "".join(words), gap, stop
+
+
+@functools.lru_cache(maxsize=256)
+def _starts(length: int, first: bool = True) -> tuple[bool, ...]:
+    return (first,) + (False,) * (length - 1)
