@@ -13,9 +13,9 @@ per message (cached), with the same steps for every list:
   Latin phrases can respect word boundaries.
 
 Two further views are computed lazily, only when a matcher asks for them: ``leet`` (digits and
-``@``/``$`` read as letters, ``l`` read as ``i``, repeated letters collapsed: ``1d10t``,
-``stuuupid``) and ``sounds`` (the pinyin of the Han characters, from pypinyin's table, with and
-without tones: 搞措了 sounds like 搞错了).
+``@``/``$`` read as letters, ``l`` read as ``i``, repeated letters collapsed, texting words
+read out: ``1d10t``, ``stuuupid``, ``ur wrong``) and ``sounds`` (the pinyin of the Han
+characters, from pypinyin's table, with and without tones: 搞措了 sounds like 搞错了).
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ _TABLE = str.maketrans(TRADITIONAL)
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
         "@": "a", "$": "s", "l": "i"}  # fmt: skip
 _LEET = str.maketrans(LEET)
+# Texting words, read as what they stand for in the same view ("ur wrong", "U R WRONG").
+TEXTING = {"u": "you", "ur": "youre", "r": "are", "ya": "you", "yr": "youre"}
+_TEXTING = re.compile(r"(?<![^\W_])(?:u|ur|r|ya|yr)(?![^\W_])")
 _REPEATS = re.compile(r"([a-z])\1+")  # stuuupid → stupid
 _TONES = {"\u0304": "1", "\u0301": "2", "\u030c": "3", "\u0300": "4"}
 
@@ -144,7 +147,8 @@ class Folded(View):
         """Digits and symbols read as letters, repeats collapsed; None without Latin letters."""
         if not has_latin(self.chars):
             return None
-        chars, gap, stop = _runs(self.lowered.translate(_LEET), _REPEATS)
+        text = _TEXTING.sub(lambda word: TEXTING[word[0]], self.lowered.translate(_LEET))
+        chars, gap, stop = _runs(text, _REPEATS)
         return View(chars, gap, stop)
 
     @cached_property

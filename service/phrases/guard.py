@@ -139,6 +139,17 @@ def _word(
     # A keyword that ends in a digit must end a number: "315" is not in "3150元".
     word_end = whole_word or word.rstrip()[-1:].isdigit()
     evaded = kind in EVADED and not whole_word
+    # Two letters swapped in a long Latin word ("idoit"); other edits turn "bitch" into "batch".
+    swapped = evaded and word.isascii() and len(fold(word).chars) >= 5
     return Entry(
-        kind, word, word, replacement, locale, word_end=word_end, sounds=evaded, leet=evaded
+        kind,
+        word,
+        word,
+        replacement,
+        locale,
+        word_end=word_end,
+        sounds=evaded,
+        leet=evaded,
+        fuzzy=swapped,
+        swap_only=swapped,
     )

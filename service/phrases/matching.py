@@ -49,6 +49,7 @@ class Entry:
     sounds: bool = False
     leet: bool = False
     question: bool = False  # written with a final "?": punctuation or the end must follow
+    swap_only: bool = False  # the one edit read is two letters swapped, nothing else
 
 
 @dataclass(frozen=True)
@@ -64,32 +65,44 @@ class _Fuzzy:
     insert: frozenset[int]  # k: a character may stand between phrase[k-1] and phrase[k]
     substitute: frozenset[int]
     delete: frozenset[int]
+    swap: frozenset[int]  # k: phrase[k] and phrase[k + 1] may stand the other way round
 
     @classmethod
-    def of(cls, folded: View) -> _Fuzzy:
+    def of(cls, folded: View, swap_only: bool = False) -> _Fuzzy:
         n = len(folded.chars)
+        if swap_only:  # an abuse word: "idoit", never "batch" for "bitch"
+            return cls(
+                folded.chars, frozenset(), frozenset(), frozenset(), frozenset(range(1, n - 2))
+            )
         if is_han(folded.chars[0]):
             # Interior only, the ends stay: 我搞错了 is no edit of 你搞错了; four characters
             # take only an insertion (你搞定了 is no taboo), a dropped one needs six
             # (你说什么时候 is not 你说的什么 with 的 dropped).
             # Nor may it drop or change a pronoun: 我被搞糊涂了 is the handbook's own answer.
             inner = frozenset(k for k in range(1, n - 1) if folded.chars[k] not in PRONOUNS)
+            substitute = inner if n >= 5 else frozenset()
+            swap = frozenset(k for k in substitute if k + 1 in substitute)
             return cls(
                 folded.chars,
                 frozenset(range(1, n)),
-                inner if n >= 5 else frozenset(),
+                substitute,
                 inner if n >= 6 else frozenset(),
+                swap,
             )
-        # Latin: inside a word of four letters or more, never a dropped letter
-        # ("I can do that" is one dropped letter from "I can't do that").
+        # Latin: inside a word of four letters or more; a dropped letter only inside a word of
+        # five ("I can do that" is one dropped letter from "I can't do that": can, t).
         words = [i for i in range(n) if folded.gap[i]] + [n]
         insert: set[int] = set()
         substitute: set[int] = set()
+        delete: set[int] = set()
         for start, end in pairwise(words):
             if end - start >= 4:
                 insert.update(range(start + 1, end))
                 substitute.update(range(start + 1, end))
-        return cls(folded.chars, frozenset(insert), frozenset(substitute), frozenset())
+            if end - start >= 5:
+                delete.update(range(start + 1, end - 1))
+        swaps = frozenset(k for k in substitute if k + 1 in substitute)
+        return cls(folded.chars, frozenset(insert), frozenset(substitute), frozenset(delete), swaps)
 
     def edited(self, window: str) -> bool:
         """Whether ``window`` is the phrase with one allowed edit."""
@@ -99,7 +112,7 @@ class _Fuzzy:
             if len(diffs) == 2 and diffs[1] == diffs[0] + 1:  # two letters swapped: "wiht"
                 k = diffs[0]
                 swapped = window[k] == p[k + 1] and window[k + 1] == p[k]
-                return swapped and {k, k + 1} <= self.substitute
+                return swapped and k in self.swap
             return len(diffs) == 1 and diffs[0] in self.substitute
         if len(window) == len(p) + 1:
             return any(window[:k] == p[:k] and window[k + 1 :] == p[k:] for k in self.insert)
@@ -222,7 +235,7 @@ class Matcher:
             uses.add(FUZZY)
             half = len(folded.chars) // 2
             probe = -1 - 2 * len(self._fuzzy)  # negative values are probes, not entries
-            self._fuzzy.append(_Fuzzy.of(folded))
+            self._fuzzy.append(_Fuzzy.of(folded, entry.swap_only))
             self._exact.add(folded.chars[:half], probe)  # -1 - 2i: the left half of i
             self._exact.add(folded.chars[half:], probe - 1)
         if entry.leet and not han and len(folded.chars) >= 4 and folded.leet is not None:

@@ -114,4 +114,4 @@ def test_catch_rate_on_the_held_out_variants(guard: PhraseGuard) -> None:
     rate = 1 - len(missed) / len(rows)
     print(f"\nheld-out variants caught: {len(rows) - len(missed)}/{len(rows)} ({rate:.0%})")
     print("  got through:", [text for _, text in missed])
-    assert rate >= 0.55  # a floor against regressions, measured 39/66 when written
+    assert rate >= 0.65  # a floor: 39/66 when written, 45/66 after the changes it prompted

@@ -212,3 +212,26 @@ def test_latin_keywords_do_not_run_across_a_space() -> None:
     catalog = Catalog.load(PHRASES)
     assert catalog.guard().spot("I will complain to them", "complaint") == "complain"
     assert catalog.guard().spot("c o m p l a i n t", "complaint") == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("ur wrong", "you're wrong"),
+        ("U R WRONG", "you are wrong"),
+        ("I already told u", "I already told you"),
+        ("not my problm", "not my problem"),  # a dropped letter inside a word of five
+    ],
+)
+def test_texting_words_and_a_dropped_letter_in_a_long_word(
+    guard: PhraseGuard, text: str, phrase: str
+) -> None:
+    hit = guard.screen(text)
+    assert hit is not None and hit.phrase == phrase
+
+
+def test_abuse_words_take_swapped_letters_only(guard: PhraseGuard) -> None:
+    assert guard.spot("ur an idoit", "abuse") == "idiot"
+    for text in ("one batch of items", "a pitch", "Myron from support", "r u there?"):
+        assert guard.spot(text, "abuse") is None, text
+        assert guard.screen(text) is None, text
