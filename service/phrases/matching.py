@@ -80,14 +80,13 @@ class _Fuzzy:
             # (你说什么时候 is not 你说的什么 with 的 dropped).
             # Nor may it drop or change a pronoun: 我被搞糊涂了 is the handbook's own answer.
             inner = frozenset(k for k in range(1, n - 1) if folded.chars[k] not in PRONOUNS)
-            substitute = inner if n >= 5 else frozenset()
-            swap = frozenset(k for k in substitute if k + 1 in substitute)
+            changed = inner if n >= 5 else frozenset()
             return cls(
                 folded.chars,
                 frozenset(range(1, n)),
-                substitute,
+                changed,
                 inner if n >= 6 else frozenset(),
-                swap,
+                frozenset(k for k in changed if k + 1 in changed),
             )
         # Latin: inside a word of four letters or more; a dropped letter only inside a word of
         # five ("I can do that" is one dropped letter from "I can't do that": can, t).
