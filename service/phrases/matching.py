@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
+from service.phrases.edits import OneEdit
 from service.phrases.folding import Folded, View, fold, has_latin, is_han, normalise, sounds
 
 __all__ = ["Entry", "Match", "Matcher", "fold", "normalise"]
@@ -33,7 +33,6 @@ EXACT, LEET, SOUNDS, FUZZY, BARE = "exact", "leet", "pinyin", "fuzzy", "bare"
 FUZZY_MIN = 4  # one edit only in phrases of at least this many letters (false positives)
 
 _Keep = Callable[[int, str], object]
-PRONOUNS = frozenset("你我他她它")
 
 
 @dataclass(frozen=True)
@@ -57,67 +56,6 @@ class Match:
     entry: Entry
     index: int  # the entry's place in the matcher: earlier entries win
     how: str
-
-
-@dataclass(frozen=True)
-class _Fuzzy:
-    phrase: str
-    insert: frozenset[int]  # k: a character may stand between phrase[k-1] and phrase[k]
-    substitute: frozenset[int]
-    delete: frozenset[int]
-    swap: frozenset[int]  # k: phrase[k] and phrase[k + 1] may stand the other way round
-
-    @classmethod
-    def of(cls, folded: View, swap_only: bool = False) -> _Fuzzy:
-        n = len(folded.chars)
-        if swap_only:  # an abuse word: "idoit", never "batch" for "bitch"
-            return cls(
-                folded.chars, frozenset(), frozenset(), frozenset(), frozenset(range(1, n - 2))
-            )
-        if is_han(folded.chars[0]):
-            # Interior only, the ends stay: 我搞错了 is no edit of 你搞错了; four characters
-            # take only an insertion (你搞定了 is no taboo), a dropped one needs six
-            # (你说什么时候 is not 你说的什么 with 的 dropped).
-            # Nor may it drop or change a pronoun: 我被搞糊涂了 is the handbook's own answer.
-            inner = frozenset(k for k in range(1, n - 1) if folded.chars[k] not in PRONOUNS)
-            changed = inner if n >= 5 else frozenset()
-            return cls(
-                folded.chars,
-                frozenset(range(1, n)),
-                changed,
-                inner if n >= 6 else frozenset(),
-                frozenset(k for k in changed if k + 1 in changed),
-            )
-        # Latin: inside a word of four letters or more; a dropped letter only inside a word of
-        # five ("I can do that" is one dropped letter from "I can't do that": can, t).
-        words = [i for i in range(n) if folded.gap[i]] + [n]
-        insert: set[int] = set()
-        substitute: set[int] = set()
-        delete: set[int] = set()
-        for start, end in pairwise(words):
-            if end - start >= 4:
-                insert.update(range(start + 1, end))
-                substitute.update(range(start + 1, end))
-            if end - start >= 5:
-                delete.update(range(start + 1, end - 1))
-        swaps = frozenset(k for k in substitute if k + 1 in substitute)
-        return cls(folded.chars, frozenset(insert), frozenset(substitute), frozenset(delete), swaps)
-
-    def edited(self, window: str) -> bool:
-        """Whether ``window`` is the phrase with one allowed edit."""
-        p = self.phrase
-        if len(window) == len(p):
-            diffs = [k for k in range(len(p)) if window[k] != p[k]]
-            if len(diffs) == 2 and diffs[1] == diffs[0] + 1:  # two letters swapped: "wiht"
-                k = diffs[0]
-                swapped = window[k] == p[k + 1] and window[k + 1] == p[k]
-                return swapped and k in self.swap
-            return len(diffs) == 1 and diffs[0] in self.substitute
-        if len(window) == len(p) + 1:
-            return any(window[:k] == p[:k] and window[k + 1 :] == p[k:] for k in self.insert)
-        if len(window) == len(p) - 1:
-            return any(window == p[:k] + p[k + 1 :] for k in self.delete)
-        return False
 
 
 class _Index:
@@ -185,7 +123,7 @@ class Matcher:
         self.entries = tuple(entries)
         self._exact, self._leet, self._latin = _Index(), _Index(), _Index()
         self._toneless, self._toned, self._pairs = _Index(), _Index(), _Index()
-        self._fuzzy: list[_Fuzzy] = []
+        self._fuzzy: list[OneEdit] = []
         self._whole: dict[str, list[int]] = {}
         self._before = _folded_words(before)
         self._after = _folded_words(after)
@@ -234,7 +172,7 @@ class Matcher:
             uses.add(FUZZY)
             half = len(folded.chars) // 2
             probe = -1 - 2 * len(self._fuzzy)  # negative values are probes, not entries
-            self._fuzzy.append(_Fuzzy.of(folded, entry.swap_only))
+            self._fuzzy.append(OneEdit.of(folded, index, entry.swap_only))
             self._exact.add(folded.chars[:half], probe)  # -1 - 2i: the left half of i
             self._exact.add(folded.chars[half:], probe - 1)
         if entry.leet and not han and len(folded.chars) >= 4 and folded.leet is not None:
@@ -305,10 +243,10 @@ class Matcher:
             begin, finish = (start, start + size) if left else (end - size, end)
             if begin < 0 or finish > len(chars):
                 continue
-            if fuzzy.edited(chars[begin:finish]):
-                for index in self._exact.keys.get(fuzzy.phrase, ()):
-                    if index >= 0 and self._bounded(folded, begin, finish, index):
-                        keep(index, FUZZY)
+            if fuzzy.edited(chars[begin:finish]) and self._bounded(
+                folded, begin, finish, fuzzy.entry
+            ):
+                keep(fuzzy.entry, FUZZY)
 
     def _scan_sounds(self, folded: Folded, keep: _Keep) -> None:
         keys = folded.sounds
