@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from service.errors import BadFrame, Forbidden, KefuError, Unauthorized
 from service.realtime.hub import Connection
+from service.realtime.inspect import safe_ref
 from service.realtime.protocol import Parser, describe, error_frame
 from service.settings import Settings
 
@@ -80,7 +81,8 @@ async def serve_frames(
         ref: str | None = None
         try:
             data = parser.decode(raw)
-            ref = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+            # Echoed only if it can be sent back: an unencodable ref would poison the error frame.
+            ref = safe_ref(data.get("client_id"))
             command = parser.command(data)
             try:
                 await handle(command)
