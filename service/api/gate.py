@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admins import admin_name
 from service.api.problems import problem
-from service.errors import BadFrame
+from service.errors import BadFrame, BodyTooLarge, KefuError, Unauthorized
 from service.realtime.inspect import check_depth, check_value, refuse_constant, unstorable
 from service.runtime import Runtime
 
@@ -55,15 +55,17 @@ class AdminGate:
             )
             return
         if admin is None:
-            detail = "unknown admin token" if headers.get("authorization") else None
-            response = problem(401, "unauthorized", detail or "an admin bearer token is required")
-            await response(scope, receive, send)
+            given = headers.get("authorization")
+            refusal = Unauthorized(
+                "unknown admin token" if given else "an admin bearer token is required"
+            )
+            await answer(refusal)(scope, receive, send)
             return
         scope.setdefault("state", {})["admin"] = admin
-        reason = unstorable(path) or unstorable(query_text(scope))
-        if reason is not None:
-            await invalid(f"the URL holds a {reason}")(scope, receive, send)
-            return
+        for where, text in (("path", path), ("query", query_text(scope))):
+            if (reason := unstorable(text)) is not None:
+                await invalid(where, f"{reason} not allowed")(scope, receive, send)
+                return
         try:
             body = await read_body(receive, limit)
         except TooLarge:
@@ -72,7 +74,7 @@ class AdminGate:
         if body and "json" in headers.get("content-type", ""):
             refusal = refuse_json(body)
             if refusal is not None:
-                await invalid(refusal)(scope, receive, send)
+                await invalid("body", refusal)(scope, receive, send)
                 return
         await self.app(scope, replay(body, receive), send)
 
@@ -133,9 +135,15 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return again
 
 
+def answer(error: KefuError) -> ASGIApp:
+    return problem(error.status, error.code, error.message, **error.extra)
+
+
 def too_large(limit: int) -> ASGIApp:
-    return problem(413, "body_too_large", f"the body is over {limit} bytes (KEFU_MAX_BODY_KB)")
+    return answer(BodyTooLarge(f"the body is over {limit} bytes (KEFU_MAX_BODY_KB)"))
 
 
-def invalid(detail: str) -> ASGIApp:
-    return problem(422, "invalid_request", detail)
+def invalid(where: str, message: str) -> ASGIApp:
+    """The same body as a schema failure (service/api/problems.py), found before parsing."""
+    error = {"loc": [where], "msg": message, "type": "value_error"}
+    return problem(422, "invalid_request", "the request does not match its schema", errors=[error])
