@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -153,9 +154,11 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not faults, [r.getMessage() for r in faults[:5]]
 
 
-async def throw(peer: Peer, batch: list[str | bytes], probe: int) -> int | None:
+async def throw(
+    peer: Peer, batch: list[str | bytes], probe: int, answers: Counter[str] | None = None
+) -> int | None:
     """Send a batch and a probe; the close code if the socket closed, else None once the probe
-    is answered."""
+    is answered. ``answers`` counts the frames that came back, by type and error code."""
     try:
         for frame in batch:
             await peer.ws.send(frame)
@@ -164,6 +167,8 @@ async def throw(peer: Peer, batch: list[str | bytes], probe: int) -> int | None:
             frame = json.loads(await asyncio.wait_for(peer.ws.recv(), TIMEOUT))
             if frame.get("code") == "unknown_type" and f"probe-{probe}" in frame["message"]:
                 return None
+            if answers is not None:
+                answers[frame.get("code") or frame["type"]] += 1
     except websockets.ConnectionClosed as exc:
         return exc.rcvd.code if exc.rcvd else 1006
 
@@ -181,11 +186,12 @@ async def test_generated_frames_never_crash_either_socket(server: Server) -> Non
     assert len(at_customers) + len(at_agent) >= FRAMES
 
     closes: list[int] = []
+    answers: Counter[str] = Counter()
     sockets: list[Peer] = [*customers, agent]
     batches = [(i % 3, at_customers[i : i + BATCH]) for i in range(0, half, BATCH)]
     agent_batches = [(3, at_agent[i : i + BATCH]) for i in range(0, len(at_agent), BATCH)]
     for n, (slot, batch) in enumerate(_interleave(batches, agent_batches)):
-        code = await throw(sockets[slot], batch, n)
+        code = await throw(sockets[slot], batch, n, answers)
         if code is None:
             continue
         assert code not in CRASHES, f"batch {n} closed the socket with {code}"
@@ -200,6 +206,9 @@ async def test_generated_frames_never_crash_either_socket(server: Server) -> Non
     fresh: Customer = await server.customer()
     assert (await fresh.say("最后一句"))["seq"] > 0
     assert len(closes) < 5, closes
+    # The frames reached the parser and the services: refused in many ways, some even served.
+    assert answers["bad_frame"] + answers["bad_json"] > FRAMES // 3, answers
+    assert set(answers) - {"bad_frame", "bad_json", "unknown_type"}, answers
 
 
 def _interleave(*lists: list[Any]) -> Iterator[Any]:
