@@ -56,7 +56,7 @@ def create_app(
     app.include_router(customer_ws.router)
     app.include_router(agent_ws.router)
     pages.install(
-        app, docs=settings.docs_public, widget_frame_ancestors=settings.widget_frame_ancestors
+        app, with_docs=settings.docs_public, widget_frame_ancestors=settings.widget_frame_ancestors
     )
 
     @app.get("/", include_in_schema=False)

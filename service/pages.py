@@ -95,7 +95,9 @@ def _docs_page(html: HTMLResponse) -> HTMLResponse:
     )
 
 
-def install(app: FastAPI, *, docs: bool = True, widget_frame_ancestors: str | None = None) -> None:
+def install(
+    app: FastAPI, *, with_docs: bool = True, widget_frame_ancestors: str | None = None
+) -> None:
     """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them
     (unless ``docs`` is off: KEFU_DOCS_PUBLIC=false)."""
     ancestors = {"widget": widget_frame_ancestors, "console": "'none'"}
@@ -106,7 +108,7 @@ def install(app: FastAPI, *, docs: bool = True, widget_frame_ancestors: str | No
             )
             app.mount(f"/{page}", pages, name=page)
     app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
-    if not docs:
+    if not with_docs:
         return
 
     openapi_url = app.openapi_url or "/openapi.json"

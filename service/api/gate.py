@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 
 
-class TooLarge(Exception):
-    pass
-
-
 class AdminGate:
     def __init__(self, app: ASGIApp, runtime: Callable[[], Runtime]) -> None:
         self.app = app
@@ -56,10 +52,10 @@ class AdminGate:
             return
         if admin is None:
             given = headers.get("authorization")
-            refusal = Unauthorized(
+            unauthorized = Unauthorized(
                 "unknown admin token" if given else "an admin bearer token is required"
             )
-            await answer(refusal)(scope, receive, send)
+            await answer(unauthorized)(scope, receive, send)
             return
         scope.setdefault("state", {})["admin"] = admin
         for where, text in (("path", path), ("query", query_text(scope))):
@@ -68,7 +64,7 @@ class AdminGate:
                 return
         try:
             body = await read_body(receive, limit)
-        except TooLarge:
+        except BodyTooLarge:
             await too_large(limit)(scope, receive, send)
             return
         if body and "json" in headers.get("content-type", ""):
@@ -102,7 +98,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise TooLarge
+            raise BodyTooLarge(f"the body is over {limit} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
