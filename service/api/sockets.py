@@ -31,6 +31,17 @@ FORBIDDEN = 4403
 SERVER_ERROR = 1011
 
 
+# RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
+MAX_REASON_BYTES = 123
+
+
+def reason(text: str) -> str:
+    """A close reason that fits: cut to 123 bytes on a character boundary, unencodable
+    characters replaced (a reason that does not fit makes the close itself fail)."""
+    encoded = text.encode("utf-8", "replace")[:MAX_REASON_BYTES]
+    return encoded.decode("utf-8", "ignore")
+
+
 def close_code(error: KefuError) -> int:
     return FORBIDDEN if isinstance(error, Forbidden) else UNAUTHENTICATED
 
@@ -51,16 +62,16 @@ async def receive_hello(
     try:
         return parser.command(parser.decode(raw))
     except BadFrame as exc:
-        await websocket.close(UNAUTHENTICATED, f"invalid hello: {exc.message}"[:120])
+        await websocket.close(UNAUTHENTICATED, reason(f"invalid hello: {exc.message}"))
         return None
     except ValidationError as exc:  # pragma: no cover - Parser wraps these
-        await websocket.close(UNAUTHENTICATED, describe(exc)[:120])
+        await websocket.close(UNAUTHENTICATED, reason(describe(exc)))
         return None
 
 
 async def reject(websocket: WebSocket, error: Unauthorized | Forbidden) -> None:
     log.info("socket.rejected code=%s", error.code)
-    await websocket.close(close_code(error), error.message[:120])
+    await websocket.close(close_code(error), reason(error.message))
 
 
 async def serve_frames(

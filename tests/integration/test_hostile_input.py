@@ -448,3 +448,9 @@ async def test_by_default_docs_and_metrics_are_open(server: Server) -> None:
         assert (await http.get(url, headers={"authorization": ""})).status_code == 200, url
     assert ADMIN_TOKEN  # the admin API still needs its token
     assert (await http.get("/api/v1/agents", headers={"authorization": ""})).status_code == 401
+
+
+async def test_a_hello_of_a_long_unknown_type_closes_4401(server: Server) -> None:
+    # The close reason quotes the type: it must still fit the 123 bytes a close frame allows.
+    assert await hello_closes(server, {"type": "长" * 60}) == 4401
+    assert await hello_closes(server, {"type": "hello", "locale": "长" * 60}) == 4401

@@ -196,3 +196,13 @@ def test_a_timestamp_out_of_range_is_forbidden_not_an_overflow(ts: int) -> None:
 def test_a_surrogate_in_a_signed_field_is_forbidden() -> None:
     with pytest.raises(Forbidden):
         verify("0" * 64, int(NOW.timestamp()), name="\udc80")
+
+
+def test_a_close_reason_fits_123_bytes_on_a_character_boundary() -> None:
+    from service.api.sockets import reason
+
+    cut = reason("invalid hello: unknown frame type '" + "长" * 60 + "'")
+    assert len(cut.encode()) <= 123
+    assert cut.startswith("invalid hello: unknown frame type '长")
+    assert reason("ok") == "ok"
+    assert reason("\ud800").encode() == b"?"
