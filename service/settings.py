@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -106,6 +107,14 @@ class Settings(BaseSettings):
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
         return value
+
+    @field_validator("widget_frame_ancestors")
+    @classmethod
+    def _one_csp_directive(cls, value: str | None) -> str | None:
+        # It goes into a header as one directive's sources: no ";" or "," to start another.
+        if value is not None and not re.fullmatch(r"[^;,\r\n]*", value):
+            raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
+        return value.strip() or None if value is not None else None
 
     @field_validator("timezone")
     @classmethod

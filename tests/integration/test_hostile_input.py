@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,29 @@ async def test_out_of_range_parameters_are_422_not_500(
     body = {"active": True} if method == "PATCH" else None
     response = await server.http.request(method, url, json=body)
     assert is_problem(response, 422)["code"] == "invalid_request"
+    assert await stored(server) == before
+
+
+HOSTILE_PARAMETERS = ("9223372036854775808", "-1", "%00", "x" * 300, "%ff", "1e3", "NaN")
+
+
+async def test_no_admin_route_answers_500_to_a_hostile_parameter(server: Server) -> None:
+    """Every route in the schema, every path and query parameter in turn, hostile values."""
+    spec = (await server.http.get("/openapi.json")).json()
+    before = await stored(server)
+    faults = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            queries = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+            for value in HOSTILE_PARAMETERS:
+                plain = re.sub(r"\{[^}]+\}", "1", path)
+                urls = [re.sub(r"\{[^}]+\}", value, path)]
+                urls += [f"{plain}?{name}={value}" for name in queries]
+                for url in urls:
+                    response = await server.http.request(method.upper(), url, json={})
+                    if response.status_code >= 500:
+                        faults.append((method, url[:60], response.status_code))
+    assert not faults
     assert await stored(server) == before
 
 
