@@ -112,9 +112,11 @@ class Settings(BaseSettings):
     @classmethod
     def _one_csp_directive(cls, value: str | None) -> str | None:
         # It goes into a header as one directive's sources: no ";" or "," to start another.
-        if value is not None and not re.fullmatch(r"[^;,\r\n]*", value):
+        if value is None:
+            return None
+        if not re.fullmatch(r"[^;,\r\n]*", value):
             raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
-        return value.strip() or None if value is not None else None
+        return value.strip() or None
 
     @field_validator("timezone")
     @classmethod
