@@ -19,7 +19,9 @@ MAX_DEPTH = 32
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string, or an unterminated one to the end: every '"' starts a match that cannot fail, so
+# the scan is linear (a pattern that must find the closing quote retries at every '"').
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _WEIGHTS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 # A NUL or a UTF-16 surrogate code point (lone ones survive json.loads as "\ud800").

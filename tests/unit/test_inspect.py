@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -53,6 +55,28 @@ def test_json_nested_a_thousand_deep_is_a_bad_frame_not_a_recursion_error() -> N
     raw = '{"type": "typing", "x": ' + "[" * 1000 + "]" * 1000 + "}"
     assert refused(customer, raw).code == "bad_frame"
     assert refused(customer, "[" * 60_000).code == "bad_frame"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\' * 32000 + "[" * 40,
+        '"' * 65000 + "[" * 40,
+        '"' + "\\" * 65000,
+        ("[" * 32 + "]" * 32) * 1000,
+    ],
+)
+def test_the_depth_scan_is_linear_on_hostile_text(text: str) -> None:
+    # A string pattern that must find its closing quote retried at every '"': 10 s, not 3 ms.
+    started = time.perf_counter()
+    with contextlib.suppress(BadFrame):
+        check_depth(text)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_an_unterminated_string_hides_no_brackets_from_the_parser() -> None:
+    with pytest.raises(BadJson):
+        customer.decode('{"type": "typing", "x": "' + "[" * 1000)
 
 
 def test_many_brackets_inside_a_string_are_fine() -> None:
