@@ -125,6 +125,9 @@ JUNK = st.one_of(
     st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
     st.integers(1, 3000).map(lambda n: '{"type": "typing", "x": ' + "{" * n),
     st.integers(1, 400).map(lambda n: '{"type": "rate", "score": 1' + "0" * n * 12 + "}"),
+    # Texts that make a careless scanner quadratic: quotes and backslashes, unterminated.
+    st.integers(1, 30000).map(lambda n: '"\\' * n + "[" * 40),
+    st.integers(1, 30000).map(lambda n: '"' * n + "{" * 40),
 )
 
 
