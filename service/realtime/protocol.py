@@ -258,7 +258,8 @@ def _utf8(raw: str | bytes) -> bytes:
 
 def describe(exc: ValidationError) -> str:
     first = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    # A loc may hold a client's dict key: each part is cut, so the message stays short.
+    where = ".".join(str(part)[:32] for part in first["loc"][1:]) or "frame"
     return f"{where}: {first['msg']}"
 
 
