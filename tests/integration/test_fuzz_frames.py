@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.support.server import TIMEOUT, Customer, Peer, Server
 
-FRAMES = int(os.environ.get("KEFU_FUZZ_FRAMES", "10000"))
+FRAMES = int(os.environ.get("KEFU_TEST_FUZZ_FRAMES", "10000"))
 BATCH = 100
 CRASHES = {1006, 1011}
 
