@@ -319,22 +319,29 @@ async def test_no_admin_route_answers_500_to_a_hostile_parameter(server: Server)
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("method", "url", "body"),
     [
-        '{"name": "bill\\u0000ing", "title": "账务"}',
-        '{"name": "billing", "title": "\\ud800"}',
-        '{"name": "billing", "title": "账务", "x": NaN}',
-        '{"name": "billing", "title": ' + "[" * 1000 + "]" * 1000 + "}",
+        ("POST", "/api/v1/groups", '{"name": "bill\\u0000ing", "title": "账务"}'),
+        ("POST", "/api/v1/groups", '{"name": "billing", "title": "\\ud800"}'),
+        ("POST", "/api/v1/groups", '{"name": "billing", "title": "账务", "x": NaN}'),
+        ("POST", "/api/v1/groups", '{"name": "g", "title": ' + "[" * 1000 + "]" * 1000 + "}"),
+        ("POST", "/api/v1/agents", '{"name": "小\\u0000王", "employee_no": "9"}'),
+        ("PATCH", "/api/v1/complaints/1", '{"comment": "已回访\\u0000"}'),
+        ("PATCH", "/api/v1/callbacks/1", '{"status": "done", "outcome": "\\u0000"}'),
+        ("PUT", "/api/v1/templates/welcome", '{"text": "您好\\u0000"}'),
+        ("PATCH", "/api/v1/agents/1", '{"capacity": 1e999}'),
     ],
 )
 async def test_a_body_no_field_may_hold_is_422_and_stores_nothing(
-    server: Server, body: str
+    server: Server, method: str, url: str, body: str
 ) -> None:
+    await server.new_agent("小王", "1")
     before = await stored(server)
-    response = await server.http.post(
-        "/api/v1/groups", content=body, headers={"content-type": "application/json"}
-    )
-    assert is_problem(response, 422)["code"] == "invalid_request"
+    headers = {"content-type": "application/json"}
+    response = await server.http.request(method, url, content=body, headers=headers)
+    problem = is_problem(response, 422)
+    assert problem["code"] == "invalid_request"
+    assert problem["errors"][0]["loc"][0] == "body"
     assert await stored(server) == before
 
 
