@@ -34,6 +34,13 @@ class FrameTooLarge(BadFrame):
     status = 413
 
 
+class BodyTooLarge(KefuError):
+    """An admin API body over KEFU_MAX_BODY_KB, refused before it is read."""
+
+    code = "body_too_large"
+    status = 413
+
+
 class TextTooLong(BadFrame):
     code = "text_too_long"
     status = 413

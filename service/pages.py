@@ -33,15 +33,18 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-def page_csp(host: str | None) -> str:
+def page_csp(host: str | None, frame_ancestors: str | None = None) -> str:
     """The policy of the widget and the console: own scripts and styles, own sockets.
 
-    No ``frame-ancestors``: the widget is meant to be framed by the sites that embed it.
+    The widget is meant to be framed by the sites that embed it: no ``frame-ancestors`` unless
+    KEFU_WIDGET_FRAME_ANCESTORS names them. The console is framed by nobody ('none').
     """
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
+    ancestors = f"; frame-ancestors {frame_ancestors}" if frame_ancestors else ""
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'"
+        f"{ancestors}"
     )
 
 
@@ -63,16 +66,24 @@ def docs_csp(html: str) -> str:
 class Pages(StaticFiles):
     """Static files with a cache policy, and the page policy on HTML."""
 
-    def __init__(self, directory: Path, *, cache_control: str, html: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        cache_control: str,
+        html: bool = False,
+        frame_ancestors: str | None = None,
+    ) -> None:
         super().__init__(directory=directory, html=html)
         self.cache_control = cache_control
+        self.frame_ancestors = frame_ancestors
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["Cache-Control"] = self.cache_control
         if response.headers.get("content-type", "").startswith("text/html"):
             host = Request(scope).headers.get("host")
-            response.headers["Content-Security-Policy"] = page_csp(host)
+            response.headers["Content-Security-Policy"] = page_csp(host, self.frame_ancestors)
         return response
 
 
@@ -84,12 +95,21 @@ def _docs_page(html: HTMLResponse) -> HTMLResponse:
     )
 
 
-def install(app: FastAPI) -> None:
-    """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them."""
+def install(
+    app: FastAPI, *, with_docs: bool = True, widget_frame_ancestors: str | None = None
+) -> None:
+    """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them
+    (unless ``docs`` is off: KEFU_DOCS_PUBLIC=false)."""
+    ancestors = {"widget": widget_frame_ancestors, "console": "'none'"}
     for page in ("widget", "console"):
         if (WEB / page).is_dir():
-            app.mount(f"/{page}", Pages(WEB / page, cache_control=REVALIDATE, html=True), name=page)
+            pages = Pages(
+                WEB / page, cache_control=REVALIDATE, html=True, frame_ancestors=ancestors[page]
+            )
+            app.mount(f"/{page}", pages, name=page)
     app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
+    if not with_docs:
+        return
 
     openapi_url = app.openapi_url or "/openapi.json"
     swagger = get_swagger_ui_html(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,16 @@ class Settings(BaseSettings):
 
     max_text: int = 4000
     max_frame_bytes: int = 65536
+    # Admin API request bodies over this are refused (413) before they are read.
+    max_body_kb: int = Field(default=1024, ge=1)
+
+    # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
+    docs_public: bool = True
+    # /metrics: open when unset; else only with "Authorization: Bearer <token>".
+    metrics_token: str | None = None
+    # The CSP frame-ancestors of the widget (e.g. "https://game.example.com"): which sites
+    # may frame it. Unset, any site may; every other page may be framed by none.
+    widget_frame_ancestors: str | None = None
     hello_timeout_s: float = 5.0
     outgoing_queue: int = 256
     default_capacity: int = 5
@@ -100,6 +111,16 @@ class Settings(BaseSettings):
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
         return value
+
+    @field_validator("widget_frame_ancestors")
+    @classmethod
+    def _one_csp_directive(cls, value: str | None) -> str | None:
+        # It goes into a header as one directive's sources: no ";" or "," to start another.
+        if value is None:
+            return None
+        if not re.fullmatch(r"[^;,\r\n]*", value):
+            raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
+        return value.strip() or None
 
     @field_validator("timezone")
     @classmethod

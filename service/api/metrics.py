@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from service.api.auth import RuntimeDep
 from service.db.models import Agent, Chat, ChatStatus
+from service.errors import Unauthorized
 from service.metrics import DeskMetrics
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    expected = runtime.settings.metrics_token
+    if expected:  # KEFU_METRICS_TOKEN: Prometheus sends it as bearer_token / authorization
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("a metrics bearer token is required (KEFU_METRICS_TOKEN)")
     desk: DeskMetrics = runtime.metrics
     async with runtime.units.read() as session:
         chats = dict(

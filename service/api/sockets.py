@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from service.errors import BadFrame, Forbidden, KefuError, Unauthorized
 from service.realtime.hub import Connection
+from service.realtime.inspect import safe_ref
 from service.realtime.protocol import Parser, describe, error_frame
 from service.settings import Settings
 
@@ -28,6 +29,17 @@ C = TypeVar("C")
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 SERVER_ERROR = 1011
+
+
+# RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
+MAX_REASON_BYTES = 123
+
+
+def reason(text: str) -> str:
+    """A close reason that fits: cut to 123 bytes on a character boundary, unencodable
+    characters replaced (a reason that does not fit makes the close itself fail)."""
+    encoded = text.encode("utf-8", "replace")[:MAX_REASON_BYTES]
+    return encoded.decode("utf-8", "ignore")
 
 
 def close_code(error: KefuError) -> int:
@@ -50,16 +62,16 @@ async def receive_hello(
     try:
         return parser.command(parser.decode(raw))
     except BadFrame as exc:
-        await websocket.close(UNAUTHENTICATED, f"invalid hello: {exc.message}"[:120])
+        await websocket.close(UNAUTHENTICATED, reason(f"invalid hello: {exc.message}"))
         return None
     except ValidationError as exc:  # pragma: no cover - Parser wraps these
-        await websocket.close(UNAUTHENTICATED, describe(exc)[:120])
+        await websocket.close(UNAUTHENTICATED, reason(describe(exc)))
         return None
 
 
 async def reject(websocket: WebSocket, error: Unauthorized | Forbidden) -> None:
     log.info("socket.rejected code=%s", error.code)
-    await websocket.close(close_code(error), error.message[:120])
+    await websocket.close(close_code(error), reason(error.message))
 
 
 async def serve_frames(
@@ -80,7 +92,8 @@ async def serve_frames(
         ref: str | None = None
         try:
             data = parser.decode(raw)
-            ref = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+            # Echoed only if it can be sent back: an unencodable ref would poison the error frame.
+            ref = safe_ref(data.get("client_id"))
             command = parser.command(data)
             try:
                 await handle(command)

@@ -26,6 +26,7 @@ from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Se
 from service.desk.service import Desk, serving
 from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
 from service.groups.service import find as find_group
+from service.logtext import shown
 from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
@@ -100,7 +101,7 @@ class ChatService:
             group = await find_group(work.session, hello.group)
             chat.group_id = group.id if group is not None else None
             if group is None:
-                log.warning("chat.unknown_group group=%s", hello.group)
+                log.warning("chat.unknown_group group=%s", shown(hello.group))
         work.session.add(chat)
         await work.session.flush()
         # S-welcome: answered at once, before any agent is free.

@@ -152,7 +152,20 @@ class Connection:
             await self._send(frame)
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self.websocket.send_text(dumps(frame))
+        try:
+            text = dumps(frame)
+            text.encode()
+        except (TypeError, ValueError) as exc:
+            # A frame that cannot be sent is dropped, not fatal: this task is the socket's only
+            # voice, and dying here would leave the client deaf for good.
+            log.error(
+                "socket.unsendable audience=%s type=%r: %s",
+                self.audience,
+                str(frame.get("type"))[:40],
+                type(exc).__name__,
+            )
+            return
+        await self.websocket.send_text(text)
 
     async def _close(self, code: int, reason: str) -> None:
         if self.websocket.application_state is not WebSocketState.DISCONNECTED:
