@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from service.agents.service import authenticate
-from service.chats import routing
+from service.chats import presence, routing
 from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame
 from service.chats.routing import agent_address, customer_address
@@ -154,7 +154,7 @@ class ChatService:
             customer = await work.session.get_one(Customer, chat.customer_id)
             if customer.player_id != hello.player.id:
                 raise Forbidden("this chat belongs to another customer")
-        chat.customer_sockets += 1
+        await presence.customer_connected(work.session, chat)
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         after = min(last_seq, chat.last_seq)
         return Attached(chat.id, token, after, await self._state(work, chat), chat.closed_by)
@@ -201,13 +201,13 @@ class ChatService:
 
     async def customer_left(self, work: Work, chat_id: int) -> None:
         chat = await work.session.get_one(Chat, chat_id)
-        chat.customer_sockets = max(0, chat.customer_sockets - 1)
-        if chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
+        left = await presence.customer_disconnected(work.session, chat)
+        if left == 0 and chat.status != ChatStatus.closed:
             due = work.now + timedelta(seconds=self.settings.customer_grace_s)
             await arm(work, CUSTOMER_GONE, f"{CUSTOMER_GONE}:{chat.id}", due, {"chat_id": chat.id})
 
     async def _customer_gone(self, work: Work, timer: Timer) -> None:
-        chat = await work.session.get(Chat, timer.payload["chat_id"])
+        chat = await locked_chat(work, timer.payload["chat_id"])
         if chat is not None and chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
             await self._close(work, chat, by="system", template=None)
 
@@ -217,7 +217,7 @@ class ChatService:
         self, work: Work, hello: AgentHello
     ) -> tuple[Agent, list[dict[str, Any]]]:
         agent = await authenticate(work.session, hello.token)
-        agent.connections += 1
+        await presence.agent_connected(work.session, agent)
         await cancel(work, f"{AGENT_GONE}:{agent.id}")
         if hello.status is not None:
             agent.status = hello.status
@@ -236,14 +236,16 @@ class ChatService:
     async def agent_left(self, work: Work, agent_id: int) -> None:
         agent = await work.session.get_one(Agent, agent_id)
         was_serving = serving(agent)
-        agent.connections = max(0, agent.connections - 1)
-        if agent.connections == 0:
+        if await presence.agent_disconnected(work.session, agent) == 0:
             due = work.now + timedelta(seconds=self.settings.agent_grace_s)
             await arm(work, AGENT_GONE, f"{AGENT_GONE}:{agent.id}", due, {"agent_id": agent.id})
         await self.desk.presence_changed(work, agent, was_serving)
 
     async def _agent_gone(self, work: Work, timer: Timer) -> None:
-        agent = await work.session.get(Agent, timer.payload["agent_id"])
+        # Locked and re-read: a hello committing now is either before this check or after it.
+        agent = await work.session.get(
+            Agent, timer.payload["agent_id"], with_for_update=True, populate_existing=True
+        )
         if agent is not None and agent.connections == 0:
             agent.status = AgentStatus.offline
             await self._requeue_chats_of(work, agent, "gone")
@@ -319,7 +321,7 @@ class ChatService:
         """After a restart of the only process no socket is left: start every grace period."""
         agents = (await work.session.scalars(select(Agent).where(Agent.connections > 0))).all()
         for agent in agents:
-            agent.connections = 1
+            await presence.set_agent_connections(work.session, agent, 1)
             await self.agent_left(work, agent.id)
         chats = (
             await work.session.scalars(
@@ -327,7 +329,7 @@ class ChatService:
             )
         ).all()
         for chat in chats:
-            chat.customer_sockets = 1
+            await presence.set_customer_sockets(work.session, chat, 1)
             await self.customer_left(work, chat.id)
 
     async def _close(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None:
