@@ -181,6 +181,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": settings.ws,
         "ws_per_message_deflate": settings.ws_per_message_deflate,
         "ws_max_size": settings.max_frame_bytes * 4,
+        "ws_ping_interval": settings.ws_ping_interval_s,
+        "ws_ping_timeout": settings.ws_ping_timeout_s,
     }
 
 

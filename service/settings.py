@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md): permessage-deflate costs memory on every idle connection.
     ws: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
     ws_per_message_deflate: bool = False
+    # A client that vanished without a close frame (a laptop lid shut, a NAT dropping the flow)
+    # is noticed by the server's pings: no pong within the timeout closes the socket (1011),
+    # and the grace period starts as for a socket closed by the client.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
 
     @field_validator("service_hours")
     @classmethod

@@ -7,7 +7,7 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import guarded, ready_frame, receive_hello, reject, serve_frames
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import client_key
@@ -40,6 +40,7 @@ router = APIRouter()
 
 
 @router.websocket("/ws/agent")
+@guarded
 async def agent_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings

@@ -7,7 +7,7 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import guarded, ready_frame, receive_hello, reject, serve_frames
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
@@ -47,6 +47,7 @@ def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[
 
 
 @router.websocket("/ws/customer")
+@guarded
 async def customer_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings

@@ -7,13 +7,15 @@ missing or invalid hello (4401) or a rejected identity (4403) closes it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from service.errors import BadFrame, Forbidden, KefuError, Unauthorized
 from service.realtime.hub import Connection
@@ -28,6 +30,28 @@ C = TypeVar("C")
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 SERVER_ERROR = 1011
+
+
+Endpoint = Callable[[WebSocket], Awaitable[None]]
+
+
+def guarded(endpoint: Endpoint) -> Endpoint:
+    """A fault anywhere in a gateway closes its socket with 1011, as contract v1 says.
+
+    uvicorn, left with the exception, would drop the TCP connection: the client saw 1006.
+    """
+
+    @functools.wraps(endpoint)
+    async def run(websocket: WebSocket) -> None:
+        try:
+            await endpoint(websocket)
+        except Exception:
+            log.exception("socket.fault")
+            if websocket.application_state is WebSocketState.CONNECTED:
+                with suppress(Exception):  # the client may be gone as well
+                    await websocket.close(SERVER_ERROR, "server error")
+
+    return run
 
 
 def close_code(error: KefuError) -> int:
