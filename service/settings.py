@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     bus_poll_s: float = Field(default=1.0, gt=0)
     # SIGTERM: how long open sockets and handlers get before the process exits anyway.
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # Whether ``serve`` migrates before serving. Safe in every replica (an advisory lock lets
+    # one migrate at a time); 0 where a one-shot ``python -m service migrate`` does it instead.
+    migrate: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
