@@ -7,7 +7,14 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import guarded, ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import (
+    bookkeep,
+    guarded,
+    ready_frame,
+    receive_hello,
+    reject,
+    serve_frames,
+)
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
@@ -117,6 +124,10 @@ async def customer_socket(websocket: WebSocket) -> None:
             await sender
         # Through the writer: when thousands of sockets drop at once (a restart, a network
         # blip) their bookkeeping is written in batches, not thousands of transactions at once.
-        await runtime.writer.run(
-            lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+        await bookkeep(
+            lambda: runtime.writer.run(
+                lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+            ),
+            f"customer_left:{chat_id}",
+            settings.customer_grace_s,
         )

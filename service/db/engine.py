@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +29,18 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_database_down(error: BaseException) -> bool:
+    """Whether ``error`` says the database is unreachable (not that a statement was wrong)."""
+    if isinstance(error, exc.DBAPIError):
+        # No statement: it failed while connecting (refused, or not accepting connections).
+        return (
+            error.connection_invalidated
+            or error.statement is None
+            or isinstance(error, exc.OperationalError | exc.InterfaceError)
+        )
+    return isinstance(error, exc.TimeoutError | ConnectionError | OSError)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
