@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     route_on: Literal["message", "hello"] = "message"
 
     agent_grace_s: float = 60.0
+    # Each process beats a heartbeat in the database; one silent for the TTL is taken for dead
+    # and its sockets are counted out (their grace periods start) by the others.
+    process_heartbeat_s: float = Field(default=5.0, gt=0)
+    process_ttl_s: float = Field(default=20.0, gt=0)
     customer_grace_s: float = 120.0
 
     # Timing rules (service/chats/timing.py), in seconds.

@@ -1,4 +1,5 @@
-"""Socket counts (``Agent.connections``, ``Chat.customer_sockets``), changed in SQL only.
+"""Socket counts (``Agent.connections``, ``Chat.customer_sockets``), changed in SQL only, and
+each process's share of them, taken back when the process dies.
 
 Two processes (or two sockets of one) may open and close at the same moment; a count read into
 Python, changed and written back loses one of the two changes. Each change here is one
@@ -6,68 +7,268 @@ Python, changed and written back loses one of the two changes. Each change here 
 value returned is the one this change produced. The loaded object is told that value as if it
 had been read (``set_committed_value``), so later reads in the unit see it and nothing writes
 it back.
+
+Beside the count, the process that holds the socket counts its own share (``process_sockets``)
+and beats a heartbeat (``processes.seen_at``). A process killed without closing its sockets
+stops beating; after ``KEFU_PROCESS_TTL_S`` another process takes its shares back, socket by
+socket, as if each had closed: a count reaching 0 arms the grace timer, as a close would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service.db.models import Agent, Chat
+from service.db.models import Agent, Chat, Process, ProcessSockets
+from service.unit import Units, Work
+
+log = logging.getLogger(__name__)
+
+AGENT = "agent"
+CUSTOMER = "customer"
+# (unit, kind, ref id, process whose socket it was): one socket of theirs counted out.
+Leave = Callable[[Work, str, int, str], Awaitable[None]]
 
 
-async def _step(session: AsyncSession, row: Agent | Chat, column: Any, by: int) -> int:
+def _less(column: Any) -> Any:
+    return case((column > 0, column - 1), else_=0)
+
+
+def address_of(address: str) -> tuple[str, int] | None:
+    """("agent", 7) for the hub's "agent:7", ("customer", 12) for "customer:12"."""
+    kind, _, ref = address.partition(":")
+    return (kind, int(ref)) if kind in (AGENT, CUSTOMER) and ref.isdigit() else None
+
+
+async def _step(
+    session: AsyncSession, row: Agent | Chat, column: Any, by: int, *, only_if: Any = None
+) -> int | None:
+    """``n ± 1`` on the row, the new value returned (None when ``only_if`` did not hold)."""
     model = type(row)
-    value = column + 1 if by > 0 else case((column > 0, column - 1), else_=0)
+    query = update(model).where(model.id == row.id)
+    if only_if is not None:
+        query = query.where(only_if)
     count = await session.scalar(
-        update(model)
-        .where(model.id == row.id)
-        .values({column.key: value})
+        query.values({column.key: column + 1 if by > 0 else _less(column)})
         .returning(column)
         .execution_options(synchronize_session=False)
     )
-    assert count is not None, f"{model.__tablename__} {row.id} is gone"
+    if count is None:
+        return None
     set_committed_value(row, column.key, count)
     return int(count)
 
 
-async def agent_connected(session: AsyncSession, agent: Agent) -> int:
-    """One more socket of this agent; the agent's count after it."""
-    return await _step(session, agent, Agent.connections, +1)
-
-
-async def agent_disconnected(session: AsyncSession, agent: Agent) -> int:
-    """One socket of this agent fewer (never below 0); the count after it."""
-    return await _step(session, agent, Agent.connections, -1)
-
-
-async def customer_connected(session: AsyncSession, chat: Chat) -> int:
-    return await _step(session, chat, Chat.customer_sockets, +1)
-
-
-async def customer_disconnected(session: AsyncSession, chat: Chat) -> int:
-    return await _step(session, chat, Chat.customer_sockets, -1)
-
-
-async def set_agent_connections(session: AsyncSession, agent: Agent, count: int) -> None:
-    """Start-up of the only process: what its predecessor held is set, not counted."""
-    await session.execute(
-        update(Agent)
-        .where(Agent.id == agent.id)
-        .values(connections=count)
-        .execution_options(synchronize_session=False)
+def _held(kind: str, ref_id: int, process: str) -> Any:
+    return (
+        select(ProcessSockets.sockets)
+        .where(
+            ProcessSockets.process_id == process,
+            ProcessSockets.kind == kind,
+            ProcessSockets.ref_id == ref_id,
+            ProcessSockets.sockets > 0,
+        )
+        .exists()
     )
-    set_committed_value(agent, "connections", count)
 
 
-async def set_customer_sockets(session: AsyncSession, chat: Chat, count: int) -> None:
-    await session.execute(
-        update(Chat)
-        .where(Chat.id == chat.id)
-        .values(customer_sockets=count)
-        .execution_options(synchronize_session=False)
-    )
-    set_committed_value(chat, "customer_sockets", count)
+class Presence:
+    """This process's socket bookkeeping; ``process_id`` names it in ``processes``."""
+
+    def __init__(self, heartbeat_s: float, ttl_s: float) -> None:
+        self.process_id = uuid.uuid4().hex
+        self.heartbeat_s = heartbeat_s
+        self.ttl_s = ttl_s
+
+    # The count's row is locked first, the share's second, in every change: two units never
+    # wait for each other in the opposite order.
+
+    async def agent_connected(self, work: Work, agent: Agent) -> int:
+        """One more socket of this agent; the agent's count after it."""
+        count = await _step(work.session, agent, Agent.connections, +1)
+        await self._share(work, AGENT, agent.id, +1)
+        assert count is not None
+        return count
+
+    async def agent_disconnected(self, work: Work, agent: Agent, process: str | None) -> int | None:
+        """One socket of this agent fewer; the count after it, or None when ``process`` no longer
+        counted that socket (it had been given up and its sockets counted out already)."""
+        return await self._left(work, agent, AGENT, Agent.connections, process)
+
+    async def customer_connected(self, work: Work, chat: Chat) -> int:
+        count = await _step(work.session, chat, Chat.customer_sockets, +1)
+        await self._share(work, CUSTOMER, chat.id, +1)
+        assert count is not None
+        return count
+
+    async def customer_joined(self, work: Work, chat: Chat) -> None:
+        """A new chat's first socket (the chat row was inserted with a count of 1)."""
+        await self._share(work, CUSTOMER, chat.id, +1)
+
+    async def customer_disconnected(
+        self, work: Work, chat: Chat, process: str | None
+    ) -> int | None:
+        return await self._left(work, chat, CUSTOMER, Chat.customer_sockets, process)
+
+    async def _left(
+        self, work: Work, row: Agent | Chat, kind: str, column: Any, process: str | None
+    ) -> int | None:
+        process = process or self.process_id
+        count = await _step(work.session, row, column, -1, only_if=_held(kind, row.id, process))
+        if count is not None:
+            await self._take(work, kind, row.id, process)
+        return count
+
+    async def adopt(self, work: Work, kind: str, ref_id: int, sockets: int, *, add: bool) -> None:
+        """Count ``sockets`` as this process's: added to the count (sockets that were counted
+        out while still open) or set as the count (a restart of the only process)."""
+        column = Agent.connections if kind == AGENT else Chat.customer_sockets
+        model = Agent if kind == AGENT else Chat
+        await work.session.execute(
+            update(model)
+            .where(model.id == ref_id)
+            .values({column.key: column + sockets if add else sockets})
+            .execution_options(synchronize_session=False)
+        )
+        await self._share(work, kind, ref_id, sockets, replace=True)
+
+    async def _take(self, work: Work, kind: str, ref_id: int, process: str) -> None:
+        await work.session.execute(
+            update(ProcessSockets)
+            .where(
+                ProcessSockets.process_id == process,
+                ProcessSockets.kind == kind,
+                ProcessSockets.ref_id == ref_id,
+            )
+            .values(sockets=_less(ProcessSockets.sockets))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _share(
+        self, work: Work, kind: str, ref_id: int, by: int, *, replace: bool = False
+    ) -> None:
+        insert = (postgresql.insert if work.is_postgres else sqlite.insert)(ProcessSockets)
+        value = by if replace else ProcessSockets.sockets + by
+        await work.session.execute(
+            insert.values(process_id=self.process_id, kind=kind, ref_id=ref_id, sockets=by)
+            .on_conflict_do_update(
+                index_elements=["process_id", "kind", "ref_id"], set_={"sockets": value}
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- the process's own row -----------------------------------------------------------------
+
+    async def register(self, work: Work, *, only_process: bool) -> None:
+        """At start: this process's row; the embedded default also forgets every other one."""
+        if only_process:
+            await work.session.execute(delete(ProcessSockets))
+            await work.session.execute(delete(Process))
+        work.session.add(
+            Process(
+                id=self.process_id,
+                host=socket.gethostname()[:255],
+                pid=os.getpid(),
+                started_at=work.now,
+                seen_at=work.now,
+            )
+        )
+        await work.session.flush()
+
+    async def beat(self, work: Work) -> bool:
+        """Fresh heartbeat; False when another process had already given this one up."""
+        result = await work.session.execute(
+            update(Process)
+            .where(Process.id == self.process_id)
+            .values(seen_at=work.now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def stale(self, work: Work) -> list[str]:
+        """Processes whose heartbeat is older than the TTL, locked for this unit (PostgreSQL)."""
+        query = select(Process.id).where(
+            Process.seen_at < work.now - timedelta(seconds=self.ttl_s),
+            Process.id != self.process_id,
+        )
+        if work.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return list((await work.session.scalars(query)).all())
+
+    async def expire(self, work: Work, process: str, leave: Leave) -> int:
+        """Count every socket ``process`` still held out, then forget the process."""
+        shares = (
+            await work.session.execute(
+                select(ProcessSockets.kind, ProcessSockets.ref_id, ProcessSockets.sockets).where(
+                    ProcessSockets.process_id == process, ProcessSockets.sockets > 0
+                )
+            )
+        ).all()
+        lost = 0
+        for kind, ref_id, sockets in shares:
+            for _ in range(sockets):
+                await leave(work, kind, ref_id, process)
+                lost += 1
+        await work.session.execute(
+            delete(ProcessSockets).where(ProcessSockets.process_id == process)
+        )
+        await work.session.execute(delete(Process).where(Process.id == process))
+        return lost
+
+
+class Heartbeat:
+    """The loop that keeps this process alive in ``processes`` and expires dead ones."""
+
+    def __init__(
+        self,
+        presence: Presence,
+        units: Units,
+        leave: Leave,
+        held: Callable[[], dict[str, int]],
+    ) -> None:
+        self.presence = presence
+        self.units = units
+        self.leave = leave
+        self.held = held
+
+    async def run(self) -> None:
+        """Owned by the supervisor; a database outage ends one beat, not the loop."""
+        while True:
+            await asyncio.sleep(self.presence.heartbeat_s)
+            try:
+                await self.once()
+            except Exception as exc:
+                log.warning("presence.beat_failed error=%s", type(exc).__name__)
+
+    async def once(self) -> int:
+        """One beat: stay alive, then take back the sockets of processes that died."""
+        async with self.units(exclusive=True) as work:
+            if not await self.presence.beat(work):
+                # Given up by another process (we were stalled past the TTL): our open sockets
+                # were counted out, so they are counted in again.
+                log.error("presence.rejoined process=%s", self.presence.process_id)
+                await self.presence.register(work, only_process=False)
+                for address, sockets in self.held().items():
+                    if (found := address_of(address)) is not None:
+                        await self.presence.adopt(work, *found, sockets, add=True)
+            lost = 0
+            for process in await self.presence.stale(work):
+                lost += await self.presence.expire(work, process, self.leave)
+                log.warning("presence.process_expired process=%s sockets=%s", process, lost)
+        return lost
+
+    async def retire(self) -> None:
+        """Graceful stop: whatever this process still counts is counted out, its row goes."""
+        async with self.units(exclusive=True) as work:
+            await self.presence.expire(work, self.presence.process_id, self.leave)

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from service.agents.service import authenticate
-from service.chats import presence, routing
+from service.chats import routing
 from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame
+from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_resend, frames_after
 from service.chats.timing import Timing, locked_chat
@@ -71,6 +72,7 @@ class ChatService:
         self.templates = Templates(catalog, self.guard, settings.brand)
         self.conduct = Conduct(self)
         self.desk = Desk(self)
+        self.presence = Presence(settings.process_heartbeat_s, settings.process_ttl_s)
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
@@ -101,6 +103,7 @@ class ChatService:
                 log.warning("chat.unknown_group group=%s", hello.group)
         work.session.add(chat)
         await work.session.flush()
+        await self.presence.customer_joined(work, chat)
         # S-welcome: answered at once, before any agent is free.
         await self._template(work, chat, "welcome")
         if self.settings.route_on == "hello":
@@ -154,7 +157,7 @@ class ChatService:
             customer = await work.session.get_one(Customer, chat.customer_id)
             if customer.player_id != hello.player.id:
                 raise Forbidden("this chat belongs to another customer")
-        await presence.customer_connected(work.session, chat)
+        await self.presence.customer_connected(work, chat)
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         after = min(last_seq, chat.last_seq)
         return Attached(chat.id, token, after, await self._state(work, chat), chat.closed_by)
@@ -199,9 +202,10 @@ class ChatService:
         chat = await self._open_chat(work, chat_id)
         await self._close(work, chat, by="customer", template="closing")
 
-    async def customer_left(self, work: Work, chat_id: int) -> None:
+    async def customer_left(self, work: Work, chat_id: int, process: str | None = None) -> None:
+        """A customer socket closed (held by ``process``, by default this one)."""
         chat = await work.session.get_one(Chat, chat_id)
-        left = await presence.customer_disconnected(work.session, chat)
+        left = await self.presence.customer_disconnected(work, chat, process)
         if left == 0 and chat.status != ChatStatus.closed:
             due = work.now + timedelta(seconds=self.settings.customer_grace_s)
             await arm(work, CUSTOMER_GONE, f"{CUSTOMER_GONE}:{chat.id}", due, {"chat_id": chat.id})
@@ -217,7 +221,7 @@ class ChatService:
         self, work: Work, hello: AgentHello
     ) -> tuple[Agent, list[dict[str, Any]]]:
         agent = await authenticate(work.session, hello.token)
-        await presence.agent_connected(work.session, agent)
+        await self.presence.agent_connected(work, agent)
         await cancel(work, f"{AGENT_GONE}:{agent.id}")
         if hello.status is not None:
             agent.status = hello.status
@@ -233,10 +237,11 @@ class ChatService:
         """Hand waiting chats to free agents (an agent just became reachable)."""
         await routing.drain(work)
 
-    async def agent_left(self, work: Work, agent_id: int) -> None:
+    async def agent_left(self, work: Work, agent_id: int, process: str | None = None) -> None:
+        """An agent socket closed (held by ``process``, by default this one)."""
         agent = await work.session.get_one(Agent, agent_id)
         was_serving = serving(agent)
-        if await presence.agent_disconnected(work.session, agent) == 0:
+        if await self.presence.agent_disconnected(work, agent, process) == 0:
             due = work.now + timedelta(seconds=self.settings.agent_grace_s)
             await arm(work, AGENT_GONE, f"{AGENT_GONE}:{agent.id}", due, {"agent_id": agent.id})
         await self.desk.presence_changed(work, agent, was_serving)
@@ -321,7 +326,7 @@ class ChatService:
         """After a restart of the only process no socket is left: start every grace period."""
         agents = (await work.session.scalars(select(Agent).where(Agent.connections > 0))).all()
         for agent in agents:
-            await presence.set_agent_connections(work.session, agent, 1)
+            await self.presence.adopt(work, AGENT, agent.id, 1, add=False)
             await self.agent_left(work, agent.id)
         chats = (
             await work.session.scalars(
@@ -329,7 +334,7 @@ class ChatService:
             )
         ).all()
         for chat in chats:
-            await presence.set_customer_sockets(work.session, chat, 1)
+            await self.presence.adopt(work, CUSTOMER, chat.id, 1, add=False)
             await self.customer_left(work, chat.id)
 
     async def _close(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None:

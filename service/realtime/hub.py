@@ -190,6 +190,10 @@ class Hub:
             counts[audience] = counts.get(audience, 0) + len(sockets)
         return counts
 
+    def held(self) -> dict[str, int]:
+        """Sockets held here, by address."""
+        return {address: len(sockets) for address, sockets in self._sockets.items() if sockets}
+
     def close_address(self, address: str, code: int, reason: str = "") -> None:
         for connection in tuple(self._sockets.get(address, ())):
             connection.close(code, reason)

@@ -117,3 +117,61 @@ async def test_counts_are_right_at_every_swap_and_zero_after(
     assert left == []
     open_chats = await one.rows(select(Chat.customer_sockets).where(Chat.customer_sockets != 0))
     assert open_chats == []
+
+
+TTL_S = 20.0
+
+
+@pytest.fixture
+async def quiet_servers(
+    backend: SqliteTemplate | PostgresTemplate,
+    database_url: str,
+    redis_url: str,  # noqa: F811
+    clock: ManualClock,
+) -> AsyncIterator[tuple[Server, Server]]:
+    """Two servers whose heartbeats beat only when the test says (``heartbeat.once()``)."""
+    if isinstance(backend, SqliteTemplate):
+        pytest.skip("a second process needs PostgreSQL")
+    settings = test_settings(
+        database_url, redis_url=redis_url, process_heartbeat_s=3600, process_ttl_s=TTL_S
+    )
+    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
+        yield one, two
+
+
+async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
+    quiet_servers: tuple[Server, Server],
+) -> None:
+    """Process two stops beating (as if killed): after the TTL process one counts its sockets
+    out, so the agent's grace starts and their chats go back to the queue; process two's late
+    closes (it was only stalled) change nothing, and its open sockets are counted in again."""
+    one, two = quiet_servers
+    counts = Counts(one)
+    customer = await two.customer()
+    account = await one.new_agent("断线", "7101")
+    agent = await two.agent_socket(account["token"])
+    await agent.until("assigned", chat_id=customer.chat_id)
+    await customer.until("assigned")
+    assert (await counts.agent(account["id"]), await counts.customer(customer.chat_id)) == (1, 1)
+
+    one.clock.advance(TTL_S + 1)  # two has not beaten since: it is taken for dead
+    assert await one.runtime.heartbeat.once() == 2
+    assert (await counts.agent(account["id"]), await counts.customer(customer.chat_id)) == (0, 0)
+    await one.armed(f"agent_gone:{account['id']}")
+    await one.armed(f"customer_gone:{customer.chat_id}")
+
+    # The agent comes back on process one; the old socket on two closing late is not counted.
+    back = await one.agent_socket(account["token"])
+    assert await counts.agent(account["id"]) == 1
+    await agent.close()
+    await asyncio.sleep(0.3)
+    assert await counts.agent(account["id"]) == 1
+    await back.close()
+    await counts.settles("agent", account["id"], 0, floor=0)
+
+    # Process two beats again: its customer socket, still open, is counted in again.
+    assert await two.runtime.heartbeat.once() == 0
+    assert await counts.customer(customer.chat_id) == 1
+    await customer.close()
+    await counts.settles("customer", customer.chat_id, 0, floor=0)
+    assert counts.wrong == []
