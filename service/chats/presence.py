@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
@@ -196,35 +196,29 @@ class Presence:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def stale(self, work: Work) -> list[str]:
-        """Processes whose heartbeat is older than the TTL, locked for this unit (PostgreSQL)."""
+    async def stale(self, session: AsyncSession, now: datetime, *, lock: bool) -> list[str]:
+        """Processes whose heartbeat is older than the TTL; with ``lock``, claimed by this
+        transaction (``FOR UPDATE SKIP LOCKED``: another process skips them)."""
         query = select(Process.id).where(
-            Process.seen_at < work.now - timedelta(seconds=self.ttl_s),
+            Process.seen_at < now - timedelta(seconds=self.ttl_s),
             Process.id != self.process_id,
         )
-        if work.is_postgres:
+        if lock:
             query = query.with_for_update(skip_locked=True)
-        return list((await work.session.scalars(query)).all())
+        return list((await session.scalars(query)).all())
 
-    async def expire(self, work: Work, process: str, leave: Leave) -> int:
-        """Count every socket ``process`` still held out, then forget the process."""
-        shares = (
-            await work.session.execute(
-                select(ProcessSockets.kind, ProcessSockets.ref_id, ProcessSockets.sockets).where(
-                    ProcessSockets.process_id == process, ProcessSockets.sockets > 0
-                )
+    async def shares(self, session: AsyncSession, process: str) -> list[tuple[str, int, int]]:
+        """(kind, ref id, sockets) that ``process`` still counts."""
+        rows = await session.execute(
+            select(ProcessSockets.kind, ProcessSockets.ref_id, ProcessSockets.sockets).where(
+                ProcessSockets.process_id == process, ProcessSockets.sockets > 0
             )
-        ).all()
-        lost = 0
-        for kind, ref_id, sockets in shares:
-            for _ in range(sockets):
-                await leave(work, kind, ref_id, process)
-                lost += 1
-        await work.session.execute(
-            delete(ProcessSockets).where(ProcessSockets.process_id == process)
         )
-        await work.session.execute(delete(Process).where(Process.id == process))
-        return lost
+        return [(kind, ref_id, sockets) for kind, ref_id, sockets in rows]
+
+    async def forget(self, session: AsyncSession, process: str) -> None:
+        await session.execute(delete(ProcessSockets).where(ProcessSockets.process_id == process))
+        await session.execute(delete(Process).where(Process.id == process))
 
 
 class Heartbeat:
@@ -252,7 +246,7 @@ class Heartbeat:
                 log.warning("presence.beat_failed error=%s", type(exc).__name__)
 
     async def once(self) -> int:
-        """One beat: stay alive, then take back the sockets of processes that died."""
+        """One beat: stay alive, then count out the sockets of processes that died."""
         async with self.units(exclusive=True) as work:
             if not await self.presence.beat(work):
                 # Given up by another process (we were stalled past the TTL): our open sockets
@@ -262,13 +256,44 @@ class Heartbeat:
                 for address, sockets in self.held().items():
                     if (found := address_of(address)) is not None:
                         await self.presence.adopt(work, *found, sockets, add=True)
+        if not self.units.database.is_postgres:
+            # One process on the file: nobody else expires, nothing to claim.
+            async with self.units.read() as session:
+                now = self.units.clock.now()
+                stale = await self.presence.stale(session, now, lock=False)
+                plan = {process: await self.presence.shares(session, process) for process in stale}
             lost = 0
-            for process in await self.presence.stale(work):
-                lost += await self.presence.expire(work, process, self.leave)
-                log.warning("presence.process_expired process=%s sockets=%s", process, lost)
+            for process, shares in plan.items():
+                lost += await self._count_out(process, shares)
+                async with self.units() as work:
+                    await self.presence.forget(work.session, process)
+            return lost
+        # The dead process's row stays locked by this transaction (the claim) while its sockets
+        # are counted out, one small unit each, as their closes would have been: one large
+        # transaction over many chats and agents would deadlock with the writer's batches.
+        lost = 0
+        async with self.units.database.sessions() as claim, claim.begin():
+            for process in await self.presence.stale(claim, self.units.clock.now(), lock=True):
+                counted = await self._count_out(process, await self.presence.shares(claim, process))
+                await self.presence.forget(claim, process)
+                log.warning("presence.process_expired process=%s sockets=%s", process, counted)
+                lost += counted
+        return lost
+
+    async def _count_out(self, process: str, shares: list[tuple[str, int, int]]) -> int:
+        lost = 0
+        for kind, ref_id, sockets in shares:
+            for _ in range(sockets):
+                async with self.units() as work:
+                    await self.leave(work, kind, ref_id, process)
+                lost += 1
         return lost
 
     async def retire(self) -> None:
         """Graceful stop: whatever this process still counts is counted out, its row goes."""
-        async with self.units(exclusive=True) as work:
-            await self.presence.expire(work, self.presence.process_id, self.leave)
+        me = self.presence.process_id
+        async with self.units.read() as session:
+            shares = await self.presence.shares(session, me)
+        await self._count_out(me, shares)
+        async with self.units() as work:
+            await self.presence.forget(work.session, me)
