@@ -20,7 +20,7 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A worker that dies this soon after its start is broken, not unlucky: do not loop on it.
+# A worker that fails by itself this soon after its start is broken, not unlucky: no loop on it.
 EARLY_DEATH_S = 5.0
 KILL_MARGIN_S = 5.0
 
@@ -83,7 +83,9 @@ class Workers:
                 if process.is_alive() or self.stopping:
                     continue
                 log.error("workers.died pid=%s exitcode=%s", process.pid, process.exitcode)
-                if time.monotonic() - started < EARLY_DEATH_S:
+                # Failed by itself at start (not killed by a signal: exitcode < 0): broken.
+                early = time.monotonic() - started < EARLY_DEATH_S
+                if early and (process.exitcode or 0) > 0:
                     log.error("workers.broken: a worker died at start, stopping")
                     self.stopping = failed = True
                     break

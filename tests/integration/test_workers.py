@@ -76,6 +76,14 @@ def _workers_of(pid: int) -> list[int]:
     return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
+async def _alive(ws: websockets.ClientConnection) -> bool:
+    try:
+        await asyncio.wait_for(await ws.ping(), 5 * FACTOR)
+    except (websockets.ConnectionClosed, TimeoutError):
+        return False
+    return True
+
+
 async def test_two_workers_start_and_both_serve(
     backend: SqliteTemplate | PostgresTemplate,
     database_url: str,
@@ -127,6 +135,17 @@ async def test_two_workers_start_and_both_serve(
             served = Counter({pid: n for pid, n in held.items() if n})
         print(f"\nsockets per worker after {len(sockets)} customers: {dict(served)}")
         assert len(served) == 2, "both workers serve sockets"
+
+        # A worker killed is replaced by the parent; the port keeps serving meanwhile.
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30 * FACTOR
+        while len(now := _workers_of(process.pid)) != 2 or workers[0] in now:
+            assert time.monotonic() < deadline, f"no new worker: {now}"
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+        sockets = [ws for ws in sockets if await _alive(ws)]  # the killed worker's are gone
+        assert sockets, "the other worker's sockets stay"
 
         process.send_signal(signal.SIGTERM)
         for ws in sockets:
