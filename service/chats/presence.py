@@ -235,6 +235,7 @@ class Heartbeat:
         self.units = units
         self.leave = leave
         self.held = held
+        self.expired = 0  # dead processes this one counted out
 
     async def run(self) -> None:
         """Owned by the supervisor; a database outage ends one beat, not the loop."""
@@ -265,6 +266,7 @@ class Heartbeat:
             lost = 0
             for process, shares in plan.items():
                 lost += await self._count_out(process, shares)
+                self.expired += 1
                 async with self.units() as work:
                     await self.presence.forget(work.session, process)
             return lost
@@ -277,6 +279,7 @@ class Heartbeat:
                 counted = await self._count_out(process, await self.presence.shares(claim, process))
                 await self.presence.forget(claim, process)
                 log.warning("presence.process_expired process=%s sockets=%s", process, counted)
+                self.expired += 1
                 lost += counted
         return lost
 

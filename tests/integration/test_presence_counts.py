@@ -159,6 +159,8 @@ async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
     assert (await counts.agent(account["id"]), await counts.customer(customer.chat_id)) == (0, 0)
     await one.armed(f"agent_gone:{account['id']}")
     await one.armed(f"customer_gone:{customer.chat_id}")
+    metrics = (await one.http.get("/metrics")).text
+    assert "kefu_processes_expired 1.0" in metrics and "kefu_processes 1.0" in metrics
 
     # The agent comes back on process one; the old socket on two closing late is not counted.
     back = await one.agent_socket(account["token"])
