@@ -236,6 +236,9 @@ class Heartbeat:
         self.leave = leave
         self.held = held
         self.expired = 0  # dead processes this one counted out
+        # Since when this process's beats have all succeeded: after a database outage every
+        # heartbeat is old, and the others need one TTL to beat again before any looks dead.
+        self.beating_since: datetime | None = None
 
     async def run(self) -> None:
         """Owned by the supervisor; a database outage ends one beat, not the loop."""
@@ -244,6 +247,7 @@ class Heartbeat:
             try:
                 await self.once()
             except Exception as exc:
+                self.beating_since = None
                 log.warning("presence.beat_failed error=%s", type(exc).__name__)
 
     async def once(self) -> int:
@@ -257,6 +261,11 @@ class Heartbeat:
                 for address, sockets in self.held().items():
                     if (found := address_of(address)) is not None:
                         await self.presence.adopt(work, *found, sockets, add=True)
+        now = self.units.clock.now()
+        if self.beating_since is None:
+            self.beating_since = now
+        if (now - self.beating_since).total_seconds() < self.presence.ttl_s:
+            return 0
         if not self.units.database.is_postgres:
             # One process on the file: nobody else expires, nothing to claim.
             async with self.units.read() as session:

@@ -154,6 +154,7 @@ async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
     await customer.until("assigned")
     assert (await counts.agent(account["id"]), await counts.customer(customer.chat_id)) == (1, 1)
 
+    assert await one.runtime.heartbeat.once() == 0  # one beats; two is fresh
     one.clock.advance(TTL_S + 1)  # two has not beaten since: it is taken for dead
     assert await one.runtime.heartbeat.once() == 2
     assert (await counts.agent(account["id"]), await counts.customer(customer.chat_id)) == (0, 0)
@@ -177,3 +178,20 @@ async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
     await customer.close()
     await counts.settles("customer", customer.chat_id, 0, floor=0)
     assert counts.wrong == []
+
+
+async def test_after_a_database_outage_nobody_is_taken_for_dead_at_once(
+    quiet_servers: tuple[Server, Server],
+) -> None:
+    """Every heartbeat is old when the database comes back: the first process to beat again
+    waits one TTL of its own good beats, in which the others beat too, before expiring any."""
+    one, two = quiet_servers
+    customer = await two.customer()
+    counts = Counts(one)
+    one.runtime.heartbeat.beating_since = None  # as after a failed beat
+    one.clock.advance(TTL_S + 1)  # the outage: nobody could beat
+    assert await one.runtime.heartbeat.once() == 0
+    assert await two.runtime.heartbeat.once() == 0
+    one.clock.advance(TTL_S)
+    assert await one.runtime.heartbeat.once() == 0, "two beat meanwhile: it is alive"
+    assert await counts.customer(customer.chat_id) == 1
