@@ -41,7 +41,7 @@ CUSTOMERS = 100
 AGENTS = 10
 EVERY_S = 0.5  # each customer writes this often
 BEFORE_KILL_S = 2.0
-AFTER_KILL_S = 4.0
+AFTER_KILL_S = 6.0  # long enough for the dead process's heartbeat to expire meanwhile
 RESUME_WITHIN_S = 5.0
 TTL_S = 3.0
 ADMIN = "kill9-admin"
@@ -278,7 +278,12 @@ async def _scenario(world: World, database_url: str, stop: signal.Signals) -> No
     world.servers[0].process.send_signal(stop)
     world.dead.add(0)
     killed = time.monotonic()
+    exact = asyncio.create_task(_exact_while_open(database_url, killed, world))
     await asyncio.gather(*customer_tasks, *agent_tasks)
+    exact_s = await exact
+    print(f"counts exact while every client was on the survivor: {exact_s:.1f} s after the stop")
+    # TTL, one beat, one TTL of the survivor's own good beats at most, and the counting out.
+    assert exact_s < TTL_S + 3 * FACTOR
     elapsed = time.monotonic() - started
 
     engine = create_async_engine(database_url)
@@ -354,3 +359,32 @@ async def _settled(engine: Any, killed: float) -> float:
             return time.monotonic() - killed
         assert time.monotonic() < deadline, f"counts left: agents {agents}, chats {chats}"
         await asyncio.sleep(0.2)
+
+
+async def _exact_while_open(database_url: str, killed: float, world: World) -> float:
+    """Seconds from the stop until every agent counts 1 socket and every chat with a customer
+    on the survivor counts 1: the stopped process's share is gone, the survivor's is there."""
+    moved = CUSTOMERS // 2 + AGENTS // 2
+    while len(world.resumes) < moved:  # first every client of the stopped one is back
+        assert time.monotonic() - killed < RESUME_WITHIN_S, "clients did not come back"
+        await asyncio.sleep(0.05)
+    engine = create_async_engine(database_url)
+    try:
+        while True:
+            async with engine.connect() as db:
+                agents = (await db.execute(select(Agent.connections))).scalars().all()
+                sockets = (
+                    (
+                        await db.execute(
+                            select(Chat.customer_sockets).where(Chat.customer_sockets > 0)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            if set(agents) == {1} and len(sockets) == CUSTOMERS and set(sockets) == {1}:
+                return time.monotonic() - killed
+            assert time.monotonic() - killed < AFTER_KILL_S, (agents, sorted(set(sockets)))
+            await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
