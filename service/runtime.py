@@ -62,8 +62,8 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
-        positions = Pass("positions", units, positions_pass, exclusive=False)
-        router = Pass("routing", units, routing_pass, exclusive=True)
+        positions = Pass("positions", units, positions_pass)
+        router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
         units.on_route_due = router.poke
         hub = Hub(bus)
@@ -97,7 +97,7 @@ class Runtime:
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()
         only_process = self.settings.redis_url is None
-        async with self.units(exclusive=True) as work:
+        async with self.units() as work:
             await self.chats.presence.register(work, only_process=only_process)
             if only_process:
                 # One process owns every socket: after a restart none is left.

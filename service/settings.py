@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # agent's seat nor starts their silent-agent timer); "hello", at once (the old way).
     route_on: Literal["message", "hello"] = "message"
 
+    # How long a process keeps the template overrides it read before reading them again (a
+    # change made through this process's admin API counts at once; another's, within this).
+    template_cache_s: float = Field(default=5.0, ge=0)
+
     agent_grace_s: float = 60.0
     # Each process beats a heartbeat in the database; one silent for the TTL is taken for dead
     # and its sockets are counted out (their grace periods start) by the others.

@@ -56,7 +56,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     if hello is None:
         return
     try:
-        async with runtime.units(exclusive=True) as work:
+        async with runtime.units() as work:
             agent, chats = await runtime.chats.agent_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
         await reject(websocket, exc)
@@ -82,7 +82,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
     # Only now that the socket is reachable may chats be routed to it.
-    async with runtime.units(exclusive=True) as work:
+    async with runtime.units() as work:
         await runtime.chats.pull(work)
 
     def ack(chat_id: int, client_id: str | None, seq: int | None) -> None:
@@ -155,16 +155,16 @@ async def agent_socket(websocket: WebSocket) -> None:
                 ),
             )
         elif isinstance(command, Transfer):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await runtime.transfers.transfer(work, agent_id, command)
         elif isinstance(command, AgentTyping):
             async with runtime.units() as work:
                 await service.agent_typing(work, agent_id, command.chat_id)
         elif isinstance(command, Status):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await service.set_status(work, agent_id, command.status)
         elif isinstance(command, AgentClose):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 if command.reason == "abuse":
                     await conduct.close_abusive(work, agent_id, command.chat_id)
                 else:

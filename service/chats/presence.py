@@ -252,7 +252,7 @@ class Heartbeat:
 
     async def once(self) -> int:
         """One beat: stay alive, then count out the sockets of processes that died."""
-        async with self.units(exclusive=True) as work:
+        async with self.units() as work:
             if not await self.presence.beat(work):
                 # Given up by another process (we were stalled past the TTL): our open sockets
                 # were counted out, so they are counted in again.

@@ -69,7 +69,9 @@ class ChatService:
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
         self.guard = catalog.guard()
-        self.templates = Templates(catalog, self.guard, settings.brand)
+        self.templates = Templates(
+            catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
+        )
         self.conduct = Conduct(self)
         self.desk = Desk(self)
         self.presence = Presence(settings.process_heartbeat_s, settings.process_ttl_s)
@@ -110,10 +112,6 @@ class ChatService:
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
-
-    def routes_at_hello(self) -> bool:
-        """Whether a new chat's hello may route it (then it needs an exclusive unit)."""
-        return self.settings.route_on == "hello"
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(

@@ -33,7 +33,7 @@ async def list_agents(runtime: RuntimeDep) -> list[AgentOut]:
 
 @router.patch("/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) -> AgentOut:
-    async with runtime.units(exclusive=True) as work:
+    async with runtime.units() as work:
         was_active = (await service.get_agent(work.session, agent_id)).active
         agent = await service.update_agent(work.session, agent_id, data)
         await work.session.flush()
@@ -47,7 +47,7 @@ async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) ->
 
 @router.post("/{agent_id}/token", response_model=AgentCreated)
 async def rotate_token(agent_id: int, runtime: RuntimeDep) -> AgentCreated:
-    async with runtime.units(exclusive=True) as work:
+    async with runtime.units() as work:
         agent, token = await service.rotate_token(work.session, agent_id)
         await work.session.flush()
         await runtime.chats.sign_out(work, agent.id, "token_replaced")

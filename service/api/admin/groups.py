@@ -42,7 +42,7 @@ async def update_group(name: str, data: GroupUpdate, runtime: RuntimeDep) -> Gro
 
 @router.put("/{name}/agents/{agent_id}", response_model=GroupOut)
 async def add_member(name: str, agent_id: int, runtime: RuntimeDep) -> GroupOut:
-    async with runtime.units(exclusive=True) as work:
+    async with runtime.units() as work:
         await service.add_member(work, name, agent_id)
         # A new member may take chats waiting for the group at once.
         await runtime.chats.pull(work)
