@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from service.clock import ManualClock
 from service.db.models import Agent, Chat
-from tests.integration.test_scale_out import redis_url  # noqa: F401  (fixture)
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.server import TIMEOUT, Peer, Server, running_server, test_settings
 
@@ -29,7 +28,7 @@ SWAPS = 15
 async def servers(
     backend: SqliteTemplate | PostgresTemplate,
     database_url: str,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
     clock: ManualClock,
 ) -> AsyncIterator[tuple[Server, Server]]:
     """Two servers on one PostgreSQL database and one Redis; SQLite has one process: itself."""
@@ -126,7 +125,7 @@ TTL_S = 20.0
 async def quiet_servers(
     backend: SqliteTemplate | PostgresTemplate,
     database_url: str,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
     clock: ManualClock,
 ) -> AsyncIterator[tuple[Server, Server]]:
     """Two servers whose heartbeats beat only when the test says (``heartbeat.once()``)."""

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import websockets
 
-from tests.integration.test_scale_out import redis_url  # noqa: F401  (fixture)
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.server import FACTOR, free_socket
 
@@ -87,7 +86,7 @@ async def _alive(ws: websockets.ClientConnection) -> bool:
 async def test_two_workers_start_and_both_serve(
     backend: SqliteTemplate | PostgresTemplate,
     database_url: str,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
     tmp_path: Path,
 ) -> None:
     if isinstance(backend, SqliteTemplate):
