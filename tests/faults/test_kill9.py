@@ -4,10 +4,11 @@ Two server processes share the test's PostgreSQL database and a Redis of the tes
 customers and 10 agents talk both ways, half of them on each process; one process is stopped
 mid-conversation. Every client that was on it reconnects to the other and resumes (customers
 with ``last_seq``, resending what was not acknowledged under the same ``client_id``); after
-SIGTERM every one of them was told 1001 first. Afterwards: every acknowledged message is stored
-exactly once with the seq its ack said, no chat has a seq gap, every client resumed within 5 s,
-and once the dead process's heartbeat has expired every socket count is exactly the sockets
-open, every chat still with its agent.
+SIGTERM every one of them was told 1001 first. A tenth of the chats get no answer, so their
+long-wait apology falls due after the stop. Afterwards: every acknowledged message is stored
+exactly once with the seq its ack said, no chat has a seq gap, each unanswered chat got its
+apology exactly once, every client resumed within 5 s, and once the dead process's heartbeat
+has expired every socket count is exactly the sockets open, every chat still with its agent.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db.models import Agent, Chat, ChatStatus, Message
@@ -44,6 +45,14 @@ BEFORE_KILL_S = 2.0
 AFTER_KILL_S = 6.0  # long enough for the dead process's heartbeat to expire meanwhile
 RESUME_WITHIN_S = 5.0
 TTL_S = 3.0
+LONG_WAIT_S = BEFORE_KILL_S + 1.5
+
+
+def silent(chat_id: int) -> bool:
+    """A tenth of the chats get no answer: their long-wait apology falls due after the stop."""
+    return chat_id % 10 == 0
+
+
 ADMIN = "kill9-admin"
 
 
@@ -70,7 +79,8 @@ async def start(database_url: str, redis_url: str, log: Path) -> Process:
         "KEFU_ROUTE_ON": "hello",
         "KEFU_PROCESS_HEARTBEAT_S": "0.5",
         "KEFU_PROCESS_TTL_S": str(TTL_S),
-        "KEFU_LONG_WAIT_S": "600",
+        # Due after the stop for the chats nobody answers: the survivor's scheduler says it.
+        "KEFU_LONG_WAIT_S": str(LONG_WAIT_S),
         "KEFU_LOG_LEVEL": "warning",
     }
     with log.open("wb") as out:
@@ -192,7 +202,11 @@ class AgentClient:
                 while True:
                     left = max(quiet_after - time.monotonic(), 0.5)
                     frame = json.loads(await asyncio.wait_for(ws.recv(), left))
-                    if frame["type"] == "message" and frame["sender"] == "customer":
+                    if (
+                        frame["type"] == "message"
+                        and frame["sender"] == "customer"
+                        and not silent(frame["chat_id"])
+                    ):
                         chat_id, seq = frame["chat_id"], frame["seq"]
                         # One reply per customer line; a re-delivered line gets the same id.
                         reply = {
@@ -292,6 +306,13 @@ async def _scenario(world: World, database_url: str, stop: signal.Signals) -> No
             rows = (
                 await db.execute(select(Message.chat_id, Message.seq, Message.client_key))
             ).all()
+            apologies = (
+                await db.execute(
+                    select(Message.chat_id, func.count())
+                    .where(Message.template == "long_wait")
+                    .group_by(Message.chat_id)
+                )
+            ).all()
             acked_customer = sum(len(c.acks) for c in customers)
             acked_agent = sum(len(a.acks) for a in agents)
             print(
@@ -316,6 +337,10 @@ async def _scenario(world: World, database_url: str, stop: signal.Signals) -> No
                     assert stored[(chat_id, f"agent:{agent.id}:{client_id}")] == [seq]
             codes = sorted(set(world.closes), key=str)
             print(f"{signal.Signals(stop).name}: close codes seen {codes}")
+            quiet = [c.chat_id for c in customers if silent(c.chat_id)]
+            said = dict(apologies)
+            print(f"long-wait apologies in {len(quiet)} unanswered chats: {said}")
+            assert quiet and all(said.get(chat_id) == 1 for chat_id in quiet), "once per wait"
             assert world.resumes, "clients on the stopped process resumed on the other"
             if stop == signal.SIGTERM:
                 assert set(world.closes) == {1001}, "a graceful stop says 1001"
