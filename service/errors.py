@@ -150,3 +150,10 @@ class NotYourMessage(KefuError):
 
     code = "not_your_message"
     status = 403
+
+
+class Unavailable(KefuError):
+    """The database did not answer: nothing was stored; the same frame may be sent again."""
+
+    code = "unavailable"
+    status = 503

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     bus_poll_s: float = Field(default=1.0, gt=0)
     # SIGTERM: how long open sockets and handlers get before the process exits anyway.
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # Whether ``serve`` migrates before serving. Safe in every replica (an advisory lock lets
+    # one migrate at a time); 0 where a one-shot ``python -m service migrate`` does it instead.
+    migrate: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
@@ -65,6 +68,10 @@ class Settings(BaseSettings):
     template_cache_s: float = Field(default=5.0, ge=0)
 
     agent_grace_s: float = 60.0
+    # Each process beats a heartbeat in the database; one silent for the TTL is taken for dead
+    # and its sockets are counted out (their grace periods start) by the others.
+    process_heartbeat_s: float = Field(default=5.0, gt=0)
+    process_ttl_s: float = Field(default=20.0, gt=0)
     customer_grace_s: float = 120.0
 
     # Timing rules (service/chats/timing.py), in seconds.
@@ -105,6 +112,11 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md): permessage-deflate costs memory on every idle connection.
     ws: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
     ws_per_message_deflate: bool = False
+    # A client that vanished without a close frame (a laptop lid shut, a NAT dropping the flow)
+    # is noticed by the server's pings: no pong within the timeout closes the socket (1011),
+    # and the grace period starts as for a socket closed by the client.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
 
     @field_validator("service_hours")
     @classmethod

@@ -7,7 +7,14 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import (
+    bookkeep,
+    guarded,
+    ready_frame,
+    receive_hello,
+    reject,
+    serve_frames,
+)
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import client_key
@@ -40,6 +47,7 @@ router = APIRouter()
 
 
 @router.websocket("/ws/agent")
+@guarded
 async def agent_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -183,5 +191,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         sender.cancel()
         with suppress(asyncio.CancelledError):
             await sender
-        async with runtime.units() as work:
-            await runtime.chats.agent_left(work, agent_id)
+
+        async def left() -> None:
+            async with runtime.units() as work:
+                await runtime.chats.agent_left(work, agent_id)
+
+        await bookkeep(left, f"agent_left:{agent_id}", settings.agent_grace_s)

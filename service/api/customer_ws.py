@@ -7,7 +7,14 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import (
+    bookkeep,
+    guarded,
+    ready_frame,
+    receive_hello,
+    reject,
+    serve_frames,
+)
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
@@ -47,6 +54,7 @@ def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[
 
 
 @router.websocket("/ws/customer")
+@guarded
 async def customer_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -118,6 +126,10 @@ async def customer_socket(websocket: WebSocket) -> None:
             await sender
         # Through the writer: when thousands of sockets drop at once (a restart, a network
         # blip) their bookkeeping is written in batches, not thousands of transactions at once.
-        await runtime.writer.run(
-            lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+        await bookkeep(
+            lambda: runtime.writer.run(
+                lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+            ),
+            f"customer_left:{chat_id}",
+            settings.customer_grace_s,
         )

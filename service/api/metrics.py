@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -10,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from service.api.auth import RuntimeDep
-from service.db.models import Agent, Chat, ChatStatus
+from service.db.models import Agent, Chat, ChatStatus, Process
 from service.errors import Unauthorized
 from service.metrics import DeskMetrics
 
@@ -44,6 +45,10 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
                 )
             ).all()
         )
+        fresh = runtime.clock.now() - timedelta(seconds=runtime.settings.process_ttl_s)
+        processes = await session.scalar(
+            select(func.count()).select_from(Process).where(Process.seen_at >= fresh)
+        )
         oldest = await session.scalar(
             select(func.min(Chat.queued_at)).where(Chat.status == ChatStatus.queued)
         )
@@ -53,6 +58,8 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
         desk.agents.labels(agent_status).set(agents.get(agent_status, 0))
     now = runtime.clock.now()
     desk.longest_wait.set((now - oldest).total_seconds() if oldest is not None else 0)
+    desk.processes.set(processes or 0)
+    desk.processes_expired.set(runtime.heartbeat.expired)
     desk.bus_up.set(1 if runtime.bus.up else 0)
     desk.bus_outages.set(runtime.bus.outages)
     desk.tasks_dead.set(len(runtime.supervisor.dead))

@@ -210,6 +210,32 @@ class Timer(Base):
     created_at: Mapped[datetime]
 
 
+class Process(Base):
+    """A running kefu process, alive while its heartbeat (``seen_at``) is fresh."""
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+
+
+class ProcessSockets(Base):
+    """How many sockets of one agent ("agent", agent id) or of one chat's customer
+    ("customer", chat id) a process holds: its share of the counts, taken back if it dies."""
+
+    __tablename__ = "process_sockets"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sockets: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Reply(Base):
     """An agent message that answered waiting customer messages, with the wait it ended."""
 

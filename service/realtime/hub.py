@@ -146,6 +146,8 @@ class Connection:
     async def _sync(self, chat_id: int, until: int | None = None) -> None:
         after = self._cursors.get(chat_id, 0)
         for frame in await self._fill(chat_id, after, self.audience):
+            if self._closing:  # a close (shutdown, too slow) waits for no long fill
+                return
             if until is not None and frame["seq"] > until:
                 break
             self._cursors[chat_id] = frame["seq"]
@@ -202,6 +204,10 @@ class Hub:
             audience = address.partition(":")[0]
             counts[audience] = counts.get(audience, 0) + len(sockets)
         return counts
+
+    def held(self) -> dict[str, int]:
+        """Sockets held here, by address."""
+        return {address: len(sockets) for address, sockets in self._sockets.items() if sockets}
 
     def close_address(self, address: str, code: int, reason: str = "") -> None:
         for connection in tuple(self._sockets.get(address, ())):
