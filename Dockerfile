@@ -1,5 +1,10 @@
 # kefu: one image for every size. The embedded default needs nothing else; for production set
-# KEFU_DATABASE_URL (postgresql+asyncpg://…) and KEFU_REDIS_URL and run as many as you like.
+# KEFU_DATABASE_URL (postgresql+asyncpg://…) and KEFU_REDIS_URL and run as many as you like
+# (compose.yaml: two replicas behind nginx; docs/operations.md).
+#
+# Migrations: `serve` upgrades the schema first, under a PostgreSQL advisory lock, so replicas
+# starting together are safe. To migrate once instead, run `python -m service migrate` as a
+# one-shot job and start the replicas with KEFU_MIGRATE=false (compose.yaml does).
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,4 +31,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD ["python", "-m", "service", "healthcheck"]
 
+# SIGTERM: sockets get 1001 and the process ends within KEFU_SHUTDOWN_TIMEOUT_S (default 10 s);
+# give the container a longer stop timeout than that. Several processes in one container:
+# CMD ["python", "-m", "service", "serve", "--workers", "4"] (PostgreSQL and Redis only).
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "service", "serve"]

@@ -21,6 +21,8 @@ from service.clock import SystemClock
 from service.db.engine import create_database
 from service.db.migrate import upgrade
 from service.settings import Settings
+from service.workers import Workers, WorkersRefused
+from service.workers import check as check_workers
 
 
 async def _with_session(settings: Settings, action: str, **kwargs: str) -> str | None:
@@ -104,12 +106,22 @@ def banner(settings: Settings, first_token: str | None, port: int | None = None)
     )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, workers: int = 1) -> int:
+    check_workers(settings, workers)
     # Bound first: a taken port stops here with one line, before the banner says "serving".
     sock = listen(settings.host, settings.port)
-    upgrade(settings.database_url)
+    if settings.migrate:
+        upgrade(settings.database_url)
     first_token = asyncio.run(_with_session(settings, "first-admin-token"))
     print(banner(settings, first_token, sock.getsockname()[1]), flush=True)
+    if workers > 1:
+        return Workers(settings, sock, workers).run()
+    run_server(settings, sock)
+    return 0
+
+
+def run_server(settings: Settings, sock: socket.socket) -> None:
+    """One server process on a bound socket (``serve``, and each worker of ``--workers``)."""
     from service.app import create_app  # the server's imports, not every command's
 
     app = create_app(settings)
@@ -126,8 +138,9 @@ def serve(settings: Settings) -> None:
     KefuServer(config, app).run(sockets=[sock])
 
 
-# How long a graceful stop waits for kefu's sockets to take their 1001 before uvicorn's own.
-CLOSE_WAIT_S = 2.0
+# How long a graceful stop waits for kefu's sockets to take their 1001 before uvicorn's own
+# (1012): a share of KEFU_SHUTDOWN_TIMEOUT_S, since under load 2 s was sometimes too little.
+CLOSE_SHARE = 0.4
 
 
 class KefuServer(uvicorn.Server):
@@ -145,7 +158,7 @@ class KefuServer(uvicorn.Server):
         for server in self.servers:
             server.close()  # no new connections while the sockets close
         runtime = self.app.state.runtime
-        await runtime.hub.close_all_and_wait(CLOSE_WAIT_S)
+        await runtime.hub.close_all_and_wait(runtime.settings.shutdown_timeout_s * CLOSE_SHARE)
         await super().shutdown(sockets)
 
 
@@ -183,13 +196,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": settings.ws,
         "ws_per_message_deflate": settings.ws_per_message_deflate,
         "ws_max_size": settings.max_frame_bytes * 4,
+        "ws_ping_interval": settings.ws_ping_interval_s,
+        "ws_ping_timeout": settings.ws_ping_timeout_s,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="migrate the database, then serve")
+    serve_command = commands.add_parser("serve", help="migrate the database, then serve")
+    serve_command.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the one port (PostgreSQL and Redis only)",
+    )
     commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
     commands.add_parser("healthcheck", help="exit 0 when this host's server is ready")
     agent = commands.add_parser("create-agent", help="create an agent and print its token once")
@@ -205,10 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "serve":
         try:
-            serve(settings)
-        except PortTaken as exc:
+            return serve(settings, args.workers)
+        except (PortTaken, WorkersRefused) as exc:
             print(exc, file=sys.stderr)
-            return 1
+            return 1 if isinstance(exc, PortTaken) else 2
     elif args.command == "migrate":
         upgrade(settings.database_url)
     elif args.command == "healthcheck":

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from service import __version__, pages
-from service.api import admin, agent_ws, customer_ws, health, metrics, problems
+from service.api import admin, agent_ws, customer_ws, gate, headers, health, metrics, problems
 from service.clock import Clock, SystemClock
 from service.phrases import Catalog
 from service.runtime import Runtime
@@ -36,17 +36,28 @@ def create_app(
             await runtime.stop()
 
     # The docs pages are served by service.pages from vendored assets, not from a CDN.
+    # KEFU_DOCS_PUBLIC=false: no /docs, /redoc nor /openapi.json at all.
     app = FastAPI(
-        title="kefu", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="kefu",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_public else None,
     )
     app.state.runtime = runtime
     problems.install(app)
+    # Outermost last: the headers go on every answer, the gate's refusals included.
+    app.add_middleware(gate.AdminGate, runtime=lambda: runtime)
+    app.add_middleware(headers.SecurityHeaders)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(customer_ws.router)
     app.include_router(agent_ws.router)
-    pages.install(app)
+    pages.install(
+        app, with_docs=settings.docs_public, widget_frame_ancestors=settings.widget_frame_ancestors
+    )
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -34,6 +34,13 @@ class FrameTooLarge(BadFrame):
     status = 413
 
 
+class BodyTooLarge(KefuError):
+    """An admin API body over KEFU_MAX_BODY_KB, refused before it is read."""
+
+    code = "body_too_large"
+    status = 413
+
+
 class TextTooLong(BadFrame):
     code = "text_too_long"
     status = 413
@@ -143,3 +150,10 @@ class NotYourMessage(KefuError):
 
     code = "not_your_message"
     status = 403
+
+
+class Unavailable(KefuError):
+    """The database did not answer: nothing was stored; the same frame may be sent again."""
+
+    code = "unavailable"
+    status = 503

@@ -46,3 +46,13 @@ class DeskMetrics:
             ["task"],
             registry=self.registry,
         )
+        self.processes = Gauge(
+            "kefu_processes",
+            "kefu processes of this deployment whose heartbeat is fresh",
+            registry=self.registry,
+        )
+        self.processes_expired = Gauge(
+            "kefu_processes_expired",
+            "Dead processes whose sockets this process counted out since start",
+            registry=self.registry,
+        )

@@ -35,9 +35,10 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-# Who may frame a page: the widget any site that embeds it (the loader frames it), the demo
-# host page only kefu, the console nobody (a framed console could be clicked through).
-FRAMED_BY = {"widget": None, "demo": "'self'", "console": "'none'"}
+# Who may frame a page: the widget any site that embeds it (the loader frames it; narrowed by
+# KEFU_WIDGET_FRAME_ANCESTORS), the demo host page only kefu, the console nobody (a framed
+# console could be clicked through).
+FRAMED_BY: dict[str, str | None] = {"widget": None, "demo": "'self'", "console": "'none'"}
 
 
 def page_csp(host: str | None, framed_by: str | None = None) -> str:
@@ -112,11 +113,15 @@ def _docs_page(html: HTMLResponse) -> HTMLResponse:
     )
 
 
-def install(app: FastAPI) -> None:
-    """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them."""
+def install(
+    app: FastAPI, *, with_docs: bool = True, widget_frame_ancestors: str | None = None
+) -> None:
+    """Mount the pages and the vendored assets, and serve ``/docs`` and ``/redoc`` from them
+    (unless ``with_docs`` is off: KEFU_DOCS_PUBLIC=false)."""
     app.add_api_route("/demo/", _demo, include_in_schema=False)  # before its folder's mount
     app.add_api_route("/demo", _to_demo, include_in_schema=False)
-    for page, framed_by in FRAMED_BY.items():
+    framing = {**FRAMED_BY, "widget": widget_frame_ancestors}
+    for page, framed_by in framing.items():
         if (WEB / page).is_dir():
             # The demo page itself is rendered by _demo; its folder serves only assets.
             html = page != "demo"
@@ -125,6 +130,8 @@ def install(app: FastAPI) -> None:
     # Modules the pages share (the socket with its reconnect), scripts only.
     app.mount("/common", Pages(WEB / "common", cache_control=REVALIDATE), name="common")
     app.mount(VENDOR_URL, Pages(WEB / "vendor", cache_control=IMMUTABLE), name="vendor")
+    if not with_docs:
+        return
 
     openapi_url = app.openapi_url or "/openapi.json"
     swagger = get_swagger_ui_html(

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from service.callbacks.service import Callbacks
+from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
 from service.chats.service import ChatService
 from service.chats.transfer import Transfers
@@ -21,7 +22,7 @@ from service.settings import Settings
 from service.supervisor import Supervisor
 from service.templates.service import Templates
 from service.timers import Scheduler
-from service.unit import Units
+from service.unit import Units, Work
 from service.writer import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Runtime:
     writer: GroupCommit
     positions: Pass
     router: Pass
+    heartbeat: Heartbeat
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -60,16 +62,25 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler)
         chats.closing_hooks.append(complaints.survey.chat_closing)
-        positions = Pass("positions", units, positions_pass, exclusive=False)
-        router = Pass("routing", units, routing_pass, exclusive=True)
+        positions = Pass("positions", units, positions_pass)
+        router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
         units.on_route_due = router.poke
+        hub = Hub(bus)
+
+        async def socket_lost(work: Work, kind: str, ref_id: int, process: str) -> None:
+            if kind == AGENT:
+                await chats.agent_left(work, ref_id, process)
+            else:
+                await chats.customer_left(work, ref_id, process)
+
+        heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
         return cls(
             settings,
             clock,
             database,
             bus,
-            Hub(bus),
+            hub,
             units,
             scheduler,
             catalog,
@@ -80,14 +91,18 @@ class Runtime:
             GroupCommit(units),
             positions,
             router,
+            heartbeat,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()
-        if self.settings.redis_url is None:
-            # One process owns every socket: after a restart none is left.
-            async with self.units(exclusive=True) as work:
+        only_process = self.settings.redis_url is None
+        async with self.units() as work:
+            await self.chats.presence.register(work, only_process=only_process)
+            if only_process:
+                # One process owns every socket: after a restart none is left.
                 await self.chats.reset_presence(work)
+        self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)
         self.supervisor.start("routing", self.router.run)
@@ -107,6 +122,11 @@ class Runtime:
         except TimeoutError:
             log.error("writer.stuck_on_stop")
         await self.supervisor.stop(bound)
+        try:
+            # Sockets whose departure was not written (a handler cut short) are counted out.
+            await asyncio.wait_for(self.heartbeat.retire(), bound)
+        except Exception:
+            log.exception("presence.retire_failed")
         try:
             await asyncio.wait_for(self.bus.disconnect(), bound)
         except TimeoutError:

@@ -9,6 +9,9 @@ from datetime import datetime
 
 from service.errors import Forbidden, Unauthorized
 
+# Unix seconds of 9999-12-31T23:59:59Z: the last moment a datetime can hold.
+MAX_TS = 253402300799
+
 
 def new_token(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
@@ -40,10 +43,19 @@ def verify_player(
     now: datetime,
     ttl_s: int,
 ) -> None:
+    """A forged or garbled claim is Forbidden, whatever its bytes; nothing here may raise else."""
     if not secret:
         raise Unauthorized("player sign-in is not configured (KEFU_PLAYER_SECRET)")
-    expected = sign_player(secret, player_id, name, tier, ts)
-    if not hmac.compare_digest(expected, sig.lower()):
+    # Out of range, the ts could not have been signed recently, and the float maths overflows.
+    if not 0 <= ts <= MAX_TS:
+        raise Forbidden("player signature has expired")
+    try:
+        expected = sign_player(secret, player_id, name, tier, ts).encode()
+        # Bytes, not str: compare_digest refuses a str with non-ASCII characters (TypeError).
+        given = sig.lower().encode()
+    except UnicodeEncodeError:  # a lone surrogate in a field
+        raise Forbidden("player signature does not match") from None
+    if not hmac.compare_digest(expected, given):
         raise Forbidden("player signature does not match")
     if abs(now.timestamp() - ts) > ttl_s:
         raise Forbidden("player signature has expired")

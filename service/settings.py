@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     bus_poll_s: float = Field(default=1.0, gt=0)
     # SIGTERM: how long open sockets and handlers get before the process exits anyway.
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # Whether ``serve`` migrates before serving. Safe in every replica (an advisory lock lets
+    # one migrate at a time); 0 where a one-shot ``python -m service migrate`` does it instead.
+    migrate: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
@@ -44,6 +48,16 @@ class Settings(BaseSettings):
 
     max_text: int = 4000
     max_frame_bytes: int = 65536
+    # Admin API request bodies over this are refused (413) before they are read.
+    max_body_kb: int = Field(default=1024, ge=1)
+
+    # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
+    docs_public: bool = True
+    # /metrics: open when unset; else only with "Authorization: Bearer <token>".
+    metrics_token: str | None = None
+    # The CSP frame-ancestors of the widget (e.g. "https://game.example.com"): which sites
+    # may frame it. Unset, any site may; every other page may be framed by none.
+    widget_frame_ancestors: str | None = None
     hello_timeout_s: float = 5.0
     outgoing_queue: int = 256
     default_capacity: int = 5
@@ -52,7 +66,15 @@ class Settings(BaseSettings):
     # agent's seat nor starts their silent-agent timer); "hello", at once (the old way).
     route_on: Literal["message", "hello"] = "message"
 
+    # How long a process keeps the template overrides it read before reading them again (a
+    # change made through this process's admin API counts at once; another's, within this).
+    template_cache_s: float = Field(default=5.0, ge=0)
+
     agent_grace_s: float = 60.0
+    # Each process beats a heartbeat in the database; one silent for the TTL is taken for dead
+    # and its sockets are counted out (their grace periods start) by the others.
+    process_heartbeat_s: float = Field(default=5.0, gt=0)
+    process_ttl_s: float = Field(default=20.0, gt=0)
     customer_grace_s: float = 120.0
 
     # Timing rules (service/chats/timing.py), in seconds.
@@ -93,12 +115,27 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md): permessage-deflate costs memory on every idle connection.
     ws: Literal["websockets", "websockets-sansio", "wsproto"] = "websockets-sansio"
     ws_per_message_deflate: bool = False
+    # A client that vanished without a close frame (a laptop lid shut, a NAT dropping the flow)
+    # is noticed by the server's pings: no pong within the timeout closes the socket (1011),
+    # and the grace period starts as for a socket closed by the client.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
 
     @field_validator("service_hours")
     @classmethod
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
         return value
+
+    @field_validator("widget_frame_ancestors")
+    @classmethod
+    def _one_csp_directive(cls, value: str | None) -> str | None:
+        # It goes into a header as one directive's sources: no ";" or "," to start another.
+        if value is None:
+            return None
+        if not re.fullmatch(r"[^;,\r\n]*", value):
+            raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
+        return value.strip() or None
 
     @field_validator("timezone")
     @classmethod

@@ -12,10 +12,9 @@ last word winning (``service/timers``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,13 +35,19 @@ AssignedHook = Callable[["Work", Chat], Awaitable[None]]
 Frame = dict[str, Any] | Callable[[], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     to: tuple[str, ...]
     frame: Frame
 
+    def built(self) -> dict[str, Any]:
+        """The frame, its builder run once (after the commit: it shows ids the commit gave)."""
+        if callable(self.frame):
+            self.frame = self.frame()
+        return self.frame
+
     def envelope(self) -> Envelope:
-        return Envelope(self.to, self.frame() if callable(self.frame) else self.frame)
+        return Envelope(self.to, self.built())
 
 
 @dataclass
@@ -72,6 +77,11 @@ class Work:
         addresses = (to,) if isinstance(to, str) else tuple(to)
         if addresses:
             self.outbox.append(Outgoing(addresses, frame))
+
+    def frames_to(self, address: str, type_: str) -> list[dict[str, Any]]:
+        """The frames of one type this unit sends to ``address`` (built once it has committed)."""
+        frames = (outgoing.built() for outgoing in self.outbox if address in outgoing.to)
+        return [frame for frame in frames if frame.get("type") == type_]
 
     def timer_armed(self, due_at: datetime) -> None:
         if self.next_timer is None or due_at < self.next_timer:
@@ -112,7 +122,8 @@ class RowIds:
 
 
 class Units:
-    """Opens units of work; ``exclusive`` ones (those that route chats) run one at a time here."""
+    """Opens units of work. None waits for another here: what must not happen twice at once is
+    kept apart by the database (row locks on PostgreSQL, the one connection on SQLite)."""
 
     def __init__(self, database: Database, bus: Bus, clock: Clock) -> None:
         self.database = database
@@ -127,13 +138,11 @@ class Units:
         self.on_queue_moved: Callable[[], None] | None = None
         # Told after a unit that put chats in line has committed (the routing pass's poke).
         self.on_route_due: Callable[[], None] | None = None
-        self._routing = asyncio.Lock()
         self.message_ids = None if database.is_postgres else RowIds(Message.id)
 
     @asynccontextmanager
-    async def __call__(self, *, exclusive: bool = False) -> AsyncIterator[Work]:
-        guard: AbstractAsyncContextManager[Any] = self._routing if exclusive else nullcontext()
-        async with guard, self.transaction() as work:
+    async def __call__(self) -> AsyncIterator[Work]:
+        async with self.transaction() as work:
             yield work
         await self.committed(work)
 

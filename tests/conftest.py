@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as redis
 
 os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
 
@@ -35,6 +36,22 @@ def backend(
 @pytest.fixture
 def database_url(backend: SqliteTemplate | PostgresTemplate, tmp_path: Path) -> str:
     return backend.fresh(tmp_path)
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The machine's Redis (a db of its own); skipped when absent, required under CI."""
+    url = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url)
+    try:
+        await client.ping()
+    except (OSError, redis.ConnectionError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable: {exc}")
+        pytest.skip(f"Redis not reachable: {exc}")
+    finally:
+        await client.aclose()
+    yield url
 
 
 @pytest.fixture

@@ -7,7 +7,14 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import (
+    bookkeep,
+    guarded,
+    ready_frame,
+    receive_hello,
+    reject,
+    serve_frames,
+)
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import client_key
@@ -40,6 +47,7 @@ router = APIRouter()
 
 
 @router.websocket("/ws/agent")
+@guarded
 async def agent_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -48,7 +56,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     if hello is None:
         return
     try:
-        async with runtime.units(exclusive=True) as work:
+        async with runtime.units() as work:
             agent, chats = await runtime.chats.agent_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
         await reject(websocket, exc)
@@ -74,7 +82,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
     # Only now that the socket is reachable may chats be routed to it.
-    async with runtime.units(exclusive=True) as work:
+    async with runtime.units() as work:
         await runtime.chats.pull(work)
 
     def ack(chat_id: int, client_id: str | None, seq: int | None) -> None:
@@ -147,16 +155,16 @@ async def agent_socket(websocket: WebSocket) -> None:
                 ),
             )
         elif isinstance(command, Transfer):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await runtime.transfers.transfer(work, agent_id, command)
         elif isinstance(command, AgentTyping):
             async with runtime.units() as work:
                 await service.agent_typing(work, agent_id, command.chat_id)
         elif isinstance(command, Status):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await service.set_status(work, agent_id, command.status)
         elif isinstance(command, AgentClose):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 if command.reason == "abuse":
                     await conduct.close_abusive(work, agent_id, command.chat_id)
                 else:
@@ -183,5 +191,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         sender.cancel()
         with suppress(asyncio.CancelledError):
             await sender
-        async with runtime.units() as work:
-            await runtime.chats.agent_left(work, agent_id)
+
+        async def left() -> None:
+            async with runtime.units() as work:
+                await runtime.chats.agent_left(work, agent_id)
+
+        await bookkeep(left, f"agent_left:{agent_id}", settings.agent_grace_s)

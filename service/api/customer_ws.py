@@ -7,7 +7,14 @@ from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
-from service.api.sockets import ready_frame, receive_hello, reject, serve_frames
+from service.api.sockets import (
+    bookkeep,
+    guarded,
+    ready_frame,
+    receive_hello,
+    reject,
+    serve_frames,
+)
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
@@ -47,6 +54,7 @@ def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[
 
 
 @router.websocket("/ws/customer")
+@guarded
 async def customer_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -55,9 +63,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     if hello is None:
         return
     try:
-        # Only a new chat routed at its hello needs the routing unit; a welcome does not wait.
-        routes = hello.resume is None and runtime.chats.routes_at_hello()
-        async with runtime.units(exclusive=routes) as work:
+        async with runtime.units() as work:
             attached = await runtime.chats.customer_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
         await reject(websocket, exc)
@@ -69,7 +75,13 @@ async def customer_socket(websocket: WebSocket) -> None:
         ready_frame(chat_id=chat_id, resume_token=attached.resume_token, **attached.state)
     )
     connection.offer(SetCursor(chat_id, attached.after_seq))
-    connection.offer(Sync(chat_id))
+    if hello.resume is None:
+        # A new chat: its every message so far was written by this unit, so they go out from
+        # here, without reading them back (the hub's copies are dropped by the cursor).
+        for frame in work.frames_to(customer_address(chat_id), "message"):
+            connection.offer(frame)
+    else:
+        connection.offer(Sync(chat_id))
     if attached.closed_by is not None:
         connection.offer({"type": "closed", "chat_id": chat_id, "by": attached.closed_by})
     address = customer_address(chat_id)
@@ -83,14 +95,12 @@ async def customer_socket(websocket: WebSocket) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
             store, touches = storing(runtime, chat_id, command.client_id, command.text)
-            # S-abuse may end the chat, and ending one routes: that needs an exclusive unit.
-            exclusive = chats.conduct.is_abusive(command.text)
-            await runtime.writer.run(store, touches, exclusive=exclusive, acked=acknowledge)
+            await runtime.writer.run(store, touches, acked=acknowledge)
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:
                 await chats.customer_typing(work, chat_id)
         elif isinstance(command, CustomerClose):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await chats.customer_close(work, chat_id)
         elif isinstance(command, Complain):
             async with runtime.units() as work:
@@ -101,7 +111,7 @@ async def customer_socket(websocket: WebSocket) -> None:
             async with runtime.units() as work:
                 await runtime.complaints.survey.rate(work, chat_id, command.score, command.comment)
         elif isinstance(command, LeaveMessage):
-            async with runtime.units(exclusive=True) as work:
+            async with runtime.units() as work:
                 await runtime.callbacks.leave_message(work, chat_id, command.contact, command.text)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
@@ -116,6 +126,10 @@ async def customer_socket(websocket: WebSocket) -> None:
             await sender
         # Through the writer: when thousands of sockets drop at once (a restart, a network
         # blip) their bookkeeping is written in batches, not thousands of transactions at once.
-        await runtime.writer.run(
-            lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+        await bookkeep(
+            lambda: runtime.writer.run(
+                lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+            ),
+            f"customer_left:{chat_id}",
+            settings.customer_grace_s,
         )

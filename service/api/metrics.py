@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from service.api.auth import RuntimeDep
-from service.db.models import Agent, Chat, ChatStatus
+from service.db.models import Agent, Chat, ChatStatus, Process
+from service.errors import Unauthorized
 from service.metrics import DeskMetrics
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    expected = runtime.settings.metrics_token
+    if expected:  # KEFU_METRICS_TOKEN: Prometheus sends it as bearer_token / authorization
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("a metrics bearer token is required (KEFU_METRICS_TOKEN)")
     desk: DeskMetrics = runtime.metrics
     async with runtime.units.read() as session:
         chats = dict(
@@ -36,6 +45,10 @@ async def metrics(runtime: RuntimeDep) -> Response:
                 )
             ).all()
         )
+        fresh = runtime.clock.now() - timedelta(seconds=runtime.settings.process_ttl_s)
+        processes = await session.scalar(
+            select(func.count()).select_from(Process).where(Process.seen_at >= fresh)
+        )
         oldest = await session.scalar(
             select(func.min(Chat.queued_at)).where(Chat.status == ChatStatus.queued)
         )
@@ -45,6 +58,8 @@ async def metrics(runtime: RuntimeDep) -> Response:
         desk.agents.labels(agent_status).set(agents.get(agent_status, 0))
     now = runtime.clock.now()
     desk.longest_wait.set((now - oldest).total_seconds() if oldest is not None else 0)
+    desk.processes.set(processes or 0)
+    desk.processes_expired.set(runtime.heartbeat.expired)
     desk.bus_up.set(1 if runtime.bus.up else 0)
     desk.bus_outages.set(runtime.bus.outages)
     desk.tasks_dead.set(len(runtime.supervisor.dead))

@@ -4,8 +4,9 @@ A chat goes to the online, connected agent with free capacity and the fewest ope
 to the one idle longest (assigned least recently). A chat with a group goes only to that group's
 agents, and never back to the agent who handed it off. Otherwise it waits: returned chats first
 (higher priority), then in arrival order; positions are counted within the chat's group.
-Callers run inside an exclusive unit of work; on PostgreSQL the chosen agent is also row-locked
-and checked again, so two processes cannot overfill one agent.
+``drain`` hands out the line in one set-based step that any unit or process may run at once
+(rows locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL); ``pick_agent`` finds the one taker of a
+transfer, its row locked and checked again, so two processes cannot overfill one agent.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ScalarSelect, and_, bindparam, func, or_, select, update
 
 from service.chats.frames import agent_card, chat_summary
-from service.chats.store import frames_after
+from service.chats.store import frames_of
 from service.db.models import (
     Agent,
     AgentGroup,
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 # The advisory lock key of the positions pass on PostgreSQL (any constant unique to kefu).
 POSITIONS_LOCK = 0x6B656675_01
 RETRY_S = 0.5
+AGAIN_S = 0.02
 
 
 def customer_address(chat_id: int) -> str:
@@ -128,44 +131,208 @@ async def line_length(work: Work, group_id: int | None) -> int:
 
 
 async def assign(work: Work, chat: Chat, agent: Agent) -> None:
-    chat.status = ChatStatus.assigned
-    chat.agent_id = agent.id
-    chat.assigned_at = work.now
-    chat.queue_position = None
-    chat.handoff_from_id = None
-    agent.last_assigned_at = work.now
-    await work.assigned(chat)
+    """Hand one chat to one agent (a transfer's taker); ``drain`` hands out the line."""
+    await assign_all(work, [(chat, agent)])
+
+
+async def assign_all(work: Work, pairs: Sequence[tuple[Chat, Agent]]) -> None:
+    """Hand each chat to its agent: fields set, the agents' clocks started, both sides told.
+
+    The customers and the histories of all the chats are read in one query each.
+    """
+    for chat, agent in pairs:
+        chat.status = ChatStatus.assigned
+        chat.agent_id = agent.id
+        chat.assigned_at = work.now
+        chat.queue_position = None
+        chat.handoff_from_id = None
+        agent.last_assigned_at = work.now
+        await work.assigned(chat)
     await work.session.flush()
-    customer = await work.session.get_one(Customer, chat.customer_id)
-    work.send(
-        customer_address(chat.id),
-        {"type": "assigned", "chat_id": chat.id, "agent": agent_card(agent)},
-    )
-    history = await frames_after(work.session, chat.id, 0, internal=True)
-    work.send(
-        agent_address(agent.id),
-        {**chat_summary(chat, customer), "type": "assigned", "history": history},
-    )
+    chat_ids = [chat.id for chat, _ in pairs]
+    customer_ids = sorted({chat.customer_id for chat, _ in pairs})
+    customers = {
+        customer.id: customer
+        for customer in await work.session.scalars(_CUSTOMERS, {"ids": customer_ids})
+    }
+    histories = await frames_of(work.session, chat_ids, internal=True)
+    for chat, agent in pairs:
+        work.send(
+            customer_address(chat.id),
+            {"type": "assigned", "chat_id": chat.id, "agent": agent_card(agent)},
+        )
+        work.send(
+            agent_address(agent.id),
+            {
+                **chat_summary(chat, customers[chat.customer_id]),
+                "type": "assigned",
+                "history": histories.get(chat.id, []),
+            },
+        )
+
+
+@dataclass
+class Seat:
+    """An agent who may take chats now, as routing counts them (plain values)."""
+
+    agent_id: int
+    open: int
+    capacity: int
+    last_assigned: float  # a timestamp; -inf for an agent never assigned
+    groups: frozenset[int] = frozenset()
+
+    def rank(self) -> tuple[int, float, int]:
+        # Fewest open chats first, then the one idle longest, then the oldest account.
+        return (self.open, self.last_assigned, self.agent_id)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A chat in line, in line order (plain values)."""
+
+    chat_id: int
+    group_id: int | None
+    handoff_from_id: int | None
+
+
+def plan(line: Sequence[Waiting], seats: Sequence[Seat]) -> list[tuple[int, int]]:
+    """Which chat goes to which agent, in line order: (chat id, agent id) pairs. Pure.
+
+    Each chat, first in line first, goes to the eligible agent with a free seat ranked first
+    (``Seat.rank``), whose count then goes up: a chat of a group only to that group's members,
+    never back to the agent who handed it off; a chat nobody eligible can take keeps its place
+    and the line goes on behind it. Never over an agent's capacity.
+    """
+    free = {seat.agent_id: replace(seat) for seat in seats if seat.open < seat.capacity}
+    pairs: list[tuple[int, int]] = []
+    for chat in line:
+        if not free:
+            break
+        best: Seat | None = None
+        for seat in free.values():
+            if chat.group_id is not None and chat.group_id not in seat.groups:
+                continue
+            if seat.agent_id == chat.handoff_from_id:
+                continue
+            if best is None or seat.rank() < best.rank():
+                best = seat
+        if best is None:
+            continue
+        pairs.append((chat.chat_id, best.agent_id))
+        best.open += 1
+        if best.open >= best.capacity:
+            del free[best.agent_id]
+    return pairs
 
 
 async def drain(work: Work) -> None:
-    """Hand queued chats to free agents until one side runs out (the line moves if any goes)."""
-    full: set[tuple[int | None, int | None]] = set()  # (group, excluded) found without a seat
-    assigned_any = False
-    for chat in await queued_chats(work):
-        if (None, None) in full:
-            break  # no seat anywhere: no group or exclusion can find one either
-        wanted = (chat.group_id, chat.handoff_from_id)
-        if wanted in full:
-            continue
-        agent = await pick_agent(work, group_id=chat.group_id, exclude_id=chat.handoff_from_id)
-        if agent is None:
-            full.add(wanted)
-            continue
-        await assign(work, chat, agent)
-        assigned_any = True
-    if assigned_any:
+    """Hand queued chats to free agents until one side runs out (the line moves if any goes).
+
+    Set-based and safe to run anywhere, at once in several units and processes: the free agents
+    are read first (none free: nothing more is read), then the line, a plan made in memory
+    (``plan``), and the chats of the plan taken. On PostgreSQL the agents' rows and then the
+    planned chats' rows are locked ``FOR UPDATE SKIP LOCKED`` before they are counted or
+    changed: a row another transaction holds is left for the next pass (which this unit asks
+    for), so a drain never waits for a lock, cannot deadlock, and never hands one chat twice or
+    an agent more than their capacity.
+    """
+    agents, seats = await _free_seats(work)
+    if not seats:
+        return
+    line = [Waiting(*row) for row in await work.session.execute(_LINE)]
+    if not line:
+        return
+    if any(chat.group_id is not None for chat in line):
+        members: dict[int, set[int]] = {}
+        for agent_id, group_id in await work.session.execute(
+            _MEMBERSHIPS, {"ids": [seat.agent_id for seat in seats]}
+        ):
+            members.setdefault(agent_id, set()).add(group_id)
+        seats = [replace(seat, groups=frozenset(members.get(seat.agent_id, ()))) for seat in seats]
+    pairs = plan(line, seats)
+    if not pairs:
+        return
+    query = _LINE_CHATS_LOCKED if work.is_postgres else _LINE_CHATS
+    taken = {
+        chat.id: chat
+        for chat in await work.session.scalars(query, {"ids": [chat_id for chat_id, _ in pairs]})
+    }
+    if len(taken) < len(pairs):
+        work.route_due = True  # some were held elsewhere (or left the line): the next pass
+    await assign_all(work, [(taken[c], agents[a]) for c, a in pairs if c in taken])
+    if taken:
         await announce_positions(work)
+
+
+async def _free_seats(work: Work) -> tuple[dict[int, Agent], list[Seat]]:
+    """The serving agents with a free seat (their rows locked on PostgreSQL) and their counts."""
+    if work.is_postgres:
+        serving = list(await work.session.scalars(_SERVING_IDS))
+        if not serving:
+            return {}, []
+        ids = list(await work.session.scalars(_LOCK_AGENTS, {"ids": serving}))
+        if len(ids) < len(serving):
+            # Some are being changed elsewhere (presence, status, another pass): left for
+            # the next pass, which this unit asks for.
+            work.route_due = True
+        if not ids:
+            return {}, []
+        rows = await work.session.execute(_WITH_OPEN_CHATS, {"ids": ids})
+    else:
+        rows = await work.session.execute(_SERVING_WITH_OPEN_CHATS)
+    agents: dict[int, Agent] = {}
+    seats: list[Seat] = []
+    for agent, open_chats in rows:
+        if open_chats >= agent.capacity:
+            continue
+        agents[agent.id] = agent
+        seats.append(Seat(agent.id, open_chats, agent.capacity, idle_key(agent)))
+    return agents, seats
+
+
+def _open_chats() -> ScalarSelect[int]:
+    return (
+        select(func.count())
+        .where(Chat.agent_id == Agent.id, Chat.status == ChatStatus.assigned)
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+
+
+# Built once (the hot path of every routing pass; see docs/design.md).
+_SERVING = (
+    Agent.status == AgentStatus.online,
+    Agent.connections > 0,
+    Agent.active.is_(True),
+)
+_SERVING_IDS = select(Agent.id).where(*_SERVING)
+_LOCK_AGENTS = (
+    select(Agent.id)
+    .where(Agent.id.in_(bindparam("ids", expanding=True)), *_SERVING)
+    .order_by(Agent.id)
+    .with_for_update(skip_locked=True)
+)
+_WITH_OPEN_CHATS = (
+    select(Agent, _open_chats())
+    .where(Agent.id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
+_SERVING_WITH_OPEN_CHATS = select(Agent, _open_chats()).where(*_SERVING)
+_LINE = (
+    select(Chat.id, Chat.group_id, Chat.handoff_from_id)
+    .where(in_line())
+    .order_by(Chat.priority.desc(), Chat.queued_at, Chat.id)
+)
+_MEMBERSHIPS = select(AgentGroup.agent_id, AgentGroup.group_id).where(
+    AgentGroup.agent_id.in_(bindparam("ids", expanding=True))
+)
+_LINE_CHATS = (
+    select(Chat)
+    .where(Chat.id.in_(bindparam("ids", expanding=True)), in_line())
+    .execution_options(populate_existing=True)
+)
+_LINE_CHATS_LOCKED = _LINE_CHATS.with_for_update(skip_locked=True)
+_CUSTOMERS = select(Customer).where(Customer.id.in_(bindparam("ids", expanding=True)))
 
 
 async def announce_positions(work: Work) -> None:
@@ -224,13 +391,10 @@ class Pass:
     while it runs are served by the next pass. A failing pass is logged and run again shortly.
     """
 
-    def __init__(
-        self, name: str, units: Units, step: Callable[[Work], Awaitable[object]], *, exclusive: bool
-    ) -> None:
+    def __init__(self, name: str, units: Units, step: Callable[[Work], Awaitable[object]]) -> None:
         self.name = name
         self.units = units
         self.step = step
-        self.exclusive = exclusive
         self.passes = 0
         self._due = asyncio.Event()
 
@@ -242,9 +406,13 @@ class Pass:
             await self._due.wait()
             self._due.clear()
             try:
-                async with self.units(exclusive=self.exclusive) as work:
+                async with self.units() as work:
                     await self.step(work)
                 self.passes += 1
+                if work.route_due:
+                    # The pass left rows other transactions held and asked for the next one:
+                    # give those a moment to commit rather than spin on them.
+                    await asyncio.sleep(AGAIN_S)
             except Exception:
                 # Nothing was sent (frames go out after the commit): try again shortly.
                 log.exception("%s.pass_failed", self.name)

@@ -19,6 +19,7 @@ from service.agents.service import authenticate
 from service.chats import routing
 from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame
+from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_resend, frames_after
 from service.chats.timing import Timing, locked_chat
@@ -26,6 +27,7 @@ from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Se
 from service.desk.service import Desk, serving
 from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
 from service.groups.service import find as find_group
+from service.logtext import shown
 from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
@@ -68,9 +70,12 @@ class ChatService:
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
         self.guard = catalog.guard()
-        self.templates = Templates(catalog, self.guard, settings.brand)
+        self.templates = Templates(
+            catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
+        )
         self.conduct = Conduct(self)
         self.desk = Desk(self)
+        self.presence = Presence(settings.process_heartbeat_s, settings.process_ttl_s)
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
@@ -98,19 +103,16 @@ class ChatService:
             group = await find_group(work.session, hello.group)
             chat.group_id = group.id if group is not None else None
             if group is None:
-                log.warning("chat.unknown_group group=%s", hello.group)
+                log.warning("chat.unknown_group group=%s", shown(hello.group))
         work.session.add(chat)
         await work.session.flush()
+        await self.presence.customer_joined(work, chat)
         # S-welcome: answered at once, before any agent is free.
         await self._template(work, chat, "welcome")
         if self.settings.route_on == "hello":
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
-
-    def routes_at_hello(self) -> bool:
-        """Whether a new chat's hello may route it (then it needs an exclusive unit)."""
-        return self.settings.route_on == "hello"
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(
@@ -154,7 +156,7 @@ class ChatService:
             customer = await work.session.get_one(Customer, chat.customer_id)
             if customer.player_id != hello.player.id:
                 raise Forbidden("this chat belongs to another customer")
-        chat.customer_sockets += 1
+        await self.presence.customer_connected(work, chat)
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         after = min(last_seq, chat.last_seq)
         return Attached(chat.id, token, after, await self._state(work, chat), chat.closed_by)
@@ -199,15 +201,16 @@ class ChatService:
         chat = await self._open_chat(work, chat_id)
         await self._close(work, chat, by="customer", template="closing")
 
-    async def customer_left(self, work: Work, chat_id: int) -> None:
+    async def customer_left(self, work: Work, chat_id: int, process: str | None = None) -> None:
+        """A customer socket closed (held by ``process``, by default this one)."""
         chat = await work.session.get_one(Chat, chat_id)
-        chat.customer_sockets = max(0, chat.customer_sockets - 1)
-        if chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
+        left = await self.presence.customer_disconnected(work, chat, process)
+        if left == 0 and chat.status != ChatStatus.closed:
             due = work.now + timedelta(seconds=self.settings.customer_grace_s)
             await arm(work, CUSTOMER_GONE, f"{CUSTOMER_GONE}:{chat.id}", due, {"chat_id": chat.id})
 
     async def _customer_gone(self, work: Work, timer: Timer) -> None:
-        chat = await work.session.get(Chat, timer.payload["chat_id"])
+        chat = await locked_chat(work, timer.payload["chat_id"])
         if chat is not None and chat.customer_sockets == 0 and chat.status != ChatStatus.closed:
             await self._close(work, chat, by="system", template=None)
 
@@ -217,7 +220,7 @@ class ChatService:
         self, work: Work, hello: AgentHello
     ) -> tuple[Agent, list[dict[str, Any]]]:
         agent = await authenticate(work.session, hello.token)
-        agent.connections += 1
+        await self.presence.agent_connected(work, agent)
         await cancel(work, f"{AGENT_GONE}:{agent.id}")
         if hello.status is not None:
             agent.status = hello.status
@@ -233,17 +236,20 @@ class ChatService:
         """Hand waiting chats to free agents (an agent just became reachable)."""
         await routing.drain(work)
 
-    async def agent_left(self, work: Work, agent_id: int) -> None:
+    async def agent_left(self, work: Work, agent_id: int, process: str | None = None) -> None:
+        """An agent socket closed (held by ``process``, by default this one)."""
         agent = await work.session.get_one(Agent, agent_id)
         was_serving = serving(agent)
-        agent.connections = max(0, agent.connections - 1)
-        if agent.connections == 0:
+        if await self.presence.agent_disconnected(work, agent, process) == 0:
             due = work.now + timedelta(seconds=self.settings.agent_grace_s)
             await arm(work, AGENT_GONE, f"{AGENT_GONE}:{agent.id}", due, {"agent_id": agent.id})
         await self.desk.presence_changed(work, agent, was_serving)
 
     async def _agent_gone(self, work: Work, timer: Timer) -> None:
-        agent = await work.session.get(Agent, timer.payload["agent_id"])
+        # Locked and re-read: a hello committing now is either before this check or after it.
+        agent = await work.session.get(
+            Agent, timer.payload["agent_id"], with_for_update=True, populate_existing=True
+        )
         if agent is not None and agent.connections == 0:
             agent.status = AgentStatus.offline
             await self._requeue_chats_of(work, agent, "gone")
@@ -319,7 +325,7 @@ class ChatService:
         """After a restart of the only process no socket is left: start every grace period."""
         agents = (await work.session.scalars(select(Agent).where(Agent.connections > 0))).all()
         for agent in agents:
-            agent.connections = 1
+            await self.presence.adopt(work, AGENT, agent.id, 1, add=False)
             await self.agent_left(work, agent.id)
         chats = (
             await work.session.scalars(
@@ -327,7 +333,7 @@ class ChatService:
             )
         ).all()
         for chat in chats:
-            chat.customer_sockets = 1
+            await self.presence.adopt(work, CUSTOMER, chat.id, 1, add=False)
             await self.customer_left(work, chat.id)
 
     async def _close(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None:

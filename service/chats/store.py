@@ -7,9 +7,10 @@ UPDATE. The row lock makes them gap-free per chat, and a rollback gives the numb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -109,3 +110,24 @@ async def frames_after(
         query = query.where(Message.internal.is_(False))
     rows = await session.execute(query)
     return [message_frame(message, agent) for message, agent in rows]
+
+
+async def frames_of(
+    session: AsyncSession, chat_ids: Sequence[int], *, internal: bool
+) -> dict[int, list[dict[str, Any]]]:
+    """Every message frame of each chat, in order, in one query (histories for ``assigned``)."""
+    if not chat_ids:
+        return {}
+    query = _HISTORIES if internal else _HISTORIES.where(Message.internal.is_(False))
+    frames: dict[int, list[dict[str, Any]]] = {}
+    for message, agent in await session.execute(query, {"ids": sorted(set(chat_ids))}):
+        frames.setdefault(message.chat_id, []).append(message_frame(message, agent))
+    return frames
+
+
+_HISTORIES = (
+    select(Message, Agent)
+    .outerjoin(Agent, Agent.id == Message.agent_id)
+    .where(Message.chat_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Message.chat_id, Message.seq)
+)

@@ -1,20 +1,17 @@
-"""S-classes: which reasons make a complaint urgent, and the keyword lists that suggest one.
+"""S-classes: which reasons make a complaint urgent.
 
-Keyword matching is folded (NFKC, case-insensitive) substring matching, with one guard: a keyword
-that starts with a letter or digit must not continue a word or number, and one that ends with a
-digit must not be followed by another. So "315" (the consumer-rights hotline) matches "打315投诉"
-but not order number "2026031512345" or "3150元", and "complain" still matches "complained".
+The complaint keywords that open a draft are matched by the one matcher of every list
+(``Catalog.guard().spot(text, "complaint")``, service/phrases/matching.py): the same folding
+as the taboo phrases (width, case, traditional characters, separators), Latin keywords start a
+word, and one that ends with a digit must end the number: "315" (the consumer-rights hotline)
+matches "打315投诉" but not order number "2026031512345" or "3150元".
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from sqlalchemy import select, text
 
@@ -23,27 +20,6 @@ from service.complaints.workflow import RECORDED, Source, Status
 from service.db.models import Customer
 from service.settings import Settings
 from service.unit import Work
-
-
-def fold(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).casefold()
-
-
-@lru_cache(maxsize=256)
-def _pattern(keyword: str) -> re.Pattern[str]:
-    word = fold(keyword).strip()
-    before = r"(?<![0-9a-z])" if re.match(r"[0-9a-z]", word) else ""
-    after = r"(?![0-9])" if re.search(r"[0-9]$", word) else ""
-    return re.compile(before + re.escape(word) + after)
-
-
-def matching_keyword(message: str, keywords: Iterable[str]) -> str | None:
-    """The first keyword the message contains, or None."""
-    folded = fold(message)
-    for keyword in keywords:
-        if keyword.strip() and _pattern(keyword).search(folded):
-            return keyword
-    return None
 
 
 def is_vip(customer: Customer, settings: Settings) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -62,7 +63,7 @@ class Complaint(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_batches.id"))
     # The chat's last seq when it was recorded: where the transcript excerpt is centred.
-    message_seq: Mapped[int] = mapped_column(Integer)
+    message_seq: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     opened_at: Mapped[datetime | None]
     answer_due_at: Mapped[datetime | None]

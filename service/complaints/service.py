@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from service.chats.routing import agent_address
 from service.complaints import alerts
-from service.complaints.classification import is_vip, matching_keyword
+from service.complaints.classification import is_vip
 from service.complaints.models import Complaint
 from service.complaints.queries import load_card
 from service.complaints.recording import COMPLAINT_DUE, SYSTEM, Opened, Recorder
@@ -130,13 +130,11 @@ class ComplaintService:
 
     async def scan_message(self, work: Work, chat_id: int, seq: int, text: str) -> None:
         """A complaint keyword in a customer message opens a draft for the agent, once per chat."""
+        keyword = self.catalog.guard().spot(text, "complaint")
+        if keyword is None:
+            return
         chat = await work.session.get_one(Chat, chat_id)
-        keywords = dict.fromkeys(
-            self.catalog.keywords(chat.locale, "complaint")
-            + self.catalog.keywords(self.catalog.default_locale, "complaint")
-        )
-        keyword = matching_keyword(text, keywords)
-        if keyword is None or await self.recorder.chat_complaints(work, chat.id):
+        if await self.recorder.chat_complaints(work, chat.id):
             return
         topic = self.settings.complaint_default_topic
         complaint = self._new(work, chat, Source.keyword, Status.draft, topic, text)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,10 +31,24 @@ class Database:
         await self.engine.dispose()
 
 
+def is_database_down(error: BaseException) -> bool:
+    """Whether ``error`` says the database is unreachable (not that a statement was wrong)."""
+    if isinstance(error, exc.DBAPIError):
+        # No statement: it failed while connecting (refused, or not accepting connections).
+        return (
+            error.connection_invalidated
+            or error.statement is None
+            or isinstance(error, exc.OperationalError | exc.InterfaceError)
+        )
+    return isinstance(error, exc.TimeoutError | ConnectionError | OSError)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it returns, so an ack survives a power loss (WAL with
+    # NORMAL may lose the last commits). The group commit pays the fsync once per batch.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # No waiting inside SQLite: it would block the event loop (service/db/inline_sqlite.py
     # waits for a busy database itself).

@@ -26,6 +26,8 @@ import aiosqlite
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_S = 5.0  # as long as the threaded driver's busy_timeout waited
+# The calls that run SQL (and may find the database busy): each lets the loop run others first.
+_STATEMENTS = frozenset({"execute", "executemany", "executescript", "commit"})
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -36,7 +38,9 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         # Let the loop run others first, as a real hop would: without it a loop of database
         # work (the scheduler firing a backlog of timers) never yields and the sockets starve.
-        await asyncio.sleep(0)
+        # Once per statement is enough; the calls around one (cursor, fetch, close) do not.
+        if getattr(fn, "__name__", "") in _STATEMENTS:
+            await asyncio.sleep(0)
         waited = 0.0
         while True:
             try:

@@ -135,7 +135,7 @@ class Chat(Base):
     assigned_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(16))
-    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     resume_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     customer_sockets: Mapped[int] = mapped_column(Integer, default=0)
     # Only agents of this group take the chat (asked for at hello, or a group transfer).
@@ -165,7 +165,6 @@ class Chat(Base):
     )
 
 
-
 def in_line() -> ColumnElement[bool]:
     """The chats waiting in line for an agent: queued, and (route_on=message) having written."""
     return and_(Chat.status == ChatStatus.queued, Chat.queued_at.is_not(None))
@@ -180,7 +179,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
     sender: Mapped[str] = mapped_column(String(16))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     client_id: Mapped[str | None] = mapped_column(String(64))
@@ -193,7 +192,7 @@ class Message(Base):
     # "note" (an internal note) or "handoff" (a transfer's handoff note); None for the rest.
     kind: Mapped[str | None] = mapped_column(String(16))
     # S-correction: the seq of the message this one corrects; both stay in the transcript.
-    corrects: Mapped[int | None] = mapped_column(Integer)
+    corrects: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
 
 
@@ -209,6 +208,32 @@ class Timer(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Process(Base):
+    """A running kefu process, alive while its heartbeat (``seen_at``) is fresh."""
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+
+
+class ProcessSockets(Base):
+    """How many sockets of one agent ("agent", agent id) or of one chat's customer
+    ("customer", chat id) a process holds: its share of the counts, taken back if it dies."""
+
+    __tablename__ = "process_sockets"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sockets: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Reply(Base):

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.phrases.extras import EXTRA_KEYS, Extras, parse_extras
 from service.phrases.guard import Pattern, PhraseGuard, fold
 
 DEFAULT_LOCALE = "zh-CN"
@@ -53,7 +54,7 @@ TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, str]] = {"complaint_ack": {"hours":
 VARIANTS = frozenset({"weekend", "holiday"})
 KEYWORD_LISTS = frozenset({"complaint", "abuse", "slow_reply", "stability"})
 
-_TOP_LEVEL = frozenset({"locale", "templates", "forbidden", "keywords"})
+_TOP_LEVEL = frozenset({"locale", "templates", "forbidden", "keywords"}) | EXTRA_KEYS
 _FORBIDDEN_FIELDS = frozenset({"phrase", "replacement", "whole_message"})
 
 
@@ -86,7 +87,7 @@ class ForbiddenPhrase:
     whole_message: bool = False  # forbidden only as a bare answer (不知道), not inside a sentence
 
     def matches(self, text: str) -> bool:
-        """See service/phrases/guard.py for what the matching ignores."""
+        """Exact (folded) matching; see service/phrases/folding.py for what it ignores."""
         pattern = Pattern.of(self.phrase, whole_message=self.whole_message)
         return pattern.found_in(fold(text))
 
@@ -103,6 +104,7 @@ class _Locale:
     templates: Mapping[str, _Template]
     forbidden: tuple[ForbiddenPhrase, ...]
     keywords: Mapping[str, tuple[str, ...]]
+    extras: Extras
 
 
 class Catalog:
@@ -111,6 +113,7 @@ class Catalog:
     ) -> None:
         self._locales = dict(locales)
         self.default_locale = default_locale
+        self._guard: PhraseGuard | None = None
 
     @classmethod
     def load(cls, directory: pathlib.Path, default_locale: str = DEFAULT_LOCALE) -> Catalog:
@@ -183,19 +186,43 @@ class Catalog:
         return template.text, template.variants
 
     def guard(self) -> PhraseGuard:
-        """The taboo phrases and keyword lists of every locale, ready to match."""
+        """The taboo phrases and keyword lists of every locale, ready to match (built once)."""
+        if self._guard is None:
+            self._guard = self._build_guard()
+        return self._guard
+
+    def _build_guard(self) -> PhraseGuard:
+        locales = sorted(self._locales.items())
         return PhraseGuard(
             (
                 (name, entry.phrase, entry.replacement, entry.whole_message)
-                for name, locale in sorted(self._locales.items())
+                for name, locale in locales
                 for entry in locale.forbidden
             ),
             (
                 (name, list_name, word)
-                for name, locale in sorted(self._locales.items())
+                for name, locale in locales
                 for list_name, words in sorted(locale.keywords.items())
                 for word in words
             ),
+            synonyms=(
+                (name, synonym.of, synonym.phrase, synonym.whole_message)
+                for name, locale in locales
+                for synonym in locale.extras.synonyms
+            ),
+            abbreviations=(
+                (name, list_name, word)
+                for name, locale in locales
+                for list_name, word in locale.extras.abbreviations
+            ),
+            profanity=(
+                (name, word, locale.extras.polite)
+                for name, locale in locales
+                for word in locale.extras.profanity
+            ),
+            bare_before=[word for _, locale in locales for word in locale.extras.bare_before],
+            bare_after=[word for _, locale in locales for word in locale.extras.bare_after],
+            not_homophones=[w for _, locale in locales for w in locale.extras.not_homophones],
         )
 
     def forbidden(self, locale: str) -> tuple[ForbiddenPhrase, ...]:
@@ -297,10 +324,12 @@ class _Source:
             raise self.error(
                 f"locale must be {self.path.stem!r} (the file name)", "locale", field="locale"
             )
+        forbidden = self._forbidden(data.get("forbidden", []))
         return _Locale(
             self._templates(data.get("templates")),
-            self._forbidden(data.get("forbidden", [])),
+            forbidden,
             self._keywords(data.get("keywords")),
+            parse_extras(data, {e.phrase: e.whole_message for e in forbidden}, self.error),
         )
 
     def _templates(self, raw: Any) -> dict[str, _Template]:

@@ -1,175 +1,155 @@
-"""Text matching for the conduct rules: taboo phrases (S-forbidden-phrases) and keyword lists.
+"""The conduct lists of every locale as one matcher: what the desk screens and spots.
 
-Pure functions, no I/O. Before matching, text is folded so that the obvious evasions do not
-get through:
+- ``screen``: an agent's text bound for a customer (S-forbidden-phrases): the handbook's taboo
+  phrases with their curated synonyms and bare answers, and agent profanity (the abuse list,
+  its player abbreviations and the ``[profanity]`` words: agents are held to S-abuse too);
+- ``spot``: the first keyword of one list in a message (abuse, complaint, slow_reply,
+  stability), for the abuse rule, complaint drafts and the agent's suggestions.
 
-- compatibility forms and accents: NFKD, then combining marks dropped (full-width ``ｙｏｕ``,
-  half-width katakana, ``wróng``), and case folded;
-- traditional characters: a small table maps the traditional forms of every character the
-  catalogue's Chinese phrases and keywords use to the simplified form (``說`` → ``说``);
-- separators: only letters and digits are kept, so spaces, punctuation, symbols, emoji and
-  zero-width characters inside a phrase are ignored (``您 搞,错 了``).
-
-Latin-script phrases must start at a word boundary (taboo phrases must also end at one), so
-"you are wrongly charged" does not hit "you are wrong" while "y o u a r e w r o n g" does.
-Chinese has no word boundaries: a Chinese phrase matches anywhere. Text that holds the same
-characters in another order never matches: matching is on the folded sequence.
+Folding (service/phrases/folding.py) and matching (service/phrases/matching.py) are the same
+for every list; which evasion classes apply to which list is decided here, once.
 """
 
 from __future__ import annotations
 
-import functools
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from service.phrases.matching import normalise
+from service.phrases.folding import TRADITIONAL, Folded, fold
+from service.phrases.matching import Entry, Matcher
 
-# Traditional → simplified for the characters of phrases/zh-CN.toml (taboo phrases and keyword
-# lists). Each pair is written once; tests/unit/test_guard.py keeps the table consistent and
-# checks the traditional spelling of every taboo phrase. 覆 → 复 only matters for matching
-# (回覆 is the Taiwanese spelling of 回复); 妳 is a form of 你.
-_PAIRS = (
-    "錯错 經经 說说 聽听 嗎吗 麼么 塗涂 這这 與与 無无 關关 歸归 辦办 沒没 筆笔 媽妈 "
-    "馬马 癡痴 腦脑 殘残 廢废 滾滚 東东 復复 覆复 線线 斷断 頓顿 閃闪 務务 穩稳 網网 "
-    "絡络 連连 錄录 遲迟 訴诉 舉举 報报 協协 會会 師师 體体 們们 領领 導导 妳你"
-)
-TRADITIONAL: dict[str, str] = {pair[0]: pair[1] for pair in _PAIRS.split()}
-# Spellings that differ by more than one character (甚麼 is how Hong Kong writes 什么).
-_WORDS = (("甚么", "什么"),)
-_TABLE = str.maketrans(TRADITIONAL)
+__all__ = ["TRADITIONAL", "Folded", "Hit", "Pattern", "PhraseGuard", "fold"]
 
-
-def _is_kept(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LN"
-
-
-def _is_word_char(char: str) -> bool:
-    """A letter or digit of a script that separates words with spaces (not CJK)."""
-    return unicodedata.east_asian_width(char) not in ("W", "F")
-
-
-@dataclass(frozen=True)
-class Folded:
-    """Letters and digits of a text, folded; ``gap[i]`` says a separator stood before ``i``."""
-
-    chars: str
-    gap: tuple[bool, ...]  # len(chars) + 1 entries; the last one is the end of the text
-
-    def boundary(self, index: int) -> bool:
-        """Whether a word may start (or end) at ``index``."""
-        if index <= 0 or index >= len(self.chars) or self.gap[index]:
-            return True
-        return not (_is_word_char(self.chars[index - 1]) and _is_word_char(self.chars[index]))
-
-
-@functools.lru_cache(maxsize=1024)
-def fold(text: str) -> Folded:
-    """The text as the guard compares it; cached, as one message is screened several times
-    (abuse, suggestions, complaint keywords). Read-only: callers must not change it."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    # Last, on what width, case and traditional folding left (fillers decompose to U+1160).
-    lowered = normalise(unicodedata.normalize("NFKC", stripped).casefold().translate(_TABLE))
-    for old, new in _WORDS:
-        lowered = lowered.replace(old, new)
-    chars: list[str] = []
-    gap: list[bool] = []
-    separated = True
-    for char in lowered:
-        if _is_kept(char):
-            chars.append(char)
-            gap.append(separated)
-            separated = False
-        else:
-            separated = True
-    gap.append(True)
-    return Folded("".join(chars), tuple(gap))
+SCREENED = frozenset({"forbidden", "profanity"})
+# Lists whose spellings people bend on purpose: leetspeak and homophones apply to them.
+EVADED = frozenset({"forbidden", "profanity", "abuse"})
 
 
 @dataclass(frozen=True)
 class Pattern:
-    """A phrase, folded once, ready to be looked for in many texts."""
+    """One phrase matched exactly (after folding): no fuzzy, pinyin or leet reading."""
 
     source: str
     folded: Folded
     whole_message: bool = False
     word_end: bool = True  # keywords match word prefixes ("crash" in "crashed"); taboos do not
+    _matcher: Matcher = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     @classmethod
     def of(cls, phrase: str, *, whole_message: bool = False, word_end: bool = True) -> Pattern:
-        folded = fold(phrase)
-        if not folded.chars:
-            raise ValueError(f"{phrase!r} has no letters or digits to match")
-        return cls(phrase, folded, whole_message, word_end)
+        entry = Entry("phrase", phrase, phrase, whole_message=whole_message, word_end=word_end)
+        return cls(phrase, fold(phrase), whole_message, word_end, Matcher([entry]))
 
     def found_in(self, text: Folded) -> bool:
-        needle = self.folded.chars
-        if self.whole_message:
-            return text.chars == needle
-        start = text.chars.find(needle)
-        while start != -1:
-            end = start + len(needle)
-            if text.boundary(start) and (not self.word_end or text.boundary(end)):
-                return True
-            start = text.chars.find(needle, start + 1)
-        return False
+        return bool(self._matcher.match(text, frozenset({"phrase"})))
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A taboo phrase found in a text, with what to say instead."""
+    """A taboo phrase (or profanity) found in a text, with what to say instead."""
 
     phrase: str
     replacement: str
     locale: str
-
-
-@dataclass(frozen=True)
-class _Entry:
-    pattern: Pattern
-    replacement: str
-    locale: str
+    how: str = "exact"  # which reading found it: exact, fuzzy, pinyin, leet, bare
 
 
 class PhraseGuard:
-    """The taboo phrases and keyword lists of every locale, folded once at start."""
+    """The taboo phrases and keyword lists of every locale, folded and indexed once at start."""
 
     def __init__(
         self,
         forbidden: Iterable[tuple[str, str, str, bool]],
         keywords: Iterable[tuple[str, str, str]],
+        *,
+        synonyms: Iterable[tuple[str, str, str, bool]] = (),
+        abbreviations: Iterable[tuple[str, str, str]] = (),
+        profanity: Iterable[tuple[str, str, str]] = (),
+        bare_before: Iterable[str] = (),
+        bare_after: Iterable[str] = (),
+        not_homophones: Iterable[str] = (),
     ) -> None:
-        """``forbidden``: (locale, phrase, replacement, whole_message);
-        ``keywords``: (locale, list name, keyword)."""
-        self._forbidden = tuple(
-            _Entry(Pattern.of(phrase, whole_message=whole), replacement, locale)
-            for locale, phrase, replacement, whole in forbidden
-        )
-        lists: dict[str, list[Pattern]] = {}
-        for _locale, name, word in keywords:
-            lists.setdefault(name, []).append(Pattern.of(word, word_end=False))
-        self._keywords = {name: tuple(patterns) for name, patterns in lists.items()}
+        """``forbidden``: (locale, phrase, replacement, whole_message); ``keywords`` and
+        ``abbreviations``: (locale, list name, word); ``synonyms``: (locale, handbook phrase,
+        synonym, whole_message); ``profanity``: (locale, word, replacement); ``bare_before``,
+        ``bare_after``: words that leave a bare answer bare (我也不知道, 不知道啊);
+        ``not_homophones``: ordinary words that only sound like a list entry (白吃)."""
+        entries: list[Entry] = []
+        replacements: dict[tuple[str, str], str] = {}
+        for locale, phrase, replacement, whole in forbidden:
+            replacements[locale, phrase] = replacement
+            entries.append(_taboo(locale, phrase, phrase, replacement, whole))
+        for locale, phrase, written, whole in synonyms:
+            entries.append(_taboo(locale, phrase, written, replacements[locale, phrase], whole))
+        keyword_rows = list(keywords)
+        abbreviation_rows = list(abbreviations)
+        profanity_rows = list(profanity)
+        polite = {locale: replacement for locale, _word, replacement in profanity_rows}
+        for locale, word, replacement in profanity_rows:
+            entries.append(_word("profanity", locale, word, replacement))
+        for locale, name, word in keyword_rows:
+            if name == "abuse" and locale in polite:  # agents may not insult customers either
+                entries.append(_word("profanity", locale, word, polite[locale]))
+        for locale, name, word in abbreviation_rows:
+            if name == "abuse" and locale in polite:
+                entries.append(_word("profanity", locale, word, polite[locale], whole_word=True))
+        for locale, name, word in keyword_rows:
+            entries.append(_word(name, locale, word))
+        for locale, name, word in abbreviation_rows:
+            entries.append(_word(name, locale, word, whole_word=True))
+        self.matcher = Matcher(entries, bare_before, bare_after, not_homophones)
 
     def screen(self, text: str, locale: str | None = None) -> Hit | None:
-        """The first taboo phrase in ``text``; the chat's own locale is tried first.
+        """The first taboo phrase or profanity in ``text``; the chat's own locale first.
 
         Every locale's table applies: a Chinese taboo stays one in an English chat.
         """
-        folded = fold(text)
-        ordered = sorted(self._forbidden, key=lambda entry: entry.locale != locale)
-        for entry in ordered:
-            if entry.pattern.found_in(folded):
-                return Hit(entry.pattern.source, entry.replacement, entry.locale)
-        return None
+        found = self.matcher.find(text, SCREENED)
+        if not found:
+            return None
+        best = min(found, key=lambda match: (match.entry.locale != locale, match.index))
+        entry = best.entry
+        return Hit(entry.phrase, entry.replacement, entry.locale, best.how)
 
     def spot(self, text: str, list_name: str) -> str | None:
         """The first keyword of the named list found in ``text`` (any locale), if any."""
-        return first_found(self._keywords.get(list_name, ()), fold(text))
+        found = self.matcher.find(text, frozenset({list_name}))
+        return found[0].entry.phrase if found else None
 
 
-def first_found(patterns: Sequence[Pattern], text: Folded) -> str | None:
-    for pattern in patterns:
-        if pattern.found_in(text):
-            return pattern.source
-    return None
+def _taboo(locale: str, phrase: str, written: str, replacement: str, whole: bool) -> Entry:
+    return Entry(
+        "forbidden",
+        phrase,
+        written,
+        replacement,
+        locale,
+        whole_message=whole,
+        word_end=True,
+        fuzzy=not whole,
+        sounds=True,
+        leet=True,
+        question=written.rstrip().endswith(("?", "？")),
+    )
+
+
+def _word(
+    kind: str, locale: str, word: str, replacement: str = "", *, whole_word: bool = False
+) -> Entry:
+    # A keyword that ends in a digit must end a number: "315" is not in "3150元".
+    word_end = whole_word or word.rstrip()[-1:].isdigit()
+    evaded = kind in EVADED and not whole_word
+    # Two letters swapped in a long Latin word ("idoit"); other edits turn "bitch" into "batch".
+    swapped = evaded and word.isascii() and len(fold(word).chars) >= 5
+    return Entry(
+        kind,
+        word,
+        word,
+        replacement,
+        locale,
+        word_end=word_end,
+        sounds=evaded,
+        leet=evaded,
+        fuzzy=swapped,
+        swap_only=swapped,
+    )

@@ -146,13 +146,28 @@ class Connection:
     async def _sync(self, chat_id: int, until: int | None = None) -> None:
         after = self._cursors.get(chat_id, 0)
         for frame in await self._fill(chat_id, after, self.audience):
+            if self._closing:  # a close (shutdown, too slow) waits for no long fill
+                return
             if until is not None and frame["seq"] > until:
                 break
             self._cursors[chat_id] = frame["seq"]
             await self._send(frame)
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self.websocket.send_text(dumps(frame))
+        try:
+            text = dumps(frame)
+            text.encode()
+        except (TypeError, ValueError) as exc:
+            # A frame that cannot be sent is dropped, not fatal: this task is the socket's only
+            # voice, and dying here would leave the client deaf for good.
+            log.error(
+                "socket.unsendable audience=%s type=%r: %s",
+                self.audience,
+                str(frame.get("type"))[:40],
+                type(exc).__name__,
+            )
+            return
+        await self.websocket.send_text(text)
 
     async def _close(self, code: int, reason: str) -> None:
         if self.websocket.application_state is not WebSocketState.DISCONNECTED:
@@ -189,6 +204,10 @@ class Hub:
             audience = address.partition(":")[0]
             counts[audience] = counts.get(audience, 0) + len(sockets)
         return counts
+
+    def held(self) -> dict[str, int]:
+        """Sockets held here, by address."""
+        return {address: len(sockets) for address, sockets in self._sockets.items() if sockets}
 
     def close_address(self, address: str, code: int, reason: str = "") -> None:
         for connection in tuple(self._sockets.get(address, ())):

@@ -11,15 +11,21 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
+from service.realtime.inspect import INT64_MAX, check_depth, check_value, refuse_constant
+from service.security import MAX_TS
 
 # PostgreSQL stores no NUL character: refuse it as bad input rather than fail at the insert.
+# (Parser.command refuses it in every field first; the pattern keeps the models honest alone.)
 NoNul = r"^[^\x00]*$"
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=NoNul)]
-# Ids are BIGINT: a larger number is refused here rather than overflowing in the database.
-MAX_ID = 2**63 - 1
+# Ids and seqs are BIGINT: a larger number is refused here rather than overflowing in the database.
+MAX_ID = INT64_MAX
 RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
 ChatId = RowId
+Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
 Text = Annotated[str, Field(min_length=1, pattern=NoNul)]
+# Unix seconds up to the year 9999, so datetime and float arithmetic never overflow.
+UnixTime = Annotated[int, Field(ge=0, le=MAX_TS)]
 GroupName = Annotated[str, Field(min_length=1, max_length=32)]
 
 
@@ -35,13 +41,13 @@ class PlayerClaim(Frame):
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=OneLine)]
     name: Annotated[str, Field(max_length=100, pattern=OneLine)] | None = None
     tier: Annotated[str, Field(max_length=32, pattern=OneLine)] | None = None
-    ts: int
+    ts: UnixTime
     sig: Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class Resume(Frame):
     token: Annotated[str, Field(min_length=1, max_length=128)]
-    last_seq: Annotated[int, Field(ge=0)] = 0
+    last_seq: Seq = 0
 
 
 # -- customer socket ---------------------------------------------------------------------------
@@ -101,7 +107,7 @@ class AgentHello(Frame):
     token: Annotated[str, Field(min_length=1, max_length=128)]
     status: Literal["online", "away", "offline"] | None = None
     # chat_id -> last seq the console holds; those chats are resumed instead of resent whole.
-    resume: dict[ChatId, Annotated[int, Field(ge=0)]] | None = None
+    resume: dict[ChatId, Seq] | None = None
 
 
 class Status(Frame):
@@ -148,7 +154,7 @@ class Note(Frame):
 class Correct(Frame):
     type: Literal["correct"]
     chat_id: ChatId
-    seq: Annotated[int, Field(gt=0)]
+    seq: Annotated[int, Field(gt=0, le=MAX_ID)]
     text: Text
     client_id: ClientId | None = None
 
@@ -161,7 +167,7 @@ class Hold(Frame):
 class Transfer(Frame):
     type: Literal["transfer"]
     chat_id: ChatId
-    to_agent: Annotated[int, Field(gt=0)] | None = None
+    to_agent: RowId | None = None
     to_group: GroupName | None = None
     note: Text  # S-no-blind-transfer: the handoff note is required
 
@@ -214,12 +220,18 @@ class Parser(Generic[T]):
         self._max_bytes = max_bytes
 
     def decode(self, raw: str | bytes) -> dict[str, Any]:
+        """The frame as a JSON object, its nesting bounded and its numbers finite."""
         # Characters are at most 4 UTF-8 bytes: encode only when the count could be over.
         if len(raw) * 4 > self._max_bytes and len(_utf8(raw)) > self._max_bytes:
             raise FrameTooLarge(f"frame over {self._max_bytes} bytes")
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = raw if isinstance(raw, str) else raw.decode()
+        except UnicodeDecodeError as exc:
+            raise BadJson("frame is not valid UTF-8") from exc
+        check_depth(text)
+        try:
+            data = json.loads(text, parse_constant=refuse_constant)
+        except ValueError as exc:  # also a number over int_max_str_digits
             raise BadJson("frame is not valid JSON") from exc
         if not isinstance(data, dict):
             raise BadFrame("frame must be a JSON object")
@@ -229,8 +241,11 @@ class Parser(Generic[T]):
         return data
 
     def command(self, data: dict[str, Any]) -> T:
+        """Every value checked once (no NUL, surrogate, non-finite or over-64-bit number
+        anywhere), then the typed command for the frame's type."""
+        check_value(data)
         if data["type"] not in self._types:
-            raise UnknownType(f"unknown frame type {data['type']!r}")
+            raise UnknownType(f"unknown frame type {data['type'][:40]!r}")
         try:
             return self._adapter.validate_python(data)
         except ValidationError as exc:
@@ -243,7 +258,8 @@ def _utf8(raw: str | bytes) -> bytes:
 
 def describe(exc: ValidationError) -> str:
     first = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    # A loc may hold a client's dict key: each part is cut, so the message stays short.
+    where = ".".join(str(part)[:32] for part in first["loc"][1:]) or "frame"
     return f"{where}: {first['msg']}"
 
 

@@ -2,13 +2,18 @@
 
 An override replaces a template's whole wording in one locale (text and variants; a variant it
 lacks falls back to its text). It is stored in the database, so every process renders the same
-words; the phrases file stays the default. An override obeys the loader's rules (only the
-template's own variables) and may not contain a taboo phrase (S-forbidden-phrases).
+words; the phrases file stays the default. Rendering reads the overrides from a copy of the
+whole (small) table that each process keeps for ``KEFU_TEMPLATE_CACHE_S`` seconds and drops
+when its own admin API changes one: a welcome costs no query. An override obeys the loader's
+rules (only the template's own variables) and may not contain a taboo phrase
+(S-forbidden-phrases).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,11 +40,23 @@ QUICK_REPLIES = (
 AUTOMATIC = frozenset({"brand", "agent_name", "employee_no"})
 
 
+@dataclass(frozen=True)
+class Wording:
+    text: str
+    variants: dict[str, str]
+
+
 class Templates:
-    def __init__(self, catalog: Catalog, guard: PhraseGuard, brand: str) -> None:
+    def __init__(
+        self, catalog: Catalog, guard: PhraseGuard, brand: str, *, cache_s: float = 5.0
+    ) -> None:
         self.catalog = catalog
         self.guard = guard
         self.brand = brand
+        self.cache_s = cache_s
+        # (key, locale) -> the override's wording, as read at ``_read_at`` (monotonic time).
+        self._wordings: dict[tuple[str, str], Wording] | None = None
+        self._read_at = 0.0
 
     async def render(
         self,
@@ -52,7 +69,7 @@ class Templates:
         """The template in the chat's locale, the override's wording when there is one."""
         resolved = self.catalog.resolve_locale(locale)
         values = {"brand": self.brand, **variables}
-        override = await self._override(session, key, resolved)
+        override = (await self._wordings_now(session)).get((key, resolved))
         if override is None:
             return self.catalog.render(key, resolved, variant, **values)
         text = override.variants.get(variant, override.text) if variant else override.text
@@ -97,6 +114,7 @@ class Templates:
         override.updated_by = by
         override.updated_at = work.now
         await work.session.flush()
+        self._wordings = None
         return self._out(key, exact, override)
 
     async def reset(self, work: Work, key: str, locale: str | None) -> TemplateOut:
@@ -108,6 +126,7 @@ class Templates:
                 TemplateOverride.key == key, TemplateOverride.locale == exact
             )
         )
+        self._wordings = None
         return self._out(key, exact, None)
 
     def _check(self, key: str, wordings: Mapping[str, str]) -> None:
@@ -139,6 +158,16 @@ class Templates:
         if locale not in self.catalog.locales:
             raise NotFound(f"no phrases for locale {locale!r}")
         return locale
+
+    async def _wordings_now(self, session: AsyncSession) -> dict[tuple[str, str], Wording]:
+        """Every override's wording, read again when the copy is older than ``cache_s``."""
+        if self._wordings is None or time.monotonic() - self._read_at > self.cache_s:
+            rows = await session.scalars(select(TemplateOverride))
+            self._wordings = {
+                (row.key, row.locale): Wording(row.text, dict(row.variants)) for row in rows
+            }
+            self._read_at = time.monotonic()
+        return self._wordings
 
     async def _override(
         self, session: AsyncSession, key: str, locale: str

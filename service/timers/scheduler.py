@@ -134,7 +134,7 @@ class Scheduler:
 
     async def _fire_batch(self) -> int | None:
         """Claim up to ``BATCH`` due timers and fire them in one transaction, one commit."""
-        async with self._units(exclusive=True) as work:
+        async with self._units() as work:
             claimed = await self._claim(work)
             if not claimed:
                 return None

@@ -97,3 +97,24 @@ async def test_admins_list_flagged_customers_and_clear_a_flag(server: Server) ->
         f"/api/v1/customers/{flagged['id']}", json={"flagged": True, "reason": "rude"}
     )
     assert bad.status_code == 422
+
+
+async def test_player_spellings_of_abuse_are_abuse(server: Server) -> None:
+    """Abbreviations, leetspeak, homophones and pinyin: warned once, then the chat ends."""
+    for first, second in (("nmsl", "1d10t"), ("傻比", "sha bi")):
+        agent, customer = await served(server)
+        await customer.say(first)
+        await customer.until("message", template="abuse_warning")
+        await customer.say(second)
+        await customer.until("closed", by="abuse")
+        await agent.until("closed", chat_id=customer.chat_id)
+
+
+async def test_ordinary_words_that_sound_or_look_alike_are_not_abuse(server: Server) -> None:
+    agent, customer = await served(server)
+    for text in ("USB 接口坏了", "白吃白喝的活动什么时候开始", "my classmate said so"):
+        await customer.say(text)
+        await agent.until("message", text=text)
+    chat = (await server.http.get(f"/api/v1/chats/{customer.chat_id}")).json()
+    assert [m.get("template") for m in chat["messages"]].count("abuse_warning") == 0
+    assert chat["closed_by"] is None

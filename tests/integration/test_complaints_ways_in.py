@@ -266,3 +266,10 @@ async def test_the_customers_own_complaint_confirms_a_keyword_draft(server: Serv
     )
     actions = [(e["action"], e["actor"]) for e in (await detail(server, row["id"]))["history"]]
     assert ("source", "customer") in actions and actions[-1] == ("status", "customer")
+
+
+async def test_complaint_keywords_fold_like_the_taboo_phrases(server: Server) -> None:
+    """One matcher for every list: traditional characters and spacing open a draft too."""
+    customer = await server.customer()
+    await customer.say("我要投 訴你們")
+    assert (await row_of(server, customer.chat_id))["facts"] == {"keyword": "投诉"}

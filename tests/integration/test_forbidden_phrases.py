@@ -109,3 +109,35 @@ async def test_report_counts_per_agent_within_a_period(server: Server) -> None:
         "/api/v1/reports/forbidden-phrases", params={"since": "2026-01-05T09:00:00"}
     )
     assert naive.status_code == 422
+
+
+# One written form per evasion class (tests/data/evasion_corpus.txt has the full corpus).
+EVASIONS = {
+    "fuzzy: one character inserted": ("你们搞错了", "您搞错了"),
+    "fuzzy: one character substituted": ("我已经说的很清楚了", "我已经说得很清楚了"),
+    "particles: a bare answer with a particle": ("不知道啊!", "不知道"),
+    "particles: a bare answer with a word added": ("我也不清楚", "不清楚"),
+    "pinyin without tones": ("ni gao cuo le", "您搞错了"),
+    "pinyin with tones": ("zhè yǔ wǒ wú guān", "这与我无关"),
+    "homophone characters": ("您搞措了", "您搞错了"),
+    "curated synonym": ("这跟我没关系", "这与我无关"),
+    "leetspeak": ("y0u 4re wr0ng", "you are wrong"),
+    "agent profanity": ("卧槽,又是这个问题", "卧槽"),
+    "abuse abbreviation from an agent": ("你是sb吗", "sb"),
+}
+
+
+@pytest.mark.parametrize(("text", "phrase"), EVASIONS.values(), ids=EVASIONS.keys())
+async def test_an_evasion_is_refused_and_the_customer_receives_nothing(
+    server: Server, text: str, phrase: str
+) -> None:
+    agent, customer = await served(server)
+    before = await stored_messages(server, customer.chat_id)
+    await agent.send({"type": "message", "chat_id": customer.chat_id, "client_id": "e1",
+                      "text": text})  # fmt: skip
+    error = await agent.expect("error", code="forbidden_phrase", ref="e1")
+    assert error["phrase"] == phrase
+    await customer.quiet()
+    assert await stored_messages(server, customer.chat_id) == before
+    [row] = await report(server)
+    assert row["phrases"] == [{"phrase": phrase, "count": 1}]

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as redis
 
 from service.clock import ManualClock
 from service.realtime.bus import Envelope, RedisBus
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.server import Server, running_server, test_settings
-
-REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable: {exc}")
-        pytest.skip(f"Redis not reachable: {exc}")
-    finally:
-        await client.aclose()
-    yield REDIS_URL
 
 
 async def test_redis_bus_moves_envelopes_between_instances(redis_url: str) -> None:

@@ -277,7 +277,12 @@ async def running_server(
     app = create_app(settings, clock=clock, run_scheduler=run_scheduler)
     sock = free_socket()
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", ws_max_size=settings.max_frame_bytes * 4
+        app,
+        log_level="warning",
+        lifespan="on",
+        ws_max_size=settings.max_frame_bytes * 4,
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

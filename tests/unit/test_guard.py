@@ -74,10 +74,18 @@ def test_every_taboo_phrase_and_its_evasions_are_caught_with_the_replacement(
         assert hit.replacement == replacement, sentence
 
 
+@pytest.fixture(scope="module")
+def handbook(catalog: Catalog) -> PhraseGuard:
+    """The handbook's phrases alone: a rotation may hold a curated synonym (与我无关这)."""
+    rows = [(loc, *entry) for loc in ("zh-CN", "en") for entry in entries(catalog, loc)]
+    return PhraseGuard(rows, [])
+
+
 @pytest.mark.parametrize(("phrase", "replacement", "whole"), zh_cases())
 def test_same_characters_in_another_order_pass(
-    guard: PhraseGuard, phrase: str, replacement: str, whole: bool
+    handbook: PhraseGuard, phrase: str, replacement: str, whole: bool
 ) -> None:
+    guard = handbook
     letters = "".join(char for char in phrase if fold(char).chars)
     for shuffled in {letters[::-1], letters[1:] + letters[0], letters[-1] + letters[:-1]}:
         if shuffled == letters:

@@ -146,3 +146,12 @@ async def test_a_poll_never_closes_a_socket_whose_queue_is_full() -> None:
     await run(connection, socket)
     assert socket.closed_with is None
     assert seqs(socket) == [1, 2]
+
+
+async def test_an_unsendable_frame_is_dropped_and_the_sender_goes_on() -> None:
+    socket, store = RecordingSocket(), Store(last=0)
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    connection.offer({"type": "error", "code": "bad_frame", "message": "x", "ref": "\ud800"})
+    connection.offer({"type": "error", "code": "bad_frame", "message": "after"})
+    await run(connection, socket)
+    assert socket.sent == [{"type": "error", "code": "bad_frame", "message": "after"}]

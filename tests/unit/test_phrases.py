@@ -319,6 +319,30 @@ BROKEN = [
         'locale = "en-GB"',
         id="locale-differs-from-file-name",
     ),
+    pytest.param(
+        "zh-CN.toml",
+        'of = "这不归我管"',
+        'of = "这不归他管"',
+        "synonyms[7]",
+        'of = "这不归他管"',
+        id="synonym-of-no-forbidden-phrase",
+    ),
+    pytest.param(
+        "en.toml",
+        'abuse = ["stfu"',
+        'insults = ["stfu"',
+        "abbreviations.insults",
+        'insults = ["stfu"',
+        id="abbreviations-of-an-unknown-list",
+    ),
+    pytest.param(
+        "en.toml",
+        'replacement = "Please keep to polite service language"\n',
+        "",
+        "profanity",
+        "[profanity]",
+        id="profanity-without-replacement",
+    ),
 ]
 
 

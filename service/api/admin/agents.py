@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from service.agents import service
 from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
 from service.api.auth import RuntimeDep
+from service.realtime.protocol import RowId
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -32,8 +33,8 @@ async def list_agents(runtime: RuntimeDep) -> list[AgentOut]:
 
 
 @router.patch("/{agent_id}", response_model=AgentOut)
-async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) -> AgentOut:
-    async with runtime.units(exclusive=True) as work:
+async def update_agent(agent_id: RowId, data: AgentUpdate, runtime: RuntimeDep) -> AgentOut:
+    async with runtime.units() as work:
         was_active = (await service.get_agent(work.session, agent_id)).active
         agent = await service.update_agent(work.session, agent_id, data)
         await work.session.flush()
@@ -46,8 +47,8 @@ async def update_agent(agent_id: int, data: AgentUpdate, runtime: RuntimeDep) ->
 
 
 @router.post("/{agent_id}/token", response_model=AgentCreated)
-async def rotate_token(agent_id: int, runtime: RuntimeDep) -> AgentCreated:
-    async with runtime.units(exclusive=True) as work:
+async def rotate_token(agent_id: RowId, runtime: RuntimeDep) -> AgentCreated:
+    async with runtime.units() as work:
         agent, token = await service.rotate_token(work.session, agent_id)
         await work.session.flush()
         await runtime.chats.sign_out(work, agent.id, "token_replaced")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from service.api.auth import AdminDep, RuntimeDep
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
+from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 
@@ -18,7 +19,7 @@ async def list_callbacks(
     status: Literal["open", "done"] | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> CallbackPage:
     async with runtime.units.read() as session:
         return await runtime.callbacks.page(
@@ -32,14 +33,14 @@ async def list_callbacks(
 
 
 @router.get("/{callback_id}", response_model=CallbackOut)
-async def get_callback(callback_id: int, runtime: RuntimeDep) -> CallbackOut:
+async def get_callback(callback_id: RowId, runtime: RuntimeDep) -> CallbackOut:
     async with runtime.units.read() as session:
         return await runtime.callbacks.get(session, callback_id, runtime.clock.now())
 
 
 @router.patch("/{callback_id}", response_model=CallbackOut)
 async def complete_callback(
-    callback_id: int, data: CallbackDone, runtime: RuntimeDep, admin: AdminDep
+    callback_id: RowId, data: CallbackDone, runtime: RuntimeDep, admin: AdminDep
 ) -> CallbackOut:
     async with runtime.units() as work:
         return await runtime.callbacks.complete(work, callback_id, data, by=admin)

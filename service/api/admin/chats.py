@@ -14,6 +14,7 @@ from service.chats.frames import customer_card
 from service.chats.store import frames_after
 from service.db.models import Chat, Customer
 from service.errors import NotFound
+from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 
@@ -61,9 +62,9 @@ def chat_out(chat: Chat, customer: Customer) -> dict[str, Any]:
 async def list_chats(
     runtime: RuntimeDep,
     status: Literal["queued", "assigned", "closed"] | None = None,
-    agent_id: int | None = None,
+    agent_id: Annotated[RowId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ChatPage:
     query = select(Chat, Customer).join(Customer, Customer.id == Chat.customer_id)
     if status is not None:
@@ -78,7 +79,7 @@ async def list_chats(
 
 
 @router.get("/{chat_id}", response_model=ChatDetail)
-async def get_chat(chat_id: int, runtime: RuntimeDep) -> ChatDetail:
+async def get_chat(chat_id: RowId, runtime: RuntimeDep) -> ChatDetail:
     async with runtime.units.read() as session:
         row = (
             await session.execute(

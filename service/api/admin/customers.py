@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from service.api.auth import RuntimeDep
 from service.db.models import Customer
+from service.realtime.protocol import MAX_ID
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -54,7 +55,7 @@ async def list_customers(
     runtime: RuntimeDep,
     flagged: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> CustomerPage:
     query = select(Customer)
     if flagged is True:

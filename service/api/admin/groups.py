@@ -9,6 +9,7 @@ from service.api.auth import RuntimeDep
 from service.errors import Conflict
 from service.groups import service
 from service.groups.schemas import GroupCreate, GroupOut, GroupUpdate
+from service.realtime.protocol import RowId
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
@@ -41,8 +42,8 @@ async def update_group(name: str, data: GroupUpdate, runtime: RuntimeDep) -> Gro
 
 
 @router.put("/{name}/agents/{agent_id}", response_model=GroupOut)
-async def add_member(name: str, agent_id: int, runtime: RuntimeDep) -> GroupOut:
-    async with runtime.units(exclusive=True) as work:
+async def add_member(name: str, agent_id: RowId, runtime: RuntimeDep) -> GroupOut:
+    async with runtime.units() as work:
         await service.add_member(work, name, agent_id)
         # A new member may take chats waiting for the group at once.
         await runtime.chats.pull(work)
@@ -50,6 +51,6 @@ async def add_member(name: str, agent_id: int, runtime: RuntimeDep) -> GroupOut:
 
 
 @router.delete("/{name}/agents/{agent_id}", response_model=GroupOut)
-async def remove_member(name: str, agent_id: int, runtime: RuntimeDep) -> GroupOut:
+async def remove_member(name: str, agent_id: RowId, runtime: RuntimeDep) -> GroupOut:
     async with runtime.units() as work:
         return await service.remove_member(work, name, agent_id)

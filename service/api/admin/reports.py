@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.auth import RuntimeDep
+from service.realtime.protocol import MAX_ID
 from service.reports import export, schemas, service
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -50,7 +51,7 @@ async def reply_times(
     runtime: RuntimeDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
-    agent_id: Annotated[int | None, Query(gt=0)] = None,
+    agent_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
     format: Format = None,
 ) -> schemas.ReplyTimeReport | Response:
     """Reply timing from ``from`` (inclusive) to ``to`` (exclusive); default: the last day."""
