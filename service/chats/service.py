@@ -360,6 +360,15 @@ class ChatService:
 
     async def _requeue_chats_of(self, work: Work, agent: Agent, reason: str) -> None:
         """The agent left: their chats go back to the front of the queue, everyone told."""
+        if work.is_postgres:
+            # Their rows locked first, in id order, as the writer's batches lock theirs: taken
+            # in any other order, the two deadlocked (a storm of agents leaving, bench phase D).
+            await work.session.execute(
+                select(Chat.id)
+                .where(Chat.agent_id == agent.id, Chat.status == ChatStatus.assigned)
+                .order_by(Chat.id)
+                .with_for_update()
+            )
         for chat, _customer in await self._chats_of(work, agent):
             if chat.closes_at is not None:
                 # S-customer-ends: the agent had closed it; with the agent gone it closes now.

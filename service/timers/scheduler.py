@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Work, Timer], Awaitable[None]]
 MAX_ATTEMPTS = 5
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race.
+RACE_LOST = frozenset({"40P01", "40001"})
 # Timers fired per transaction: one commit for many, while routing waits at most this many.
 BATCH = 20
 COLUMNS = (
@@ -154,10 +156,17 @@ class Scheduler:
             async with work.session.begin_nested():
                 await handler(work, timer)
                 await self._units.flush(work)
-        except Exception:
-            log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
+        except Exception as exc:
             del work.outbox[sent:]
             work.timers.clear()
+            if _lost_a_race(exc):
+                # PostgreSQL chose this savepoint as a deadlock's (or a serialization's) victim:
+                # nothing wrong with the timer, so it is tried again soon and not counted
+                # toward being dropped.
+                log.info("timer.retried kind=%s key=%s cause=deadlock", timer.kind, timer.key)
+                await self._retry_later(work, timer, counted=False)
+                return 0
+            log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
             await self._retry_later(work, timer)
             return 0
         return 1
@@ -177,9 +186,10 @@ class Scheduler:
         timers = [Timer(**row._asdict()) for row in rows]
         return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
 
-    async def _retry_later(self, work: Work, timer: Timer) -> None:
+    async def _retry_later(self, work: Work, timer: Timer, *, counted: bool = True) -> None:
         """Put the timer back, later; unless the handler's unit armed that key anew since."""
-        if timer.attempts + 1 >= MAX_ATTEMPTS:
+        attempts = timer.attempts + 1 if counted else timer.attempts
+        if counted and attempts >= MAX_ATTEMPTS:
             log.error(
                 "timer.dropped kind=%s key=%s attempts=%s", timer.kind, timer.key, MAX_ATTEMPTS
             )
@@ -190,9 +200,9 @@ class Scheduler:
             .values(
                 key=timer.key,
                 kind=timer.kind,
-                due_at=work.now + timedelta(seconds=2**timer.attempts),
+                due_at=work.now + timedelta(seconds=2**timer.attempts if counted else 0.2),
                 payload=timer.payload,
-                attempts=timer.attempts + 1,
+                attempts=attempts,
                 created_at=timer.created_at,
             )
             .on_conflict_do_nothing(index_elements=[TIMERS.c.key])
@@ -236,3 +246,11 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler.tick_failed")
                 await asyncio.sleep(self._poll_s)
+
+
+def _lost_a_race(exc: BaseException) -> bool:
+    """Whether the database refused ``exc``'s statement only because of another transaction."""
+    orig = getattr(exc, "orig", None)
+    return (
+        getattr(orig, "sqlstate", None) in RACE_LOST or getattr(orig, "pgcode", None) in RACE_LOST
+    )
