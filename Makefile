@@ -26,9 +26,10 @@ run: $(SERVE)
 	$(BIN)/python -m service serve
 
 # `make run` plus the demo host page's signed sample VIP player (/demo/), with a throw-away
-# player secret unless KEFU_PLAYER_SECRET is set. For trying the embed, never for production.
+# player secret unless KEFU_PLAYER_SECRET is set, and the demo site's brand in the templates
+# unless KEFU_BRAND is set. For trying the embed, never for production.
 demo: $(SERVE)
-	KEFU_DEMO=true KEFU_PLAYER_SECRET="$${KEFU_PLAYER_SECRET:-demo-$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}" \
+	KEFU_DEMO=true KEFU_BRAND="$${KEFU_BRAND:-星辰游戏}" KEFU_PLAYER_SECRET="$${KEFU_PLAYER_SECRET:-demo-$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}" \
 		$(BIN)/python -m service serve
 
 # The whole suite, on SQLite and (when it answers, always under CI=true) on PostgreSQL.
