@@ -55,6 +55,22 @@ async def redis_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def server_pair(
+    backend: SqliteTemplate | PostgresTemplate,
+    database_url: str,
+    redis_url: str,
+    clock: ManualClock,
+    settings_overrides: dict[str, object],
+) -> AsyncIterator[tuple[Server, Server]]:
+    """Two processes' worth of kefu on one PostgreSQL database and one Redis (skipped on SQLite)."""
+    if isinstance(backend, SqliteTemplate):
+        pytest.skip("several processes share PostgreSQL, not an SQLite file")
+    settings = test_settings(database_url, redis_url=redis_url, **settings_overrides)
+    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
+        yield one, two
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 

@@ -14,14 +14,8 @@ from tests.support.server import Server
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
-async def say(page: Page, text: str) -> None:
-    await page.locator("#input").fill(text)
-    await page.locator("#input").press("Enter")
-
-
-async def test_an_agent_answers_with_the_consoles_tools(
-    server: Server, browser: Browser, problems: list[str], snap: Snap
-) -> None:
+async def signed_in_console(server: Server, browser: Browser, problems: list[str]) -> Page:
+    """小王 (1001) signed in to the console, on a page whose clock the test moves."""
     account = await server.new_agent("小王", "1001")
     context = await browser.new_context(locale="zh-CN", viewport=DESKTOP)  # type: ignore[arg-type]
     await context.clock.install()
@@ -30,6 +24,18 @@ async def test_an_agent_answers_with_the_consoles_tools(
     await console.locator("#token").fill(account["token"])
     await console.locator("#connect").click()
     await expect(console.locator("#app")).to_have_attribute("data-state", "ready")
+    return console
+
+
+async def say(page: Page, text: str) -> None:
+    await page.locator("#input").fill(text)
+    await page.locator("#input").press("Enter")
+
+
+async def test_an_agent_answers_with_the_consoles_tools(
+    server: Server, browser: Browser, problems: list[str], snap: Snap
+) -> None:
+    console = await signed_in_console(server, browser, problems)
 
     # A new chat: title bar, a chime, the chat marked new.
     customer = await server.customer(locale="zh-CN")
@@ -120,14 +126,7 @@ async def test_an_agent_answers_with_the_consoles_tools(
 async def test_an_agent_holds_corrects_a_line_and_confirms_a_complaint_draft(
     server: Server, browser: Browser, problems: list[str], snap: Snap
 ) -> None:
-    account = await server.new_agent("小王", "1001")
-    context = await browser.new_context(locale="zh-CN", viewport=DESKTOP)  # type: ignore[arg-type]
-    await context.clock.install()
-    console = await new_page(context, problems)
-    await console.goto(f"{server.url}/console/")
-    await console.locator("#token").fill(account["token"])
-    await console.locator("#connect").click()
-    await expect(console.locator("#app")).to_have_attribute("data-state", "ready")
+    console = await signed_in_console(server, browser, problems)
     customer = await server.customer(locale="zh-CN")
     await console.locator(f'.chat-item[data-chat-id="{customer.chat_id}"]').click()
 

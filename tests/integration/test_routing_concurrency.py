@@ -15,64 +15,61 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from service.clock import ManualClock
 from service.db.models import Chat, ChatStatus
-from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import Customer, Server, running_server, test_settings
+from tests.support.server import Customer, Server
 
 AGENTS, CAPACITY, CHATS = 6, 3, 40
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"route_on": "message"}
+
+
 async def test_a_burst_over_two_processes_fills_every_seat_once(
-    backend: SqliteTemplate | PostgresTemplate,
-    database_url: str,
-    redis_url: str,
-    clock: ManualClock,
+    server_pair: tuple[Server, Server],
 ) -> None:
-    if isinstance(backend, SqliteTemplate):
-        pytest.skip("several processes share PostgreSQL, not an SQLite file")
-    settings = test_settings(database_url, redis_url=redis_url, route_on="message")
-    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
-        servers = (one, two)
-        agents = [
-            await servers[n % 2].agent(f"坐席{n}", str(7000 + n), capacity=CAPACITY)
-            for n in range(AGENTS)
-        ]
-        customers: list[Customer] = []
-        for n in range(CHATS):
-            customer = await servers[n % 2].customer()
-            await customer.expect("message", template="welcome")
-            customers.append(customer)
+    servers = server_pair
+    one = servers[0]
+    agents = [
+        await servers[n % 2].agent(f"坐席{n}", str(7000 + n), capacity=CAPACITY)
+        for n in range(AGENTS)
+    ]
+    customers: list[Customer] = []
+    for n in range(CHATS):
+        customer = await servers[n % 2].customer()
+        await customer.expect("message", template="welcome")
+        customers.append(customer)
 
-        # Every customer writes at once, half on each process: the routing passes of both race.
-        await asyncio.gather(*(customer.say("在吗?") for customer in customers))
+    # Every customer writes at once, half on each process: the routing passes of both race.
+    await asyncio.gather(*(customer.say("在吗?") for customer in customers))
 
-        seats = AGENTS * CAPACITY
-        assigned = await _settled(one, seats)
-        per_agent = Counter(chat.agent_id for chat in assigned)
-        assert len(assigned) == seats, per_agent
-        assert max(per_agent.values()) == CAPACITY, per_agent
-        assert len(per_agent) == AGENTS
+    seats = AGENTS * CAPACITY
+    assigned = await _settled(one, seats)
+    per_agent = Counter(chat.agent_id for chat in assigned)
+    assert len(assigned) == seats, per_agent
+    assert max(per_agent.values()) == CAPACITY, per_agent
+    assert len(per_agent) == AGENTS
 
-        # Each agent was told of exactly the chats the database gives them, each once.
-        for agent in agents:
-            agent_id = agent.info["agent"]["id"]
-            told: list[int] = []
-            while len(told) < per_agent[agent_id]:
-                frame = await agent.until("assigned")
-                told.append(frame["chat_id"])
-            assert sorted(told) == sorted(c.id for c in assigned if c.agent_id == agent_id)
-            await agent.quiet_for("assigned")
-
-        # A customer leaves: the freed seat goes to a chat still in line, once.
-        agent = agents[0]
-        held = next(c.id for c in assigned if c.agent_id == agent.info["agent"]["id"])
-        leaving = next(c for c in customers if c.chat_id == held)
-        await leaving.send({"type": "close"})
-        frame = await agent.until("assigned")
-        assert frame["chat_id"] not in {c.id for c in assigned}
+    # Each agent was told of exactly the chats the database gives them, each once.
+    for agent in agents:
+        agent_id = agent.info["agent"]["id"]
+        told: list[int] = []
+        while len(told) < per_agent[agent_id]:
+            frame = await agent.until("assigned")
+            told.append(frame["chat_id"])
+        assert sorted(told) == sorted(c.id for c in assigned if c.agent_id == agent_id)
         await agent.quiet_for("assigned")
-        assert len(await _settled(one, seats)) == seats
+
+    # A customer leaves: the freed seat goes to a chat still in line, once.
+    agent = agents[0]
+    held = next(c.id for c in assigned if c.agent_id == agent.info["agent"]["id"])
+    leaving = next(c for c in customers if c.chat_id == held)
+    await leaving.send({"type": "close"})
+    frame = await agent.until("assigned")
+    assert frame["chat_id"] not in {c.id for c in assigned}
+    await agent.quiet_for("assigned")
+    assert len(await _settled(one, seats)) == seats
 
 
 async def _settled(server: Server, expected: int) -> list[Chat]:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from service.clock import ManualClock
 from service.realtime.bus import Envelope, RedisBus
-from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import Server, running_server, test_settings
+from tests.support.server import Server
 
 
 async def test_redis_bus_moves_envelopes_between_instances(redis_url: str) -> None:
@@ -27,16 +23,9 @@ async def test_redis_bus_moves_envelopes_between_instances(redis_url: str) -> No
 
 
 async def test_customer_and_agent_on_different_processes(
-    backend: SqliteTemplate | PostgresTemplate,
-    database_url: str,
-    redis_url: str,
-    clock: ManualClock,
+    server_pair: tuple[Server, Server],
 ) -> None:
-    if isinstance(backend, SqliteTemplate):
-        pytest.skip("several processes share PostgreSQL, not an SQLite file")
-    settings = test_settings(database_url, redis_url=redis_url)
-    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
-        await _converse(one, two)
+    await _converse(*server_pair)
 
 
 async def _converse(one: Server, two: Server) -> None:
