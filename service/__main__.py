@@ -198,6 +198,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.max_frame_bytes * 4,
         "ws_ping_interval": settings.ws_ping_interval_s,
         "ws_ping_timeout": settings.ws_ping_timeout_s,
+        # The client address the limits count by: the proxy's X-Forwarded-For, if trusted.
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
     }
 
 

@@ -152,6 +152,21 @@ class NotYourMessage(KefuError):
     status = 403
 
 
+class RateLimited(KefuError):
+    """Too much, too fast: a socket over its frame or message rate, or an address over its
+    failed sign-ins; ``retry_after`` says how many seconds to wait."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class RequestTimeout(KefuError):
+    """The request's body did not arrive within KEFU_BODY_TIMEOUT_S."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class Unavailable(KefuError):
     """The database did not answer: nothing was stored; the same frame may be sent again."""
 

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from service.api.limits import Limits
+from service.api.origins import Origins
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -46,6 +48,8 @@ class Runtime:
     positions: Pass
     router: Pass
     heartbeat: Heartbeat
+    limits: Limits
+    origins: Origins
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -92,6 +96,8 @@ class Runtime:
             positions,
             router,
             heartbeat,
+            Limits(settings, clock),
+            Origins.of(settings),
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:

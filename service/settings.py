@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,40 @@ class Settings(BaseSettings):
     max_frame_bytes: int = 65536
     # Admin API request bodies over this are refused (413) before they are read.
     max_body_kb: int = Field(default=1024, ge=1)
+
+    # A request whose body has not fully arrived within this is answered 408 (a client that
+    # announces a large body and sends a few bytes holds nothing open for long).
+    body_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Limits (README, "Limits"; docs/protocol.md). Per socket: every frame takes a frame
+    # token, a stored line (message, template, note, correct) a message token too; a frame
+    # that finds none is answered rate_limited, and after rate_strikes of those in a row the
+    # socket is closed 1008. The bursts let an agent paste a few quick replies and a player
+    # hammer enter.
+    rate_frames_per_s: float = Field(default=20.0, gt=0)
+    rate_frames_burst: int = Field(default=60, ge=1)
+    rate_messages_per_s: float = Field(default=3.0, gt=0)
+    rate_messages_burst: int = Field(default=20, ge=1)
+    rate_strikes: int = Field(default=20, ge=1)
+    # Per client address, in this process: open sockets, and new guest chats in a minute.
+    # Generous, since an internet cafe puts many players behind one address.
+    ip_max_sockets: int = Field(default=200, ge=1)
+    ip_guest_chats_per_min: int = Field(default=60, ge=1)
+    # Failed sign-ins (admin bearer tokens, agent hellos, player signatures, resume tokens)
+    # within the window, per address and per token prefix; past them: 429 / close 4429.
+    signin_failures_per_ip: int = Field(default=10, ge=1)
+    signin_failures_per_token: int = Field(default=20, ge=1)
+    signin_window_s: float = Field(default=300.0, gt=0)
+    # Client addresses (comma-separated, CIDR allowed) no limit applies to: load generators,
+    # internal tools. Empty by default.
+    limits_exempt: str = ""
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips): behind nginx on this host, 127.0.0.1 gives the real client address.
+    trusted_proxies: str = "127.0.0.1"
+    # Origins a browser socket may come from (comma-separated, "*" for any). Unset: this
+    # server's own origin and the sites of KEFU_WIDGET_FRAME_ANCESTORS. A socket without an
+    # Origin header is no browser's and is let in.
+    allowed_origins: str | None = None
 
     # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
     docs_public: bool = True
@@ -136,6 +171,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[^;,\r\n]*", value):
             raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
         return value.strip() or None
+
+    @field_validator("limits_exempt")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -9,11 +9,14 @@ from fastapi import APIRouter, WebSocket
 
 from service.api.sockets import (
     bookkeep,
+    client_address,
     guarded,
+    limited,
     ready_frame,
     receive_hello,
     reject,
     serve_frames,
+    throttled,
 )
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
@@ -48,6 +51,7 @@ router = APIRouter()
 
 @router.websocket("/ws/agent")
 @guarded
+@limited
 async def agent_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -55,10 +59,14 @@ async def agent_socket(websocket: WebSocket) -> None:
     hello = await receive_hello(websocket, agent_hello, settings)
     if hello is None:
         return
+    if await throttled(websocket, runtime.limits, hello.token):
+        return
+    address = client_address(websocket)
     try:
         async with runtime.units() as work:
             agent, chats = await runtime.chats.agent_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
+        runtime.limits.signin_failed(address, hello.token)
         await reject(websocket, exc)
         return
 
@@ -184,8 +192,9 @@ async def agent_socket(websocket: WebSocket) -> None:
             raise Unsupported(f"'{command.type}' is not available yet")
 
     parser = Parser(agent_commands, AGENT_TYPES, settings.max_frame_bytes)
+    limiter = runtime.limits.socket_limiter(address)
     try:
-        await serve_frames(websocket, connection, parser, handle)
+        await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:
         runtime.hub.unregister(address, connection)
         sender.cancel()

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
 
+from service.api.limits import retry_after
 from service.api.sockets import (
+    TOO_MANY,
     bookkeep,
+    client_address,
     guarded,
+    limited,
     ready_frame,
+    reason,
     receive_hello,
     reject,
     serve_frames,
+    throttled,
 )
 from service.chats.routing import customer_address
 from service.chats.service import Ack
@@ -26,6 +33,7 @@ from service.realtime.protocol import (
     Complain,
     CustomerClose,
     CustomerCommand,
+    CustomerHello,
     CustomerMessage,
     CustomerTyping,
     LeaveMessage,
@@ -38,6 +46,7 @@ from service.runtime import Runtime
 from service.unit import Work
 from service.writer import Step, Touches
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -53,8 +62,19 @@ def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[
     return store, Touches(chat_id, client_key(Sender.customer, None, client_id))
 
 
+def signin_key(hello: CustomerHello) -> str | None:
+    """What a failed sign-in is counted against besides the address: the resume token's
+    prefix, or the player whose signature failed."""
+    if hello.resume is not None:
+        return hello.resume.token
+    if hello.player is not None:
+        return f"player:{hello.player.id}"
+    return None
+
+
 @router.websocket("/ws/customer")
 @guarded
+@limited
 async def customer_socket(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     settings = runtime.settings
@@ -62,10 +82,20 @@ async def customer_socket(websocket: WebSocket) -> None:
     hello = await receive_hello(websocket, customer_hello, settings)
     if hello is None:
         return
+    key = signin_key(hello)
+    if await throttled(websocket, runtime.limits, key):
+        return
+    address = client_address(websocket)
+    if key is None and (wait := runtime.limits.new_guest_chat(address)):
+        log.info("socket.too_many_chats address=%s", address)
+        after = retry_after(wait)
+        await websocket.close(TOO_MANY, reason(f"too many new chats; retry in {after} s"))
+        return
     try:
         async with runtime.units() as work:
             attached = await runtime.chats.customer_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
+        runtime.limits.signin_failed(address, key)
         await reject(websocket, exc)
         return
 
@@ -117,8 +147,9 @@ async def customer_socket(websocket: WebSocket) -> None:
             raise Unsupported(f"'{command.type}' is not available yet")
 
     parser = Parser(customer_commands, CUSTOMER_TYPES, settings.max_frame_bytes)
+    limiter = runtime.limits.socket_limiter(address)
     try:
-        await serve_frames(websocket, connection, parser, handle)
+        await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:
         runtime.hub.unregister(address, connection)
         sender.cancel()

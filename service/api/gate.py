@@ -1,5 +1,7 @@
 """The admin API's front door: a body too large or a request without a valid token is
 refused before any of the body is read, and a body no field may hold before it is parsed.
+An address or a token prefix that failed too often is answered 429 before its token is even
+looked at; a body that does not arrive within KEFU_BODY_TIMEOUT_S is answered 408.
 
 FastAPI reads and decodes the body before it runs dependencies, so ``require_admin`` alone
 would answer a 100 MB body (read whole) or a garbled one (422) ahead of the 401.
@@ -7,8 +9,10 @@ would answer a 100 MB body (read whole) or a garbled one (422) ahead of the 401.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable
 from urllib.parse import unquote
 
@@ -16,8 +20,16 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admins import admin_name
+from service.api.limits import retry_after
 from service.api.problems import problem
-from service.errors import BadFrame, BodyTooLarge, KefuError, Unauthorized
+from service.errors import (
+    BadFrame,
+    BodyTooLarge,
+    KefuError,
+    RateLimited,
+    RequestTimeout,
+    Unauthorized,
+)
 from service.realtime.inspect import check_depth, check_value, refuse_constant, unstorable
 from service.runtime import Runtime
 
@@ -42,8 +54,14 @@ class AdminGate:
         if length is not None and (not length.isdigit() or int(length) > limit):
             await too_large(limit)(scope, receive, send)
             return
+        address = scope["client"][0] if scope.get("client") else ""
+        token = bearer_token(headers.get("authorization", ""))
+        if wait := runtime.limits.signin_throttled(address, token):
+            log.info("http.signin_throttled address=%s", address)
+            await throttled(wait)(scope, receive, send)
+            return
         try:
-            admin = await self._admin(runtime, headers.get("authorization", ""))
+            admin = await self._admin(runtime, token)
         except Exception:  # the database is away: the same answer as any other fault
             log.exception("http.fault")
             await problem(500, "internal", "the server failed; the fault is logged")(
@@ -51,6 +69,8 @@ class AdminGate:
             )
             return
         if admin is None:
+            if token is not None:
+                runtime.limits.signin_failed(address, token)
             given = headers.get("authorization")
             unauthorized = Unauthorized(
                 "unknown admin token" if given else "an admin bearer token is required"
@@ -62,10 +82,17 @@ class AdminGate:
             if (reason := unstorable(text)) is not None:
                 await invalid(where, f"{reason} not allowed")(scope, receive, send)
                 return
+        timeout_s = runtime.settings.body_timeout_s
         try:
-            body = await read_body(receive, limit)
+            body = await asyncio.wait_for(read_body(receive, limit), timeout_s)
         except BodyTooLarge:
             await too_large(limit)(scope, receive, send)
+            return
+        except TimeoutError:
+            log.info("http.body_timeout address=%s", address)
+            await answer(RequestTimeout(f"the body did not arrive within {timeout_s} s"))(
+                scope, receive, send
+            )
             return
         if body and "json" in headers.get("content-type", ""):
             refusal = refuse_json(body)
@@ -74,12 +101,26 @@ class AdminGate:
                 return
         await self.app(scope, replay(body, receive), send)
 
-    async def _admin(self, runtime: Runtime, authorization: str) -> str | None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    async def _admin(self, runtime: Runtime, token: str | None) -> str | None:
+        if token is None:
             return None
         async with runtime.units.read() as session:
-            return await admin_name(session, token.strip(), runtime.settings.admin_token)
+            return await admin_name(session, token, runtime.settings.admin_token)
+
+
+def bearer_token(authorization: str) -> str | None:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def throttled(wait: float) -> ASGIApp:
+    after = retry_after(wait)
+    error = RateLimited(f"too many failed sign-ins; retry in {after} s", retry_after=after)
+    response = problem(error.status, error.code, error.message, **error.extra)
+    response.headers["Retry-After"] = str(math.ceil(after))
+    return response
 
 
 def query_text(scope: Scope) -> str:

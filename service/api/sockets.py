@@ -17,8 +17,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from service.api.limits import Limits, SocketLimiter, retry_after
 from service.db.engine import is_database_down
-from service.errors import BadFrame, Forbidden, KefuError, Unauthorized, Unavailable
+from service.errors import BadFrame, Forbidden, KefuError, RateLimited, Unauthorized, Unavailable
 from service.realtime.hub import Connection
 from service.realtime.inspect import safe_ref
 from service.realtime.protocol import Parser, describe, error_frame
@@ -31,7 +32,11 @@ C = TypeVar("C")
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
+TOO_MANY = 4429  # failed sign-ins, sockets or new chats from one address (docs/protocol.md)
+POLICY = 1008  # a socket that kept sending over its rate
 SERVER_ERROR = 1011
+# The frames that store a line: each takes a message token as well as a frame token.
+STORING = frozenset({"message", "template", "note", "correct"})
 
 
 # RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
@@ -67,6 +72,51 @@ def guarded(endpoint: Endpoint) -> Endpoint:
     return run
 
 
+def client_address(websocket: WebSocket) -> str:
+    """The client's address; behind a trusted proxy its X-Forwarded-For (uvicorn's doing)."""
+    return websocket.client.host if websocket.client is not None else ""
+
+
+def limited(endpoint: Endpoint) -> Endpoint:
+    """A browser from an origin not allowed is refused before the upgrade (HTTP 403); an
+    address holding KEFU_IP_MAX_SOCKETS sockets in this process gets its next one closed 4429."""
+
+    @functools.wraps(endpoint)
+    async def run(websocket: WebSocket) -> None:
+        runtime = websocket.app.state.runtime
+        headers = websocket.headers
+        if not runtime.origins.allows(headers.get("origin"), headers.get("host")):
+            log.info("socket.origin_refused address=%s", client_address(websocket))
+            await websocket.close(POLICY)  # not accepted yet: the browser is answered 403
+            return
+        address = client_address(websocket)
+        limits: Limits = runtime.limits
+        if not limits.open_socket(address):
+            log.info("socket.too_many address=%s", address)
+            await websocket.accept()
+            await websocket.close(TOO_MANY, "too many sockets from this address")
+            return
+        try:
+            await endpoint(websocket)
+        finally:
+            limits.close_socket(address)
+
+    return run
+
+
+async def throttled(websocket: WebSocket, limits: Limits, key: str | None) -> bool:
+    """Closes 4429 (and says True) while the address or the token has failed too often;
+    checked before the credentials are, so a guess right or wrong learns nothing."""
+    address = client_address(websocket)
+    wait = limits.signin_throttled(address, key)
+    if wait == 0.0:
+        return False
+    log.info("socket.signin_throttled address=%s", address)
+    after = retry_after(wait)
+    await websocket.close(TOO_MANY, reason(f"too many failed sign-ins; retry in {after} s"))
+    return True
+
+
 def close_code(error: KefuError) -> int:
     return FORBIDDEN if isinstance(error, Forbidden) else UNAUTHENTICATED
 
@@ -99,13 +149,25 @@ async def reject(websocket: WebSocket, error: Unauthorized | Forbidden) -> None:
     await websocket.close(close_code(error), reason(error.message))
 
 
+def over_rate(wait: float, what: str) -> RateLimited:
+    after = retry_after(wait)
+    return RateLimited(f"too many {what}; send again in {after} s", retry_after=after)
+
+
 async def serve_frames(
     websocket: WebSocket,
     connection: Connection,
     parser: Parser[C],
     handle: Callable[[C], Awaitable[None]],
+    limiter: SocketLimiter | None = None,
+    now: Callable[[], float] | None = None,
 ) -> None:
-    """Read frames until the client goes; each one is handled or answered with an error."""
+    """Read frames until the client goes; each one is handled or answered with an error.
+
+    With a ``limiter``, a frame over the socket's rate is answered ``rate_limited`` and not
+    handled; one that keeps on closes the socket (1008).
+    """
+    closing = False
     while True:
         try:
             message = await websocket.receive()
@@ -113,12 +175,25 @@ async def serve_frames(
             return
         if message["type"] == "websocket.disconnect":
             return
+        if closing:
+            continue  # the sender closes the socket; what still arrives is read, not handled
         raw = message.get("text") or message.get("bytes") or ""
         ref: str | None = None
         try:
+            if limiter is not None and now is not None and (wait := limiter.frame(now())):
+                raise over_rate(wait, "frames")
             data = parser.decode(raw)
             # Echoed only if it can be sent back: an unencodable ref would poison the error frame.
             ref = safe_ref(data.get("client_id"))
+            if (
+                limiter is not None
+                and now is not None
+                and data.get("type") in STORING
+                and (wait := limiter.message(now()))
+            ):
+                raise over_rate(wait, "messages")
+            if limiter is not None:
+                limiter.passed()
             command = parser.command(data)
             try:
                 await handle(command)
@@ -127,6 +202,10 @@ async def serve_frames(
                 await handle(command)
         except KefuError as exc:
             connection.offer(error_frame(exc.code, exc.message, ref, **exc.extra))
+            if limiter is not None and limiter.exhausted:
+                log.info("socket.rate_closed strikes=%s", limiter.strikes)
+                connection.close(POLICY, "rate limit exceeded")
+                closing = True
         except Exception as exc:
             if is_database_down(exc):
                 # Nothing was stored (no ack went out): the client sends the frame again.

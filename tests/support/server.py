@@ -261,6 +261,9 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         # way, still a setting). The default, routing at the first message, has its own tests
         # (tests/integration/test_route_on_message.py) and runs in the browser tests.
         "route_on": "hello",
+        # Tests open many sockets and send fast from 127.0.0.1, as the bench does; the limits
+        # have their own tests (tests/integration/test_limits.py), from other addresses.
+        "limits_exempt": "127.0.0.0/8,::1",
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -283,6 +286,7 @@ async def running_server(
         ws_max_size=settings.max_frame_bytes * 4,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
