@@ -25,6 +25,8 @@ from service.supervisor import Supervisor
 from service.templates.service import Templates
 from service.timers import Scheduler
 from service.unit import Units, Work
+from service.webhooks.delivery import Deliveries
+from service.webhooks.outbox import Outbox
 from service.writer import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Runtime:
     heartbeat: Heartbeat
     limits: Limits
     origins: Origins
+    webhooks: Outbox
+    deliveries: Deliveries
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -71,6 +75,12 @@ class Runtime:
         units.on_queue_moved = positions.poke
         units.on_route_due = router.poke
         hub = Hub(bus)
+        # Webhooks: the outbox watches each unit and adds its rows before the commit.
+        webhooks = Outbox(clock, settings.webhook_cache_s)
+        units.on_begin = webhooks.begin
+        units.on_flush = webhooks.flush
+        units.on_assigned.append(webhooks.assigned)
+        chats.closing_hooks.append(webhooks.closing)
 
         async def socket_lost(work: Work, kind: str, ref_id: int, process: str) -> None:
             if kind == AGENT:
@@ -98,6 +108,8 @@ class Runtime:
             heartbeat,
             Limits(settings, clock),
             Origins.of(settings),
+            webhooks,
+            Deliveries(database, settings, clock),
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
@@ -117,6 +129,7 @@ class Runtime:
             self.supervisor.start("gap_fill", lambda: self.hub.run_gap_fill(poll_s))
         if run_scheduler:
             self.supervisor.start("scheduler", self.scheduler.run)
+            self.supervisor.start("webhooks", self.deliveries.run)
 
     async def stop(self) -> None:
         """Bounded: each step gets a share of ``shutdown_timeout_s``, then is left behind."""

@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     # Origin header is no browser's and is let in.
     allowed_origins: str | None = None
 
+    # Webhooks (docs/webhooks.md). A process reads the subscriptions again after cache_s
+    # (at once after a change through its own admin API); a failed delivery is tried again
+    # after retry_base_s, doubling up to retry_max_s, until max_attempts, then marked failed.
+    webhook_cache_s: float = Field(default=5.0, ge=0)
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    webhook_batch: int = Field(default=20, ge=1)
+    # How long a process holds deliveries it is sending; past it (it crashed) another may.
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+
     # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
     docs_public: bool = True
     # /metrics: open when unset; else only with "Authorization: Bearer <token>".

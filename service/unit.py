@@ -72,6 +72,12 @@ class Work:
     queue_moved: bool = False
     # Chats joined the line: the routing pass runs after the commit (routing.join_line).
     route_due: bool = False
+    # Webhook events raised by name (service/webhooks turns them into outbox rows before the
+    # commit; the rows it watches, new chats or messages, it finds by itself).
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def event(self, name: str, data: dict[str, Any]) -> None:
+        self.events.append((name, data))
 
     def send(self, to: str | Iterable[str], frame: Frame) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
@@ -138,6 +144,10 @@ class Units:
         self.on_queue_moved: Callable[[], None] | None = None
         # Told after a unit that put chats in line has committed (the routing pass's poke).
         self.on_route_due: Callable[[], None] | None = None
+        # Told of each unit as it starts, and before its last flush (the webhook outbox's
+        # hooks: it watches what the unit writes and adds its rows to the same transaction).
+        self.on_begin: Callable[[Work], None] | None = None
+        self.on_flush: Callable[[Work], Awaitable[None]] | None = None
         self.message_ids = None if database.is_postgres else RowIds(Message.id)
 
     @asynccontextmanager
@@ -172,12 +182,17 @@ class Units:
             work.locked = shared.locked
             work.stored_keys = shared.stored_keys
             work.timers = shared.timers
+            work.events = shared.events
+        if self.on_begin is not None:
+            self.on_begin(work)
         return work
 
     async def flush(self, work: Work) -> None:
         """Write what the unit has left pending (its timers, then its rows); before the commit."""
         if work.timers:
             await self.write_timers(work)
+        if self.on_flush is not None:
+            await self.on_flush(work)
         await work.session.flush()
 
     async def committed(self, work: Work) -> None:

@@ -66,14 +66,19 @@ class Callbacks:
         callback = await work.session.get(Callback, timer.payload["callback_id"])
         if callback is None or callback.status != CallbackStatus.open:
             return
+        due_at = callback.due_at.isoformat().replace("+00:00", "Z")
         await self.chats.desk.alert(
             work,
             {
                 "kind": "callback_overdue",
                 "callback_id": callback.id,
                 "chat_id": callback.chat_id,
-                "due_at": callback.due_at.isoformat().replace("+00:00", "Z"),
+                "due_at": due_at,
             },
+        )
+        work.event(
+            "callback.due",
+            {"callback_id": callback.id, "chat_id": callback.chat_id, "due_at": due_at},
         )
 
     async def page(

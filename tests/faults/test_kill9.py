@@ -82,6 +82,8 @@ async def start(database_url: str, redis_url: str, log: Path) -> Process:
         # Due after the stop for the chats nobody answers: the survivor's scheduler says it.
         "KEFU_LONG_WAIT_S": str(LONG_WAIT_S),
         "KEFU_LOG_LEVEL": "warning",
+        # The load comes from this host, as the bench's does.
+        "KEFU_LIMITS_EXEMPT": "127.0.0.1",
     }
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(

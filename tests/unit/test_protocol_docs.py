@@ -233,6 +233,7 @@ for _audience in ("customer", "agent"):
         (frozenset({"type", "code", "message"}), frozenset({"ref"})),
         (frozenset({"type", "code", "message", "phrase", "suggestion"}), frozenset({"ref"})),
         (frozenset({"type", "code", "message", "reason"}), frozenset({"ref"})),
+        (frozenset({"type", "code", "message", "retry_after"}), frozenset({"ref"})),
     ]
     SERVER_FRAMES[(_audience, "closing")] = [(frozenset({"type", "chat_id", "closes_at"}), EMPTY)]
     SERVER_FRAMES[(_audience, "reopened")] = [(frozenset({"type", "chat_id"}), EMPTY)]

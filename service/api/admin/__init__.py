@@ -15,6 +15,7 @@ from service.api.admin import (
 )
 from service.api.auth import require_admin
 from service.complaints import endpoints as complaints
+from service.webhooks import endpoints as webhooks
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
 router.include_router(agents.router)
@@ -27,3 +28,4 @@ router.include_router(templates.router)
 router.include_router(callbacks.router)
 router.include_router(desk.router)
 router.include_router(conduct_reports.router)
+router.include_router(webhooks.router)

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the durable outbox written with the event, signed deliveries."""
