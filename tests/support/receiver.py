@@ -56,9 +56,8 @@ class Receiver:
                     headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append(Request(path, headers, body))
-            writer.write(
-                f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
-            )
+            head = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n"
+            writer.write(head.encode() + b"\r\n")
             await writer.drain()
         finally:
             writer.close()
