@@ -61,12 +61,12 @@ async def agent_socket(websocket: WebSocket) -> None:
         return
     if await throttled(websocket, runtime.limits, hello.token):
         return
-    address = client_address(websocket)
+    peer = client_address(websocket)
     try:
         async with runtime.units() as work:
             agent, chats = await runtime.chats.agent_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
-        runtime.limits.signin_failed(address, hello.token)
+        runtime.limits.signin_failed(peer, hello.token)
         await reject(websocket, exc)
         return
 
@@ -192,7 +192,7 @@ async def agent_socket(websocket: WebSocket) -> None:
             raise Unsupported(f"'{command.type}' is not available yet")
 
     parser = Parser(agent_commands, AGENT_TYPES, settings.max_frame_bytes)
-    limiter = runtime.limits.socket_limiter(address)
+    limiter = runtime.limits.socket_limiter(peer)
     try:
         await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:

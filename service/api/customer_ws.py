@@ -85,9 +85,9 @@ async def customer_socket(websocket: WebSocket) -> None:
     key = signin_key(hello)
     if await throttled(websocket, runtime.limits, key):
         return
-    address = client_address(websocket)
-    if key is None and (wait := runtime.limits.new_guest_chat(address)):
-        log.info("socket.too_many_chats address=%s", address)
+    peer = client_address(websocket)
+    if key is None and (wait := runtime.limits.new_guest_chat(peer)):
+        log.info("socket.too_many_chats address=%s", peer)
         after = retry_after(wait)
         await websocket.close(TOO_MANY, reason(f"too many new chats; retry in {after} s"))
         return
@@ -95,7 +95,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         async with runtime.units() as work:
             attached = await runtime.chats.customer_hello(work, hello)
     except (Unauthorized, Forbidden) as exc:
-        runtime.limits.signin_failed(address, key)
+        runtime.limits.signin_failed(peer, key)
         await reject(websocket, exc)
         return
 
@@ -147,7 +147,7 @@ async def customer_socket(websocket: WebSocket) -> None:
             raise Unsupported(f"'{command.type}' is not available yet")
 
     parser = Parser(customer_commands, CUSTOMER_TYPES, settings.max_frame_bytes)
-    limiter = runtime.limits.socket_limiter(address)
+    limiter = runtime.limits.socket_limiter(peer)
     try:
         await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:

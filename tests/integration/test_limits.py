@@ -293,3 +293,15 @@ async def test_a_body_over_the_limit_is_refused_413_without_a_token_too(
         async with httpx.AsyncClient(base_url=server.url) as anonymous:
             answer = await anonymous.post("/api/v1/groups", json=big)
         assert answer.status_code == 413
+
+
+async def test_an_exempt_address_is_limited_by_nothing(server: Server) -> None:
+    # The test servers exempt 127.0.0.0/8, as an operator would a load generator.
+    customer = await server.customer()
+    for i in range(60):
+        await customer.send({"type": "message", "client_id": f"c{i}", "text": "压测"})
+    for i in range(60):
+        await customer.until("ack", client_id=f"c{i}")
+    for _ in range(20):
+        wrong = await server.http.get("/api/v1/agents", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 401
