@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.frames import message_frame
+from service.chats.machine import Conversation
 from service.chats.routing import agent_address
+from service.chats.rows import write
 from service.chats.store import append, find_resend
-from service.db.models import Agent, Chat, Customer, Message, PhraseHit, Sender
+from service.db.models import Agent, Chat, Message, PhraseHit, Sender
 from service.errors import (
     ForbiddenPhraseUsed,
     InvalidState,
@@ -130,8 +132,8 @@ class Conduct:
         )
         if hit is not None:
             await self.record(work, agent_id, chat.id, hit, message)
-        if key == "abuse_warning" and chat.abuse_warned_at is None:
-            chat.abuse_warned_at = work.now
+        if key == "abuse_warning":
+            write(chat, machine.abuse_warned(Conversation.of(chat), work.now))
         work.send(routing.audience(chat), partial(message_frame, message, agent))
         return message.seq
 
@@ -195,11 +197,11 @@ class Conduct:
     async def close_abusive(self, work: Work, agent_id: int, chat_id: int) -> None:
         """S-abuse, S-customer-ends: only an abusive customer may be cut off, after a warning."""
         chat = await self.chats.chat_of(work, agent_id, chat_id)
-        if chat.abuse_warned_at is None:
-            raise InvalidState(
-                "S-abuse: warn the customer first (quick reply abuse_warning), then end the chat"
-            )
-        await self._end_abusive(work, chat)
+        try:
+            effects = machine.cut_off(Conversation.of(chat))
+        except machine.Refused as exc:
+            raise InvalidState(str(exc)) from None
+        await self.chats.timing.apply(work, chat, effects)
 
     # -- customer messages ---------------------------------------------------------------------
 
@@ -209,11 +211,8 @@ class Conduct:
     async def customer_said(self, work: Work, chat: Chat, message: Message) -> None:
         """After a customer message is stored: the abuse rule, then suggestions for the agent."""
         if self.is_abusive(message.text):
-            if chat.abuse_warned_at is None:
-                chat.abuse_warned_at = work.now
-                await self.chats.template(work, chat, "abuse_warning")
-            else:
-                await self._end_abusive(work, chat)
+            effects = machine.customer_abusive(Conversation.of(chat), work.now)
+            await self.chats.timing.apply(work, chat, effects)
             return
         if chat.agent_id is None:
             return
@@ -231,13 +230,6 @@ class Conduct:
                         "text": text,
                     },
                 )
-
-    async def _end_abusive(self, work: Work, chat: Chat) -> None:
-        customer = await work.session.get_one(Customer, chat.customer_id)
-        if customer.flagged_at is None:
-            customer.flagged_at = work.now
-            customer.flag_reason = "abuse"
-        await self.chats.close(work, chat, by="abuse", template=None)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import select
 
 from service.agents.service import authenticate
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame
+from service.chats.machine import Conversation
 from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.routing import agent_address, customer_address
+from service.chats.rows import write
 from service.chats.store import append, find_resend, frames_after
 from service.chats.timing import Timing, locked_chat
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
@@ -86,8 +88,15 @@ class ChatService:
         if hello.resume is not None:
             return await self._resume(work, hello)
         customer = await self._customer(work, hello)
+        group_id = None
+        if hello.group is not None:
+            group = await find_group(work.session, hello.group)
+            group_id = group.id if group is not None else None
+            if group is None:
+                log.warning("chat.unknown_group group=%s", shown(hello.group))
         token = new_token("kfr")
         chat = Chat(
+            group_id=group_id,
             customer_id=customer.id,
             status=ChatStatus.queued,
             locale=self.catalog.resolve_locale(hello.locale),
@@ -99,11 +108,6 @@ class ChatService:
             customer_sockets=1,
             created_at=work.now,
         )
-        if hello.group is not None:
-            group = await find_group(work.session, hello.group)
-            chat.group_id = group.id if group is not None else None
-            if group is None:
-                log.warning("chat.unknown_group group=%s", shown(hello.group))
         work.session.add(chat)
         await work.session.flush()
         await self.presence.customer_joined(work, chat)
@@ -344,12 +348,8 @@ class ChatService:
         was_assigned = chat.status == ChatStatus.assigned
         was_in_line = routing.is_in_line(chat)
         audience = routing.audience(chat)
-        chat.status = ChatStatus.closed
-        chat.closed_at = work.now
-        chat.closed_by = by
-        chat.queue_position = None
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
-        await self.timing.ended(work, chat)
+        await self.timing.apply(work, chat, machine.closed(Conversation.of(chat), by, work.now))
         await work.session.flush()
         work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
@@ -379,7 +379,7 @@ class ChatService:
                 {"type": "unassigned", "chat_id": chat.id, "reason": reason},
             )
             await self.timing.unassigned(work, chat)
-            chat.priority = 1
+            write(chat, machine.returned_to_queue())
             await self._template(work, chat, "returned_to_queue", notify_agent=False)
             await routing.route(work, chat)
         await routing.drain(work)

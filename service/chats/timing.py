@@ -49,11 +49,13 @@ from service.chats.machine import (
     Limits,
 )
 from service.chats.routing import agent_address
+from service.chats.rows import set_fields
 from service.db.models import (
     Agent,
     AgentStatus,
     Chat,
     ChatStatus,
+    Customer,
     Message,
     Reply,
     Timer,
@@ -131,8 +133,7 @@ class Timing:
         for effect in effects:
             match effect:
                 case machine.Set(fields):
-                    for name, value in fields.items():
-                        setattr(chat, name, value)
+                    set_fields(chat, fields)
                 case machine.Say(key, notify_agent):
                     await self._say(work, chat, key, notify_agent=notify_agent)
                 case machine.Send("audience", frame):
@@ -174,6 +175,11 @@ class Timing:
                     await routing.route(work, chat)
                 case machine.Close(by, template):
                     await self._close(work, chat, by=by, template=template)
+                case machine.Flag(reason):
+                    customer = await work.session.get_one(Customer, chat.customer_id)
+                    if customer.flagged_at is None:
+                        customer.flagged_at = work.now
+                        customer.flag_reason = reason
 
     # -- what the chat service tells the clocks --------------------------------------------------
 
@@ -215,10 +221,6 @@ class Timing:
         """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
         effects = machine.unassigned(Conversation.of(chat), work.now, self.limits)
         await self.apply(work, chat, effects)
-
-    async def ended(self, work: Work, chat: Chat) -> None:
-        """The chat closed: every clock stops."""
-        await self.apply(work, chat, machine.ended(Conversation.of(chat)))
 
     # -- what happens when a clock runs out ---------------------------------------------------
 

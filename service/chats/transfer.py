@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.frames import agent_card, message_frame
 from service.chats.routing import agent_address
+from service.chats.rows import write
 from service.chats.store import append
 from service.db.models import Agent, AgentGroup, Chat, Group, Sender
 from service.desk.service import serving
@@ -59,13 +60,10 @@ class Transfers:
                     f"nobody else in {group.name!r} is online", reason="nobody_online"
                 )
             await self._hand_over(work, chat, agent_id, command.note, {"group": group.name})
-            chat.group_id = group.id
+            write(chat, machine.moved_to_group(group.id, agent_id, taken=taker is not None))
             if taker is not None:
                 await routing.assign(work, chat, taker)
             else:
-                # The front of the group's queue; not back to the agent who handed it off.
-                chat.priority = 1
-                chat.handoff_from_id = agent_id
                 await routing.route(work, chat)
         # The freed seat takes the next waiting chat.
         await routing.drain(work)
