@@ -32,7 +32,7 @@ from service.db.models import (
     Customer,
     in_line,
 )
-from service.unit import Units, Work
+from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 
