@@ -62,6 +62,7 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
+        chats.message_hooks.append(complaints.scan_message)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke

@@ -24,8 +24,9 @@ from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.repository import chat_of, chats_of, locked_chat, open_chat
 from service.chats.routing import agent_address, customer_address
 from service.chats.rows import write
-from service.chats.store import append, check_length, find_resend, frames_after
+from service.chats.store import append, check_length, find_resend, frames_after, touches
 from service.chats.timing import Timing
+from service.db.group_commit import Step, Touches
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.db.unit_of_work import Units, Work
 from service.desk.service import Desk, serving
@@ -46,6 +47,9 @@ CUSTOMER_GONE = "customer_gone"
 
 # Runs as a chat closes, after its closing template and before ``closed`` goes out (the survey).
 ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
+# Runs after a customer's message is stored (not a resend): (work, chat id, seq, text); the
+# complaint keywords (S-record).
+MessageHook = Callable[[Work, int, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class ChatService:
         self.catalog = catalog
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
+        self.message_hooks: list[MessageHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
@@ -195,7 +200,19 @@ class ChatService:
             # it after the commit, and the silent-agent clock starts from this message.
             routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
+        for hook in self.message_hooks:
+            await hook(work, chat.id, message.seq, text)
         return Ack(client_id, message.seq, duplicate=False)
+
+    def customer_message_step(
+        self, chat_id: int, client_id: str, text: str
+    ) -> tuple[Step[Ack], Touches]:
+        """A customer's ``message`` as a unit for the group commit, and what it touches."""
+
+        async def store(work: Work) -> Ack:
+            return await self.customer_message(work, chat_id, client_id, text)
+
+        return store, touches(chat_id, Sender.customer, None, client_id)
 
     async def customer_typing(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
@@ -305,6 +322,19 @@ class ChatService:
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
+    async def agent_message_seq(
+        self,
+        work: Work,
+        agent_id: int,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        hold_back: bool | None = None,
+    ) -> int:
+        """``agent_message`` as the group commit's step: the seq to acknowledge."""
+        sent = await self.agent_message(work, agent_id, chat_id, client_id, text, hold_back)
+        return sent.seq
+
     async def agent_hold(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await chat_of(work, agent_id, chat_id)
         await self.timing.hold(work, chat)
@@ -313,7 +343,13 @@ class ChatService:
         chat = await chat_of(work, agent_id, chat_id)
         work.send(customer_address(chat.id), {"type": "typing"})
 
-    async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
+    async def agent_close(
+        self, work: Work, agent_id: int, chat_id: int, reason: str | None = None
+    ) -> None:
+        if reason == "abuse":
+            # S-abuse: cut off at once, after a warning (refused without one).
+            await self.conduct.close_abusive(work, agent_id, chat_id)
+            return
         chat = await chat_of(work, agent_id, chat_id)
         # S-customer-ends: ask once more and leave the customer a grace period to answer.
         await self.timing.agent_closing(work, chat)
