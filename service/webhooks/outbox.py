@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from service.clock import Clock
 from service.complaints.models import Complaint, ComplaintEvent, Rating
 from service.db.models import Chat, Message
-from service.unit import Work
+from service.db.unit_of_work import Work
 from service.webhooks.models import Webhook, WebhookDelivery
 
 SEEN = "kefu.webhooks.seen"
@@ -70,13 +70,13 @@ class Outbox:
             self._read_at = self.clock.now()
         return self._subscriptions
 
-    # -- the unit's hooks (service/unit.py) ----------------------------------------------------
+    # -- the unit of work's hooks (service/db/unit_of_work.py) ---------------------------------
 
     def begin(self, work: Work) -> None:
         if self.idle:
             return
         sync = work.session.sync_session
-        if SEEN not in sync.info:  # a batch's units share one session (service/writer.py)
+        if SEEN not in sync.info:  # a batch's units share one session (service/db/group_commit.py)
             sync.info[SEEN] = []
             event.listen(sync, "before_flush", _record)
 

@@ -7,8 +7,8 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.unit_of_work import Work
 from service.errors import InvalidState, NotFound
-from service.unit import Work
 from service.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from service.webhooks.schemas import (
     EVENTS,
