@@ -15,6 +15,7 @@ from sqlalchemy import select
 from service.webhooks.models import WebhookDelivery
 from service.webhooks.schemas import EVENTS
 from service.webhooks.signing import verify
+from tests.integration.test_satisfaction import close_through_grace, rate, served
 from tests.support.complaints import file, patch
 from tests.support.receiver import Receiver
 from tests.support.server import Server
@@ -187,6 +188,38 @@ async def test_a_receiver_that_keeps_failing_is_retried_with_backoff_then_marked
         await receiver.stop()
     [entry] = await log_of(server, webhook["id"], status="delivered")
     assert entry["attempts"] == 1
+
+
+async def test_ratings_and_due_callbacks_are_delivered_too(server: Server) -> None:
+    receiver = Receiver()
+    await subscribe(server, receiver.url, ["rating.created", "callback.due"])
+    agent = await server.agent("小王", "1001")
+    customer = await served(server, agent)
+    await close_through_grace(server, agent, customer)
+    await customer.until("closed")
+    await rate(customer, 9, "很好")
+
+    await agent.send({"type": "status", "status": "away"})
+    await agent.until("status", status="away")
+    waiting = await server.customer()
+    await waiting.until("queue")
+    await waiting.send({"type": "leave_message", "contact": "li@example.com", "text": "退款"})
+    await waiting.until("closed")
+    [callback] = (await server.http.get("/api/v1/callbacks")).json()["items"]
+    assert await server.advance(24 * 3600) >= 1  # S-callback-24h: due, not done
+
+    await receiver.start()
+    try:
+        while await server.runtime.deliveries.deliver_due():
+            pass
+    finally:
+        await receiver.stop()
+    received = {body["event"]: body["data"] for body in bodies(receiver)}
+    assert len(receiver.requests) == 2
+    assert received["rating.created"]["chat_id"] == customer.chat_id
+    assert received["rating.created"]["score"] == 9
+    assert received["callback.due"]["callback_id"] == callback["id"]
+    assert received["callback.due"]["chat_id"] == waiting.chat_id
 
 
 @pytest.mark.parametrize(
