@@ -19,11 +19,11 @@ from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.metrics import DeskMetrics
-from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
 from service.supervisor import Supervisor
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
 from service.webhooks.delivery import Deliveries

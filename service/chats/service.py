@@ -33,10 +33,10 @@ from service.desk.service import Desk, serving
 from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
-from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
 
@@ -197,7 +197,7 @@ class ChatService:
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
             # route_on=message: the first word puts the chat in line; the routing pass assigns
-            # it after the commit, and the silent-agent clock starts from this message.
+            # it after the commit, and the silent-agent timer starts from this message.
             routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
         for hook in self.message_hooks:
