@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -66,3 +66,23 @@ async def test_the_conversation_timer_keeps_its_row_across_the_rename(empty_data
     assert await keys(url) == ["conversation:5", "accept:5"]
     await asyncio.to_thread(command.downgrade, config, "0006")
     assert await keys(url) == ["clock:5", "accept:5"]
+
+
+async def tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+            return set(names)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_webhook_tables_come_and_go_with_their_migration(empty_database: str) -> None:
+    config = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
+    await asyncio.to_thread(command.downgrade, config, "0007")
+    assert not {"webhooks", "webhook_deliveries"} & await tables(empty_database)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
