@@ -115,6 +115,7 @@ class Outbox:
         for obj in dict.fromkeys(seen):  # once each, in the order they were written
             if isinstance(obj, Chat):
                 found.append(("chat.opened", chat_data(obj)))
+            # S-privacy: internal notes stay on the desk.
             elif isinstance(obj, Message) and not obj.internal:
                 found.append(("message.created", message_data(obj)))
             elif isinstance(obj, Complaint):
