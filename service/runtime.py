@@ -14,8 +14,10 @@ from service.chats.transfer import Transfers
 from service.clock import Clock
 from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
+from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
 from service.phrases import Catalog
+from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
@@ -42,6 +44,8 @@ class Runtime:
     complaints: ComplaintService
     transfers: Transfers
     callbacks: Callbacks
+    promises: Promises
+    handovers: Handovers
     writer: GroupCommit
     positions: Pass
     router: Pass
@@ -75,6 +79,7 @@ class Runtime:
                 await chats.customer_left(work, ref_id, process)
 
         heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
+        promises = Promises(chats, scheduler)
         return cls(
             settings,
             clock,
@@ -88,6 +93,8 @@ class Runtime:
             complaints,
             Transfers(chats),
             Callbacks(chats, scheduler),
+            promises,
+            Handovers(chats, complaints, promises, scheduler),
             GroupCommit(units),
             positions,
             router,
@@ -102,6 +109,8 @@ class Runtime:
             if only_process:
                 # One process owns every socket: after a restart none is left.
                 await self.chats.reset_presence(work)
+        async with self.units() as work:
+            await self.handovers.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)

@@ -20,6 +20,7 @@ from service.chats.routing import agent_address
 from service.chats.store import client_key
 from service.db.models import Sender
 from service.errors import Forbidden, Unauthorized, Unsupported
+from service.promises.schemas import PromiseDone
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     AGENT_TYPES,
@@ -31,6 +32,9 @@ from service.realtime.protocol import (
     Correct,
     DismissComplaint,
     Hold,
+    KeepPromise,
+    ListPromises,
+    MakePromise,
     Note,
     Parser,
     Status,
@@ -180,6 +184,21 @@ async def agent_socket(websocket: WebSocket) -> None:
                 await runtime.complaints.dismiss_draft(
                     work, agent_id, command.complaint_id, command.comment
                 )
+        elif isinstance(command, MakePromise):
+            # S-callback: the quick reply and the task in one unit, acknowledged once committed.
+            async with runtime.units() as work:
+                seq = await runtime.promises.make(work, agent_id, command)
+            ack(command.chat_id, command.client_id, seq)
+        elif isinstance(command, KeepPromise):
+            done = PromiseDone(state="done", outcome=command.outcome)
+            async with runtime.units() as work:
+                await runtime.promises.complete(
+                    work, command.promise_id, done, f"agent:{agent_id}", agent_id=agent_id
+                )
+        elif isinstance(command, ListPromises):
+            async with runtime.units.read() as session:
+                page = await runtime.promises.open_of(session, agent_id, runtime.clock.now())
+            connection.offer({"type": "promises", **page.model_dump(mode="json")})
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

@@ -34,6 +34,7 @@ from service.errors import (
     UnknownTemplate,
 )
 from service.phrases import TEMPLATE_VARIABLES, Hit, MissingVariable
+from service.promises.rules import KIND_OF_TEMPLATE
 from service.templates.service import AUTOMATIC, QUICK_REPLIES
 from service.unit import Work
 
@@ -108,6 +109,25 @@ class Conduct:
         chat = await self.chats.chat_of(work, agent_id, chat_id)
         if key not in QUICK_REPLIES:
             raise UnknownTemplate(f"{key!r} is not a quick reply; see ready.templates")
+        if key in KIND_OF_TEMPLATE:
+            # S-callback-24h: a promised time is structured and checked, never free text.
+            raise InvalidTemplate(
+                f"{key!r} promises a time: send a promise frame"
+                f' {{"type":"promise","kind":"{KIND_OF_TEMPLATE[key]}","due_at":…}}'
+            )
+        message = await self.say(work, agent_id, chat, key, values, client_id)
+        return message.seq
+
+    async def say(
+        self,
+        work: Work,
+        agent_id: int,
+        chat: Chat,
+        key: str,
+        values: Mapping[str, str] | None,
+        client_id: str | None,
+    ) -> Message:
+        """The template ``key`` rendered and screened, stored as the agent's line, and sent."""
         given = dict(values or {})
         if unknown := sorted(given.keys() - (TEMPLATE_VARIABLES[key] - AUTOMATIC)):
             raise InvalidTemplate(f"template {key!r} takes no variable {unknown[0]!r}")
@@ -133,7 +153,7 @@ class Conduct:
         if key == "abuse_warning" and chat.abuse_warned_at is None:
             chat.abuse_warned_at = work.now
         work.send(routing.audience(chat), partial(message_frame, message, agent))
-        return message.seq
+        return message
 
     async def note(
         self, work: Work, agent_id: int, chat_id: int, text: str, client_id: str | None
