@@ -189,9 +189,10 @@ class Handovers:
                 Promise.agent_id.in_(agent_ids), Promise.state == State.open
             )
         )
+        # The queries select only rows whose owner is one of agent_ids: never None.
         return [
-            *(Item("chat", ref, int(owner)) for ref, owner in chats),
-            *(Item("complaint", ref, int(owner)) for ref, owner in complaints),
+            *(Item("chat", ref, owner) for ref, owner in chats if owner is not None),
+            *(Item("complaint", ref, owner) for ref, owner in complaints if owner is not None),
             *(Item("promise", ref, owner) for ref, owner in promises),
         ]
 

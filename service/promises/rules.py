@@ -8,7 +8,7 @@ time before it falls due, or at once when the promise is sooner than that.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from service.errors import PromiseRefused
 
@@ -34,13 +34,13 @@ def check_due(now: datetime, due_at: datetime, limit: timedelta = LIMIT) -> date
     """``due_at`` if a promise may name it now; else PromiseRefused with a ``reason``.
 
     The time must be timezone-aware (a bare local time is ambiguous), later than now and at
-    most ``limit`` ahead. Seconds are dropped: the customer is told minutes.
+    most ``limit`` ahead. Seconds are dropped (the customer is told minutes); the answer is UTC.
     """
     if due_at.tzinfo is None or due_at.utcoffset() is None:
         raise PromiseRefused(
             "due_at needs a timezone (e.g. 2026-01-05T18:00:00+08:00 or …Z)", reason="no_zone"
         )
-    due = due_at.replace(second=0, microsecond=0)
+    due = due_at.astimezone(UTC).replace(second=0, microsecond=0)
     if due <= now:
         raise PromiseRefused("the promised time has passed; name a later one", reason="past")
     if due - now > limit:
