@@ -6,7 +6,8 @@ Two durable timers, armed at start-up and again each time they fire:
   (``shifts.going_off``) hand their open chats, unfinished complaints and open promises to the
   agents on duty from then (``shifts.share`` decides who takes what). A chat gets a handoff note
   (an internal line) and the ``transferred`` notice, and goes to its taker through routing, or
-  back to the queue through routing when no taker has a free seat. Every passing is a
+  back to the queue through routing when no taker has a free seat. An agent going off who is
+  online is set ``away`` first, so routing gives them nothing new. Every passing is a
   ``handovers`` row: from, to, what, when, why.
 - ``hours_begin`` when service hours begin after a gap: nobody serving then is the same alarm
   as the last agent leaving during hours (``desk_unattended`` to every supervisor on watch).
@@ -28,7 +29,7 @@ from service.chats.routing import agent_address
 from service.chats.store import append
 from service.chats.timing import locked_chat
 from service.complaints.models import Complaint
-from service.db.models import Agent, Chat, ChatStatus, Sender, Timer
+from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Sender, Timer
 from service.desk.hours import local_time
 from service.desk.models import Handover
 from service.desk.service import serving
@@ -136,6 +137,11 @@ class Handovers:
         taking = [agents[n] for n in on if n in agents and agents[n].active]
         if not leaving:
             return []
+        for agent in leaving.values():
+            if agent.status == AgentStatus.online:
+                # Off duty: no new chats from now (the console is told; they may set online
+                # again to work on, their choice).
+                await self.chats.set_status(work, agent.id, AgentStatus.away)
         items = await self._items(work, list(leaving))
         takers = [await self._taker(work.session, agent) for agent in taking]
         names = {
@@ -179,15 +185,17 @@ class Handovers:
             .where(Chat.agent_id.in_(agent_ids), Chat.status == ChatStatus.assigned)
             .order_by(Chat.id)
         )
+        # Theirs: owned by them, or taken by them and owned by nobody yet (S-first-responder).
+        holder = func.coalesce(Complaint.owner_id, Complaint.agent_id)
         complaints = await work.session.execute(
-            select(Complaint.id, Complaint.owner_id).where(
-                Complaint.owner_id.in_(agent_ids), Complaint.status.in_(UNFINISHED)
-            )
+            select(Complaint.id, holder)
+            .where(holder.in_(agent_ids), Complaint.status.in_(UNFINISHED))
+            .order_by(Complaint.id)
         )
         promises = await work.session.execute(
-            select(Promise.id, Promise.agent_id).where(
-                Promise.agent_id.in_(agent_ids), Promise.state == State.open
-            )
+            select(Promise.id, Promise.agent_id)
+            .where(Promise.agent_id.in_(agent_ids), Promise.state == State.open)
+            .order_by(Promise.id)
         )
         # The queries select only rows whose owner is one of agent_ids: never None.
         return [
@@ -231,12 +239,12 @@ class Handovers:
         )
         # A taker is checked again (and locked on PostgreSQL): still serving, a seat still free.
         agent = await routing.pick_agent(work, agent_id=taker.id) if taker is not None else None
+        # S-no-blind-transfer: a colleague takes over and sees the whole conversation.
+        await self.chats.template(work, chat, "transferred", notify_agent=False)
         if agent is not None:
-            await self.chats.template(work, chat, "transferred", notify_agent=False)
             await routing.assign(work, chat, agent)
             return agent.id
         await self.chats.timing.unassigned(work, chat)
-        await self.chats.template(work, chat, "returned_to_queue", notify_agent=False)
         await routing.route(work, chat)
         return None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.desk.hours import DAY, Window, parse_hours
@@ -75,7 +75,7 @@ def on_duty(shifts: Sequence[Shift], tz: ZoneInfo, now: datetime) -> list[Shift]
 
 
 def next_at(minute_of_day: int, tz: ZoneInfo, now: datetime) -> datetime:
-    """The first moment after ``now`` at which the local clock shows ``minute_of_day``."""
+    """The first moment after ``now`` at which the local clock shows ``minute_of_day`` (UTC)."""
     local = now.astimezone(tz)
     day = local.date()
     for offset in range(3):
@@ -83,7 +83,7 @@ def next_at(minute_of_day: int, tz: ZoneInfo, now: datetime) -> datetime:
         minutes = minute_of_day % DAY
         moment = datetime.combine(date, time(minutes // 60, minutes % 60), tz)
         if moment > now:
-            return moment
+            return moment.astimezone(UTC)
     raise AssertionError("unreachable: a time of day recurs within two days")
 
 
