@@ -14,6 +14,8 @@ from service.chats.transfer import Transfers
 from service.clock import Clock
 from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
+from service.db.group_commit import GroupCommit
+from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
 from service.phrases import Catalog
@@ -24,8 +26,6 @@ from service.settings import Settings
 from service.supervisor import Supervisor
 from service.templates.service import Templates
 from service.timers import Scheduler
-from service.unit import Units, Work
-from service.writer import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,9 @@ class Runtime:
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
-        complaints = ComplaintService(settings, catalog, scheduler)
+        complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
+        chats.message_hooks.append(complaints.scan_message)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
@@ -79,7 +80,17 @@ class Runtime:
                 await chats.customer_left(work, ref_id, process)
 
         heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
-        promises = Promises(chats, scheduler)
+        promises = Promises(settings, scheduler, chats.desk.zone, chats.conduct.say)
+        handovers = Handovers(
+            settings,
+            scheduler,
+            chats.desk,
+            chats.timing,
+            chats.template,
+            chats.set_status,
+            complaints,
+            promises,
+        )
         return cls(
             settings,
             clock,
@@ -91,10 +102,10 @@ class Runtime:
             catalog,
             chats,
             complaints,
-            Transfers(chats),
-            Callbacks(chats, scheduler),
+            Transfers(settings, chats.template),
+            Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
             promises,
-            Handovers(chats, complaints, promises, scheduler),
+            handovers,
             GroupCommit(units),
             positions,
             router,

@@ -11,8 +11,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from service.desk.hours import parse_hours, zone
-from service.desk.shifts import parse_shifts
+from service.hours import parse_hours, zone
+from service.shifts import parse_shifts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # S-forbidden-phrases: "block" refuses an agent message with a taboo phrase, "warn" sends
     # it and records the hit.
     forbidden_mode: Literal["block", "warn"] = "block"
-    # S-no-unattended: daily windows in local time (service/desk/hours.py has the format).
+    # S-no-unattended: daily windows in local time (service/hours.py has the format).
     service_hours: str = "00:00-24:00"
     timezone: str = "Asia/Shanghai"
     # S-callback-24h: a message left while nobody could answer is due back within this.
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     # names a time at most this far ahead; its owner is reminded this many minutes before.
     promise_within_h: float = Field(default=24.0, gt=0, le=24)
     promise_remind_min: float = Field(default=15.0, ge=0)
-    # S-no-unattended: the shifts and their agents (service/desk/shifts.py has the format);
+    # S-no-unattended: the shifts and their agents (service/shifts.py has the format);
     # at a shift's end its agents' chats, complaints and promises pass to the next shift.
     shifts: str = ""
 

@@ -16,24 +16,33 @@ Two durable timers, armed at start-up and again each time they fire:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.frames import iso, message_frame
+from service.chats.repository import locked_chat
 from service.chats.routing import agent_address
+from service.chats.rows import write
 from service.chats.store import append
-from service.chats.timing import locked_chat
+from service.chats.timing import Say, Timing
 from service.complaints.models import Complaint
+from service.complaints.service import ComplaintService
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Sender, Timer
-from service.desk.hours import local_time
+from service.db.unit_of_work import Work
 from service.desk.models import Handover
-from service.desk.service import serving
-from service.desk.shifts import (
+from service.desk.service import Desk, serving
+from service.hours import local_time
+from service.promises.models import Promise
+from service.promises.rules import State
+from service.promises.service import UNFINISHED, Promises
+from service.settings import Settings
+from service.shifts import (
     Item,
     Taker,
     going_off,
@@ -44,16 +53,7 @@ from service.desk.shifts import (
     share,
     taking_over,
 )
-from service.promises.models import Promise
-from service.promises.rules import State
-from service.promises.service import UNFINISHED
 from service.timers import Scheduler, arm
-from service.unit import Work
-
-if TYPE_CHECKING:
-    from service.chats.service import ChatService
-    from service.complaints.service import ComplaintService
-    from service.promises.service import Promises
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +62,30 @@ HOURS_BEGIN = "hours_begin"
 SHIFT_END_WHY = "shift_end"
 
 
+# Set an agent's status as the console's ``status`` frame does (the chat service's set_status).
+SetStatus = Callable[[Work, int, str], Awaitable[None]]
+
+
 class Handovers:
     def __init__(
         self,
-        chats: ChatService,
+        settings: Settings,
+        scheduler: Scheduler,
+        desk: Desk,
+        timing: Timing,
+        say: Say,
+        set_status: SetStatus,
         complaints: ComplaintService,
         promises: Promises,
-        scheduler: Scheduler,
     ) -> None:
-        self.chats = chats
+        self.timezone = settings.timezone
+        self.desk = desk
+        self.timing = timing
+        self.say = say
+        self.set_status = set_status
         self.complaints = complaints
         self.promises = promises
-        self.desk = chats.desk
-        self.shifts = parse_shifts(chats.settings.shifts)
+        self.shifts = parse_shifts(settings.shifts)
         scheduler.register(SHIFT_END, self._shift_end)
         scheduler.register(HOURS_BEGIN, self._hours_begin)
 
@@ -141,7 +152,15 @@ class Handovers:
             if agent.status == AgentStatus.online:
                 # Off duty: no new chats from now (the console is told; they may set online
                 # again to work on, their choice).
-                await self.chats.set_status(work, agent.id, AgentStatus.away)
+                await self.set_status(work, agent.id, AgentStatus.away)
+        if work.is_postgres:
+            # Their chats locked first, in id order, as the writer's batches lock theirs.
+            await work.session.execute(
+                select(Chat.id)
+                .where(Chat.agent_id.in_(list(leaving)), Chat.status == ChatStatus.assigned)
+                .order_by(Chat.id)
+                .with_for_update()
+            )
         items = await self._items(work, list(leaving))
         takers = [await self._taker(work.session, agent) for agent in taking]
         names = {
@@ -240,11 +259,13 @@ class Handovers:
         # A taker is checked again (and locked on PostgreSQL): still serving, a seat still free.
         agent = await routing.pick_agent(work, agent_id=taker.id) if taker is not None else None
         # S-no-blind-transfer: a colleague takes over and sees the whole conversation.
-        await self.chats.template(work, chat, "transferred", notify_agent=False)
+        await self.say(work, chat, "transferred", notify_agent=False)
         if agent is not None:
             await routing.assign(work, chat, agent)
             return agent.id
-        await self.chats.timing.unassigned(work, chat)
+        # Nobody of the next shift has a seat: the front of the line, as a returned chat.
+        await self.timing.unassigned(work, chat)
+        write(chat, machine.returned_to_queue())
         await routing.route(work, chat)
         return None
 
@@ -270,7 +291,7 @@ class Handovers:
         current = {shift.name for shift in on_duty(self.shifts, zone, now)}
         next_change = next_end(self.shifts, zone, now)[0] if self.shifts else None
         return {
-            "timezone": self.chats.settings.timezone,
+            "timezone": self.timezone,
             "shifts": [
                 {
                     "name": shift.name,

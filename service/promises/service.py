@@ -12,30 +12,31 @@ the console; a shift handover passes them on (service/desk/handover.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.chats.frames import customer_card
+from service.chats.repository import chat_of
 from service.chats.routing import agent_address
 from service.chats.store import find_resend
 from service.complaints.alerts import supervisors
 from service.complaints.models import Complaint
 from service.complaints.workflow import FINISHED, RECORDED, Status
-from service.db.models import Agent, Customer, Sender, Timer
-from service.desk.hours import local_time
+from service.db.models import Agent, Chat, Customer, Message, Sender, Timer
+from service.db.unit_of_work import Work
 from service.errors import InvalidState, NotFound, PromiseRefused
+from service.hours import local_time
 from service.promises.models import Promise
 from service.promises.rules import TEMPLATE, Kind, State, check_due, is_overdue, remind_at
 from service.promises.schemas import PromiseDone, PromiseOut, PromisePage
 from service.realtime.protocol import MakePromise
+from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
-from service.unit import Work
-
-if TYPE_CHECKING:
-    from service.chats.service import ChatService
 
 PROMISE_REMIND = "promise_remind"
 PROMISE_DUE = "promise_due"
@@ -43,10 +44,26 @@ PROMISE_DUE = "promise_due"
 UNFINISHED = RECORDED - FINISHED - {Status.followed_up}
 
 
+class AgentSay(Protocol):
+    """Render, screen, store and send a template as the agent's line (``Conduct.say``)."""
+
+    async def __call__(
+        self,
+        work: Work,
+        agent_id: int,
+        chat: Chat,
+        key: str,
+        values: Mapping[str, str] | None,
+        client_id: str | None,
+    ) -> Message: ...
+
+
 class Promises:
-    def __init__(self, chats: ChatService, scheduler: Scheduler) -> None:
-        self.chats = chats
-        settings = chats.settings
+    def __init__(
+        self, settings: Settings, scheduler: Scheduler, zone: ZoneInfo, say: AgentSay
+    ) -> None:
+        self.zone = zone
+        self.say = say
         self.within = timedelta(hours=settings.promise_within_h)
         self.lead = timedelta(minutes=settings.promise_remind_min)
         scheduler.register(PROMISE_REMIND, self._remind)
@@ -58,14 +75,14 @@ class Promises:
             resent = await find_resend(work, frame.chat_id, Sender.agent, agent_id, frame.client_id)
             if resent is not None:
                 return resent
-        chat = await self.chats.chat_of(work, agent_id, frame.chat_id)
+        chat = await chat_of(work, agent_id, frame.chat_id)
         due = check_due(work.now, frame.due_at, self.within)
         kind = Kind(frame.kind)
         complaint_id = None
         if kind == Kind.follow_up:
             complaint_id = await self._complaint_of(work, chat.id, frame.complaint_id)
-        when = local_time(self.chats.desk.zone, due)
-        message = await self.chats.conduct.say(
+        when = local_time(self.zone, due)
+        message = await self.say(
             work, agent_id, chat, TEMPLATE[kind], {"time": when}, frame.client_id
         )
         promise = Promise(

@@ -1,4 +1,4 @@
-"""Shifts and the handover rules (service/desk/shifts.py), without a server (S-no-unattended)."""
+"""Shifts and the handover rules (service/shifts.py), without a server (S-no-unattended)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.desk.hours import parse_hours
-from service.desk.shifts import (
+from service.hours import parse_hours
+from service.shifts import (
     Item,
     Taker,
     going_off,

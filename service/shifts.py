@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.desk.hours import DAY, Window, parse_hours
+from service.hours import DAY, Window, parse_hours
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,32}$")
 _EMPLOYEE = re.compile(r"^[^\s;]{1,32}$")
