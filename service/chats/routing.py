@@ -139,7 +139,7 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 
 
 async def assign_all(work: Work, pairs: Sequence[tuple[Chat, Agent]]) -> None:
-    """Hand each chat to its agent: fields set, the agents' clocks started, both sides told.
+    """Hand each chat to its agent: fields set, the agents' timers started, both sides told.
 
     The customers and the histories of all the chats are read in one query each.
     """

@@ -197,7 +197,7 @@ class ChatService:
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
             # route_on=message: the first word puts the chat in line; the routing pass assigns
-            # it after the commit, and the silent-agent clock starts from this message.
+            # it after the commit, and the silent-agent timer starts from this message.
             routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
         for hook in self.message_hooks:
