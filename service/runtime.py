@@ -18,12 +18,12 @@ from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
-from service.phrases import Catalog
 from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
 from service.supervisor import Supervisor
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
 
