@@ -174,6 +174,9 @@ class Handovers:
         for item, to_id in share(items, takers):
             sender = leaving[item.from_id]
             taker = by_id.get(to_id) if to_id is not None else None
+            if item.what == "chat" and taker is not None:
+                # Checked again (and locked on PostgreSQL): still serving, a seat still free.
+                taker = await routing.pick_agent(work, agent_id=taker.id)
             note = _note(names[item.from_id], local_time(zone, at), sender, taker, item.what)
             if item.what == "chat":
                 to_id = await self._chat(work, item.ref_id, sender, taker, note)
@@ -256,13 +259,11 @@ class Handovers:
             agent_address(sender.id),
             {"type": "unassigned", "chat_id": chat.id, "reason": SHIFT_END_WHY},
         )
-        # A taker is checked again (and locked on PostgreSQL): still serving, a seat still free.
-        agent = await routing.pick_agent(work, agent_id=taker.id) if taker is not None else None
         # S-no-blind-transfer: a colleague takes over and sees the whole conversation.
         await self.say(work, chat, "transferred", notify_agent=False)
-        if agent is not None:
-            await routing.assign(work, chat, agent)
-            return agent.id
+        if taker is not None:
+            await routing.assign(work, chat, taker)
+            return taker.id
         # Nobody of the next shift has a seat: the front of the line, as a returned chat.
         await self.timing.unassigned(work, chat)
         write(chat, machine.returned_to_queue())
