@@ -4,14 +4,16 @@ recorded with a handoff note; the shifts are readable over the admin API."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from service.clock import ManualClock
 from service.complaints.models import ComplaintEvent
 from service.db.models import Chat, Message
-from tests.support.server import Agent, Customer, Server
+from tests.support.server import Agent, Customer, Server, running_server, test_settings
 
 # The clock starts at 17:00 in Asia/Shanghai: the day shift is on, the evening shift at 18:00.
 SHIFTS = "day 09:00-18:00 1001 1003; evening 18:00-02:00 2001 2002 1003"
@@ -162,3 +164,25 @@ async def test_nobody_on_the_next_shift_keeps_the_chats_queued_and_recorded(
     [row] = (await server.http.get("/api/v1/handovers")).json()["items"]
     assert (row["what"], row["ref_id"], row["to_agent_id"]) == ("chat", customer.chat_id, None)
     assert row["note"].endswith("无人接手,退回队列")
+
+
+async def test_a_shift_end_missed_while_no_process_ran_is_handed_over_at_the_next_start(
+    database_url: str, clock: ManualClock, settings_overrides: dict[str, object]
+) -> None:
+    settings = test_settings(database_url, **settings_overrides)
+    async with running_server(settings, clock) as first:
+        assert (await first.armed("shift_end")).due_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
+    clock.advance(2 * 3600)  # 19:00 local: the day shift ended while nothing ran
+    async with running_server(settings, clock) as second:
+        # Start-up kept the pending end instead of arming the next one over it.
+        timer = await second.armed("shift_end")
+        assert (timer.due_at, timer.payload) == (
+            datetime(2026, 1, 5, 10, tzinfo=UTC),
+            {"shifts": ["day"]},
+        )
+        assert await second.advance(0) == 1
+        timer = await second.armed("shift_end")  # 02:00 local, the evening shift's end
+        assert (timer.due_at, timer.payload) == (
+            datetime(2026, 1, 5, 18, tzinfo=UTC),
+            {"shifts": ["evening"]},
+        )
