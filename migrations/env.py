@@ -10,8 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import service.complaints.models  # registers the complaint tables
-import service.webhooks.models  # noqa: F401  (registers the webhook tables)
+import service.complaints.models
+import service.desk.models
+import service.promises.models
+import service.webhooks.models  # noqa: F401  (the promises and webhook tables)
 from service.db.engine import ensure_sqlite_dir
 from service.db.models import Base
 from service.settings import Settings

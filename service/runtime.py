@@ -18,7 +18,9 @@ from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
+from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
+from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
@@ -46,6 +48,8 @@ class Runtime:
     complaints: ComplaintService
     transfers: Transfers
     callbacks: Callbacks
+    promises: Promises
+    handovers: Handovers
     writer: GroupCommit
     positions: Pass
     router: Pass
@@ -65,7 +69,8 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
         database = create_database(settings.database_url)
         bus = create_bus(settings.redis_url, settings.bus_prefix)
-        units = Units(database, bus, clock)
+        metrics = DeskMetrics()
+        units = Units(database, bus, clock, metrics)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
@@ -90,6 +95,17 @@ class Runtime:
                 await chats.customer_left(work, ref_id, process)
 
         heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
+        promises = Promises(settings, scheduler, chats.desk.zone, chats.conduct.say)
+        handovers = Handovers(
+            settings,
+            scheduler,
+            chats.desk,
+            chats.timing,
+            chats.template,
+            chats.set_status,
+            complaints,
+            promises,
+        )
         return cls(
             settings,
             clock,
@@ -103,6 +119,8 @@ class Runtime:
             complaints,
             Transfers(settings, chats.template),
             Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
+            promises,
+            handovers,
             GroupCommit(units),
             positions,
             router,
@@ -111,6 +129,7 @@ class Runtime:
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock),
+            metrics,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
@@ -121,6 +140,8 @@ class Runtime:
             if only_process:
                 # One process owns every socket: after a restart none is left.
                 await self.chats.reset_presence(work)
+        async with self.units() as work:
+            await self.handovers.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)

@@ -195,6 +195,8 @@ async def serve_frames(
             if limiter is not None:
                 limiter.passed()
             command = parser.command(data)
+            if connection.metrics is not None:
+                connection.metrics.count_in(connection.audience, str(data["type"]))
             try:
                 await handle(command)
             except IntegrityError:

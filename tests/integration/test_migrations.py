@@ -82,7 +82,7 @@ async def test_the_webhook_tables_come_and_go_with_their_migration(empty_databas
     config = alembic_config(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
-    await asyncio.to_thread(command.downgrade, config, "0007")
+    await asyncio.to_thread(command.downgrade, config, "0008")
     assert not {"webhooks", "webhook_deliveries"} & await tables(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
