@@ -87,6 +87,18 @@ class DeskMetrics:
             ["code"],
             registry=self.registry,
         )
+        self.limited = Counter(
+            "kefu_limited",
+            "Refusals by a limit, by limit (docs/protocol.md, Limits)",
+            ["limit"],
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "kefu_webhook_attempts",
+            "Webhook delivery attempts, by outcome (delivered, retry, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.events = Counter(
             "kefu_events_published",
             "Events published after a commit, by type (message: a stored message)",
@@ -156,6 +168,12 @@ class DeskMetrics:
 
     def count_error(self, code: str) -> None:
         self._child(self.errors, code).inc()
+
+    def count_limited(self, limit: str) -> None:
+        self._child(self.limited, limit).inc()
+
+    def count_webhook(self, outcome: str) -> None:
+        self._child(self.webhook_attempts, outcome).inc()
 
     def count_event(self, event_type: str) -> None:
         self._child(self.events, event_type).inc()

@@ -125,10 +125,10 @@ class Runtime:
             positions,
             router,
             heartbeat,
-            Limits(settings, clock),
+            Limits(settings, clock, metrics.count_limited),
             Origins.of(settings),
             webhooks,
-            Deliveries(database, settings, clock),
+            Deliveries(database, settings, clock, metrics.count_webhook),
             metrics,
         )
 

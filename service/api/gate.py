@@ -90,6 +90,7 @@ class AdminGate:
             return
         except TimeoutError:
             log.info("http.body_timeout address=%s", address)
+            runtime.limits.refused("body_timeout")
             await answer(RequestTimeout(f"the body did not arrive within {timeout_s} s"))(
                 scope, receive, send
             )

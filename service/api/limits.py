@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from service.clock import Clock
@@ -165,6 +165,8 @@ class Limits:
 
     settings: Settings
     clock: Clock
+    # Told each refusal by the name of its limit (the kefu_limited_total series).
+    refused: Callable[[str], None] = lambda _limit: None
     exempt: tuple[Network, ...] = ()
     sockets: dict[str, int] = field(default_factory=dict)
     guest_chats: Window = field(init=False)
@@ -200,6 +202,7 @@ class Limits:
             return True
         held = self.sockets.get(address, 0)
         if held >= self.settings.ip_max_sockets:
+            self.refused("ip_sockets")
             return False
         self.sockets[address] = held + 1
         return True
@@ -217,7 +220,10 @@ class Limits:
         """0.0 when the address may open another guest chat (counted), else the wait."""
         if self.is_exempt(address):
             return 0.0
-        return self.guest_chats.hit(address, self.now())
+        wait = self.guest_chats.hit(address, self.now())
+        if wait:
+            self.refused("guest_chats")
+        return wait
 
     def signin_throttled(self, address: str, token: str | None) -> float:
         """0.0 when a sign-in may be tried, else the wait (checked before the token is)."""
@@ -227,6 +233,8 @@ class Limits:
         wait = self.failed_by_address.full(address, now)
         if token:
             wait = max(wait, self.failed_by_token.full(token_key(token), now))
+        if wait:
+            self.refused("signin")
         return wait
 
     def signin_failed(self, address: str, token: str | None) -> None:

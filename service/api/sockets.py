@@ -87,6 +87,7 @@ def limited(endpoint: Endpoint) -> Endpoint:
         headers = websocket.headers
         if not runtime.origins.allows(headers.get("origin"), headers.get("host")):
             log.info("socket.origin_refused address=%s", client_address(websocket))
+            runtime.limits.refused("origin")
             await websocket.close(POLICY)  # not accepted yet: the browser is answered 403
             return
         address = client_address(websocket)
@@ -206,6 +207,8 @@ async def serve_frames(
             connection.offer(error_frame(exc.code, exc.message, ref, **exc.extra))
             if limiter is not None and limiter.exhausted:
                 log.info("socket.rate_closed strikes=%s", limiter.strikes)
+                if connection.metrics is not None:
+                    connection.metrics.count_limited("socket_rate")
                 connection.close(POLICY, "rate limit exceeded")
                 closing = True
         except Exception as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,10 +54,17 @@ class Outcome:
 
 
 class Deliveries:
-    def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        clock: Clock,
+        counted: Callable[[str], None] = lambda _outcome: None,
+    ) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
+        self._counted = counted
         self._wake = asyncio.Event()
 
     def poke(self) -> None:
@@ -164,11 +172,14 @@ class Deliveries:
                 if outcome.delivered:
                     row.status = DeliveryStatus.delivered
                     row.delivered_at = now
+                    self._counted("delivered")
                 elif row.attempts >= s.webhook_max_attempts:
                     row.status = DeliveryStatus.failed
+                    self._counted("failed")
                     log.warning(
                         "webhook.failed delivery=%s attempts=%s", row.delivery_id, row.attempts
                     )
                 else:
+                    self._counted("retry")
                     wait = backoff_s(row.attempts, s.webhook_retry_base_s, s.webhook_retry_max_s)
                     row.next_at = now + timedelta(seconds=wait)

@@ -20,6 +20,7 @@ import pytest
 import websockets
 
 from service.clock import ManualClock
+from tests.integration.test_metrics import sample
 from tests.support.server import (
     ADMIN_TOKEN,
     TIMEOUT,
@@ -148,6 +149,8 @@ async def test_an_address_holds_at_most_its_sockets(database_url: str, clock: Ma
         over = await customer_from(server, "203.0.113.4", ready=False)
         assert await over.closed_with() == 4429
         await customer_from(server, "203.0.113.5")  # another address is not affected
+        metrics = (await server.http.get("/metrics")).text
+        assert sample(metrics, "kefu_limited_total", limit="ip_sockets") == 1
         await held[0].close()
 
         deadline = time.monotonic() + TIMEOUT

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from service.webhooks.models import WebhookDelivery
 from service.webhooks.schemas import EVENTS
 from service.webhooks.signing import verify
+from tests.integration.test_metrics import sample
 from tests.integration.test_satisfaction import close_through_grace, rate, served
 from tests.support.complaints import file, patch
 from tests.support.receiver import Receiver
@@ -130,6 +131,9 @@ async def test_a_receiver_that_is_down_loses_nothing_and_gets_each_delivery_once
     log = await log_of(server, webhook["id"])
     assert {entry["status"] for entry in log} == {"delivered"}
     assert all(entry["attempts"] == 2 and entry["last_status"] == 200 for entry in log)
+    metrics = (await server.http.get("/metrics")).text
+    assert sample(metrics, "kefu_webhook_attempts_total", outcome="retry") == len(stored)
+    assert sample(metrics, "kefu_webhook_attempts_total", outcome="delivered") == len(stored)
 
 
 async def test_only_wanted_events_are_written_and_nothing_while_nobody_subscribes(
