@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from service.desk.hours import parse_hours, zone
 
 ROOT = Path(__file__).resolve().parent.parent
+# A fixed admin token shorter than this is refused at start (a guessable master key).
+MIN_ADMIN_TOKEN = 16
 
 
 class Settings(BaseSettings):
@@ -35,9 +37,13 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None
 
+    # A fixed admin token of the HTTP API: at least MIN_ADMIN_TOKEN characters (or unset).
     admin_token: str | None = None
     player_secret: str | None = None
+    # How long a player signature is good for; each opens one chat only (the replay guard).
     player_sig_ttl_s: int = 300
+    # How long after its chat closed a resume token still reopens the transcript (hours).
+    resume_ttl_h: float = Field(default=24.0, gt=0)
     # Development only: /demo/ signs a sample VIP player with player_secret, so the embed can
     # be tried as a signed-in player without a game backend. Never on a public server.
     demo: bool = False
@@ -125,6 +131,19 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) < MIN_ADMIN_TOKEN or value.strip() != value:
+            raise ValueError(
+                f"KEFU_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters, without"
+                f" spaces around it (this one has {len(value)}); make one with"
+                " `openssl rand -hex 24`, or leave it unset and use the printed token"
+            )
         return value
 
     @field_validator("widget_frame_ancestors")

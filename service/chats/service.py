@@ -34,6 +34,7 @@ from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
+from service.tokens.signatures import spend
 from service.unit import Units, Work
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,14 @@ class ChatService:
             customer = Customer(created_at=work.now)
         else:
             self._verify(player, work.now)
+            await spend(
+                work.session,
+                player.sig,
+                player.ts,
+                self.settings.player_sig_ttl_s,
+                work.now,
+                postgres=work.is_postgres,
+            )
             found = await work.session.scalar(
                 select(Customer).where(Customer.player_id == player.id)
             )
@@ -150,6 +159,9 @@ class ChatService:
         )
         if chat is None:
             raise Forbidden("unknown resume token")
+        ttl = timedelta(hours=self.settings.resume_ttl_h)
+        if chat.closed_at is not None and work.now > chat.closed_at + ttl:
+            raise Forbidden("resume token has expired")  # KEFU_RESUME_TTL_H after the close
         if hello.player is not None:
             # A claim sent along must be valid and be the chat's own player.
             self._verify(hello.player, work.now)

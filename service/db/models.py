@@ -1,5 +1,6 @@
 """The ORM models: agents, groups, customers, chats, messages, timers, reply timing, admin
-tokens, template overrides, taboo-phrase hits and callbacks."""
+tokens, the audit log, used player signatures, template overrides, taboo-phrase hits and
+callbacks."""
 
 from __future__ import annotations
 
@@ -274,12 +275,58 @@ class TimingEvent(Base):
 
 
 class AdminToken(Base):
+    """A bearer token of the HTTP API for an admin or a supervisor (service/tokens)."""
+
     __tablename__ = "admin_tokens"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    # The first characters of the secret, shown in lists so a holder can tell theirs apart.
+    prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditEntry(Base):
+    """One change made over the admin API or the CLI: who, when, what, before and after.
+
+    Append-only: rows are inserted in the transaction of the change and never updated.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    # The token or agent account the change came through (null for KEFU_ADMIN_TOKEN, the CLI).
+    actor_token_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class UsedSignature(Base):
+    """A player signature that opened a chat, kept until it expires: it opens no other."""
+
+    __tablename__ = "used_signatures"
+    __table_args__ = (Index("ix_used_signatures_expires_at", "expires_at"),)
+
+    sig_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
 
 
 class TemplateOverride(Base):

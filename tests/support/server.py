@@ -133,6 +133,7 @@ class Server:
     clock: ManualClock
     http: httpx.AsyncClient
     peers: list[Peer] = field(default_factory=list)
+    signed: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def ws_url(self) -> str:
@@ -207,7 +208,9 @@ class Server:
         tier: str | None = None,
         secret: str = PLAYER_SECRET,
     ) -> dict[str, Any]:
-        ts = int(self.clock.now().timestamp())
+        # A signature opens one chat (the replay guard): each claim here is signed a second
+        # further back, so two made at one clock reading still differ, as a backend's would.
+        ts = int(self.clock.now().timestamp()) - next(self.signed) % 60
         sig = sign_player(secret, player_id, name, tier, ts)
         return {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig}
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.admin import (
     agents,
+    audit,
     callbacks,
     chats,
     conduct_reports,
@@ -12,11 +13,13 @@ from service.api.admin import (
     groups,
     reports,
     templates,
+    tokens,
 )
-from service.api.auth import require_admin
+from service.api.roles import authorize
 from service.complaints import endpoints as complaints
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
+# Every route's rule is in service/api/roles.py; ``authorize`` applies it.
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
 router.include_router(agents.router)
 router.include_router(chats.router)
 router.include_router(reports.router)
@@ -27,3 +30,5 @@ router.include_router(templates.router)
 router.include_router(callbacks.router)
 router.include_router(desk.router)
 router.include_router(conduct_reports.router)
+router.include_router(tokens.router)
+router.include_router(audit.router)
