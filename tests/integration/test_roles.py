@@ -28,7 +28,9 @@ async def tokens_of_every_kind(server: Server) -> Tokens:
     supervisor = (
         await server.http.post("/api/v1/tokens", json={"name": "质检-张", "role": "supervisor"})
     ).json()
-    admin = (await server.http.post("/api/v1/tokens", json={"name": "运维", "role": "admin"})).json()
+    admin = (
+        await server.http.post("/api/v1/tokens", json={"name": "运维", "role": "admin"})
+    ).json()
     desk_lead = await server.new_agent("主管", "9001", role="supervisor")
     agent = await server.new_agent("小王", "9002")
     return Tokens(
@@ -171,8 +173,6 @@ async def test_a_supervisor_signs_in_with_their_own_agent_token(server: Server) 
     lead = await server.supervisor()
     headers = {"Authorization": f"Bearer {lead.info['token']}"}
     assert (await server.http.get("/api/v1/complaints", headers=headers)).status_code == 200
-    refused = await server.http.post(
-        "/api/v1/groups", json={"name": "billing"}, headers=headers
-    )
+    refused = await server.http.post("/api/v1/groups", json={"name": "billing"}, headers=headers)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "the supervisor role may not use POST /api/v1/groups"
