@@ -2,7 +2,7 @@
 
 A real kefu app (the test harness's server on a free port) with one agent and ``--chats`` open
 chats; their sockets are then closed, so what is measured is the storing of messages, not the
-fan-out. Customer messages go to the process's writer (service/writer.py) exactly as the
+fan-out. Customer messages go to the process's writer (service/db/group_commit.py) exactly as the
 customer gateway sends them, ``--chats`` at a time (one batch each), or with ``--lone`` one at a
 time (one batch per message, as on an idle server). Prints messages per second and the
 process's CPU time per message (every thread counted), and the statements the database ran.

@@ -18,7 +18,9 @@ from service.api.sockets import (
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import client_key
+from service.db.group_commit import Step, Touches
 from service.db.models import Sender
+from service.db.unit_of_work import Work
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -40,8 +42,6 @@ from service.realtime.protocol import (
     agent_hello,
 )
 from service.runtime import Runtime
-from service.unit import Work
-from service.writer import Step, Touches
 
 router = APIRouter()
 

@@ -18,7 +18,9 @@ from service.api.sockets import (
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
+from service.db.group_commit import Step, Touches
 from service.db.models import Sender
+from service.db.unit_of_work import Work
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -35,8 +37,6 @@ from service.realtime.protocol import (
     customer_hello,
 )
 from service.runtime import Runtime
-from service.unit import Work
-from service.writer import Step, Touches
 
 router = APIRouter()
 

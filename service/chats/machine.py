@@ -19,6 +19,11 @@ it returns in the unit of work. The rules and why they work so are in docs/timin
 - S-customer-ends, S-anything-else: an agent's close asks once more and leaves a grace; an
   answer in it reopens the chat (``agent_closing``, ``customer_wrote``, ``grace_due``).
 - S-no-silence: every agent reply that ends a wait records the wait (``agent_wrote``).
+
+And where the chat is in its life (``joined_line``, ``assign_to``, ``requeued``,
+``returned_to_queue``, ``moved_to_group``, ``closed``), and S-abuse (``customer_abusive``,
+``abuse_warned``): every field of a chat row changes through a ``Set`` of one of these, applied in
+one place (``service/chats/rows.py``).
 """
 
 from __future__ import annotations
@@ -91,6 +96,8 @@ class Conversation:
     agent_answered: bool = False
     asked_anything_else: bool = False
     closes_at: datetime | None = None
+    queued_at: datetime | None = None
+    abuse_warned_at: datetime | None = None
 
     # The row's fields the machine reads (all but the id), derived below from the dataclass.
     FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -176,8 +183,25 @@ class Close:
     template: str | None
 
 
+@dataclass(frozen=True)
+class Flag:
+    """Mark the chat's customer (S-abuse: supervisors see who was cut off, and why)."""
+
+    reason: str
+
+
 Effect = (
-    Set | Say | Send | Arm | Cancel | RecordReply | RecordEvent | SetAgentAway | Requeue | Close
+    Set
+    | Say
+    | Send
+    | Arm
+    | Cancel
+    | RecordReply
+    | RecordEvent
+    | SetAgentAway
+    | Requeue
+    | Close
+    | Flag
 )
 
 
@@ -419,3 +443,85 @@ def grace_due(c: Conversation) -> list[Effect]:
     if c.status == CLOSED or c.closes_at is None:
         return []
     return [Close("agent", "closing")]
+
+
+# -- where the chat is in its life ------------------------------------------------------------
+
+
+def joined_line(now: datetime) -> list[Effect]:
+    """The customer's first message (route on message): in line for an agent from now."""
+    return [Set({"queued_at": now, "queued_since": now, "queue_position": None})]
+
+
+def requeued(c: Conversation, now: datetime) -> list[Effect]:
+    """New, or back in the queue: no agent; its place in line is kept from when it first joined
+    (FIFO by ``queued_at``), and its queue time counts again from now."""
+    fields: dict[str, Any] = {
+        "status": QUEUED,
+        "agent_id": None,
+        "queue_position": None,
+        "queued_since": now,
+    }
+    if c.queued_at is None:
+        fields["queued_at"] = now
+    return [Set(fields)]
+
+
+def assign_to(agent_id: int, now: datetime) -> list[Effect]:
+    """Routing or a transfer hands the chat to ``agent_id`` (``assigned`` starts its clocks)."""
+    return [
+        Set(
+            {
+                "status": ASSIGNED,
+                "agent_id": agent_id,
+                "assigned_at": now,
+                "queue_position": None,
+                "handoff_from_id": None,
+            }
+        )
+    ]
+
+
+def returned_to_queue() -> list[Effect]:
+    """Taken from an agent (gone, silent, or handed to a group): to the front of the line."""
+    return [Set({"priority": 1})]
+
+
+def moved_to_group(group_id: int, from_agent_id: int, taken: bool) -> list[Effect]:
+    """S-no-blind-transfer: a transfer to a group. Nobody free to take it now: it waits at the
+    front of the group's line, never routed back to the agent who handed it off."""
+    effects: list[Effect] = [Set({"group_id": group_id})]
+    if not taken:
+        effects.append(Set({"priority": 1, "handoff_from_id": from_agent_id}))
+    return effects
+
+
+def closed(c: Conversation, by: str, now: datetime) -> list[Effect]:
+    """The chat ends (``by``: customer, agent, idle, abuse, system): every clock stops."""
+    fields = {"status": CLOSED, "closed_at": now, "closed_by": by, "queue_position": None}
+    return [Set(fields), *ended(c)]
+
+
+# -- S-abuse ----------------------------------------------------------------------------------
+
+
+def abuse_warned(c: Conversation, now: datetime) -> list[Effect]:
+    """The warning went out (the agent's quick reply or the automatic one): noted once."""
+    return [] if c.abuse_warned_at is not None else [Set({"abuse_warned_at": now})]
+
+
+def customer_abusive(c: Conversation, now: datetime) -> list[Effect]:
+    """S-abuse: abuse is warned once; abuse after the warning ends the chat, the customer
+    flagged for supervisors."""
+    if c.abuse_warned_at is None:
+        return [*abuse_warned(c, now), Say("abuse_warning")]
+    return cut_off(c)
+
+
+def cut_off(c: Conversation) -> list[Effect]:
+    """S-abuse, S-customer-ends: only an abusive customer may be cut off, after a warning."""
+    if c.abuse_warned_at is None:
+        raise Refused(
+            "S-abuse: warn the customer first (quick reply abuse_warning), then end the chat"
+        )
+    return [Flag("abuse"), Close("abuse", None)]

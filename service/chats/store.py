@@ -17,7 +17,14 @@ from sqlalchemy.orm.util import identity_key
 
 from service.chats.frames import message_frame
 from service.db.models import Agent, Chat, Message
-from service.unit import Work
+from service.db.unit_of_work import Work
+from service.errors import TextTooLong
+
+
+def check_length(text: str, limit: int) -> None:
+    """A text the log refuses to store: over ``KEFU_MAX_TEXT`` characters."""
+    if len(text) > limit:
+        raise TextTooLong(f"text over {limit} characters")
 
 
 async def append(

@@ -48,23 +48,26 @@ from service.chats.machine import (
     Effect,
     Limits,
 )
+from service.chats.repository import locked_chat
 from service.chats.routing import agent_address
+from service.chats.rows import set_fields
 from service.db.models import (
     Agent,
     AgentStatus,
     Chat,
     ChatStatus,
+    Customer,
     Message,
     Reply,
     Timer,
     TimingEvent,
 )
+from service.db.unit_of_work import Units, Work
 from service.errors import InvalidState
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
-from service.unit import Units, Work
 
-__all__ = ["ACCEPT_TIMEOUT", "APOLOGIES", "HOLD_EXPIRED", "LONG_WAIT", "Timing", "locked_chat"]
+__all__ = ["ACCEPT_TIMEOUT", "APOLOGIES", "HOLD_EXPIRED", "LONG_WAIT", "Timing"]
 
 APOLOGIES = (LONG_WAIT, HOLD_EXPIRED)
 
@@ -74,25 +77,17 @@ Decide = Callable[[Conversation, datetime], list[Effect]]
 
 
 class Say(Protocol):
+    """Store and send a template in the chat (the chat service's ``template``)."""
+
     async def __call__(
-        self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True
+        self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
     ) -> None: ...
 
 
 class Close(Protocol):
+    """End the chat (the chat service's ``close``: hooks, clocks, the freed seat)."""
+
     async def __call__(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None: ...
-
-
-async def locked_chat(work: Work, chat_id: int) -> Chat | None:
-    """The chat row, locked for this unit on PostgreSQL (SQLite has one writer anyway).
-
-    Once locked, the row is this transaction's until it ends: the loaded object is current.
-    """
-    if work.is_postgres and chat_id not in work.locked:
-        chat = await work.session.get(Chat, chat_id, with_for_update=True, populate_existing=True)
-        work.locked.add(chat_id)
-        return chat
-    return await work.session.get(Chat, chat_id)
 
 
 def limits(settings: Settings) -> Limits:
@@ -131,8 +126,7 @@ class Timing:
         for effect in effects:
             match effect:
                 case machine.Set(fields):
-                    for name, value in fields.items():
-                        setattr(chat, name, value)
+                    set_fields(chat, fields)
                 case machine.Say(key, notify_agent):
                     await self._say(work, chat, key, notify_agent=notify_agent)
                 case machine.Send("audience", frame):
@@ -174,6 +168,11 @@ class Timing:
                     await routing.route(work, chat)
                 case machine.Close(by, template):
                     await self._close(work, chat, by=by, template=template)
+                case machine.Flag(reason):
+                    customer = await work.session.get_one(Customer, chat.customer_id)
+                    if customer.flagged_at is None:
+                        customer.flagged_at = work.now
+                        customer.flag_reason = reason
 
     # -- what the chat service tells the clocks --------------------------------------------------
 
@@ -215,10 +214,6 @@ class Timing:
         """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
         effects = machine.unassigned(Conversation.of(chat), work.now, self.limits)
         await self.apply(work, chat, effects)
-
-    async def ended(self, work: Work, chat: Chat) -> None:
-        """The chat closed: every clock stops."""
-        await self.apply(work, chat, machine.ended(Conversation.of(chat)))
 
     # -- what happens when a clock runs out ---------------------------------------------------
 

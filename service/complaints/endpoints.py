@@ -41,11 +41,11 @@ from service.complaints.workflow import (
     Status,
 )
 from service.db.models import Customer
+from service.db.unit_of_work import Work
 from service.errors import NotFound
 from service.realtime.protocol import RowId
 from service.runtime import Runtime
 from service.tokens.service import CONFIGURED
-from service.unit import Work
 
 router = APIRouter()
 

@@ -194,3 +194,89 @@ def test_a_closed_chat_stops_every_clock_and_ignores_late_timers() -> None:
     closed = chat(status="closed", waiting_since=at(0))
     assert machine.long_wait_due(closed, at(100)) == []
     assert machine.hold_due(replace(closed, held_since=at(0)), at(100)) == []
+
+
+# -- where the chat is in its life ------------------------------------------------------------
+
+
+def fields_of(effects: list[Effect]) -> dict[str, object]:
+    changed: dict[str, object] = {}
+    for effect in effects:
+        if isinstance(effect, Set):
+            changed.update(effect.fields)
+    return changed
+
+
+def test_fifo_a_chat_back_in_the_queue_keeps_its_place_in_line() -> None:
+    # S-no-unattended: back in line, the chat keeps the place it first joined at (FIFO) and its
+    # queue time counts again from now; a chat never in line joins it now.
+    back = machine.requeued(chat(queued_at=at(0)), at(90))
+    assert fields_of(back) == {
+        "status": "queued",
+        "agent_id": None,
+        "queue_position": None,
+        "queued_since": at(90),
+    }
+    new = machine.requeued(chat(status="queued", agent_id=None), at(5))
+    assert fields_of(new)["queued_at"] == at(5)
+
+
+def test_route_on_message_the_first_message_joins_the_line() -> None:
+    assert fields_of(machine.joined_line(at(3))) == {
+        "queued_at": at(3),
+        "queued_since": at(3),
+        "queue_position": None,
+    }
+
+
+def test_an_assignment_names_the_agent_and_forgets_the_handoff() -> None:
+    assert fields_of(machine.assign_to(4, at(2))) == {
+        "status": "assigned",
+        "agent_id": 4,
+        "assigned_at": at(2),
+        "queue_position": None,
+        "handoff_from_id": None,
+    }
+
+
+def test_s_no_blind_transfer_to_a_group_nobody_can_take_now() -> None:
+    # Nobody free: the front of the group's line, never routed back to the agent who let go.
+    assert fields_of(machine.moved_to_group(2, 3, taken=False)) == {
+        "group_id": 2,
+        "priority": 1,
+        "handoff_from_id": 3,
+    }
+    assert fields_of(machine.moved_to_group(2, 3, taken=True)) == {"group_id": 2}
+    assert fields_of(machine.returned_to_queue()) == {"priority": 1}
+
+
+def test_a_close_stops_every_clock_and_says_who_closed() -> None:
+    c = chat(waiting_since=at(0), held_since=at(5), closes_at=at(30))
+    effects = machine.closed(c, "customer", at(40))
+    assert fields_of(effects) == {
+        "status": "closed",
+        "closed_at": at(40),
+        "closed_by": "customer",
+        "queue_position": None,
+        "waiting_since": None,
+        "held_since": None,
+        "hold_expired": False,
+        "closes_at": None,
+    }
+    assert cancels(effects) == {"clock:7", "accept:7"}
+
+
+def test_s_abuse_warned_once_then_the_chat_ends_and_the_customer_is_flagged() -> None:
+    first = machine.customer_abusive(chat(), at(0))
+    assert said(first) == ["abuse_warning"]
+    assert fields_of(first) == {"abuse_warned_at": at(0)}
+    warned = after(chat(), first)
+    assert machine.customer_abusive(warned, at(9)) == [
+        machine.Flag("abuse"),
+        Close("abuse", None),
+    ]
+    # The agent's own warning is noted once; cutting off needs it first.
+    assert machine.abuse_warned(warned, at(20)) == []
+    with pytest.raises(machine.Refused):
+        machine.cut_off(chat())
+    assert machine.cut_off(warned)[-1] == Close("abuse", None)

@@ -14,6 +14,7 @@ from service import audit
 from service.api.auth import CallerDep, RuntimeDep
 from service.api.roles import AccessDep
 from service.chats.frames import customer_card
+from service.chats.repository import open_chat
 from service.chats.store import frames_after
 from service.db.models import Chat, Customer
 from service.errors import NotFound
@@ -108,7 +109,7 @@ async def force_close(chat_id: RowId, runtime: RuntimeDep, caller: CallerDep) ->
     async with runtime.units() as work:
         if await work.session.get(Chat, chat_id) is None:
             raise NotFound(f"no chat {chat_id}")
-        chat = await runtime.chats.open_chat(work, chat_id)
+        chat = await open_chat(work, chat_id)
         before = audit.snapshot(chat, CLOSE_FIELDS)
         await runtime.chats.close(work, chat, by="system", template="closing")
         after = audit.snapshot(chat, CLOSE_FIELDS)
