@@ -41,6 +41,9 @@ async def _with_session(settings: Settings, action: str, **kwargs: str) -> str |
             agent, token = await create_agent(
                 session, data, now=now, default_capacity=settings.default_capacity
             )
+            await audit.record(
+                session, CLI, now, "agent.create", agent, None, audit.snapshot(agent)
+            )
             return f"agent {agent.id} ({agent.name}, 工号 {agent.employee_no}) token: {token}"
     finally:
         await database.dispose()

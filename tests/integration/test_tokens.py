@@ -181,8 +181,11 @@ async def test_the_cli_creates_lists_rotates_and_revokes_tokens(
     missing = cli(url, tmp_path, "revoke-token", "999")
     assert (missing.returncode, missing.stderr.splitlines()[-1]) == (1, "kefu: no token 999")
 
+    assert cli(url, tmp_path, "create-agent", "小王", "3001").returncode == 0
+
     actions = (await server.http.get("/api/v1/audit", params={"actor": "cli"})).json()
     assert [row["action"] for row in actions["items"]] == [
+        "agent.create",
         "token.revoke",
         "token.rotate",
         "token.create",

@@ -19,7 +19,20 @@ from service.api.roles import authorize
 from service.complaints import endpoints as complaints
 
 # Every route's rule is in service/api/roles.py; ``authorize`` applies it.
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(authorize)],
+    responses={
+        401: {
+            "description": "no bearer token, or one nobody holds (problem+json `unauthorized`)",
+            "content": {"application/problem+json": {}},
+        },
+        403: {
+            "description": "the caller's role may not use this route (docs/admin.md)",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
 router.include_router(agents.router)
 router.include_router(chats.router)
 router.include_router(reports.router)
