@@ -51,6 +51,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
     op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"])
     op.create_index("ix_audit_log_target", "audit_log", ["target_type", "target_id"])
+    append_only()
     op.create_table(
         "used_signatures",
         sa.Column("sig_hash", sa.String(length=64), nullable=False),
@@ -60,9 +61,34 @@ def upgrade() -> None:
     op.create_index("ix_used_signatures_expires_at", "used_signatures", ["expires_at"])
 
 
+def append_only() -> None:
+    """The database itself refuses to change or delete an audit row, whoever asks."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+            " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+        )
+        return
+    for event in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER audit_log_append_only_{event.lower()} BEFORE {event} ON audit_log"
+            " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
+
+
 def downgrade() -> None:
     op.drop_index("ix_used_signatures_expires_at", table_name="used_signatures")
     op.drop_table("used_signatures")
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION audit_log_append_only()")
+    else:
+        op.execute("DROP TRIGGER audit_log_append_only_update")
+        op.execute("DROP TRIGGER audit_log_append_only_delete")
     op.drop_index("ix_audit_log_target", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_at", table_name="audit_log")
     op.drop_index("ix_audit_log_at", table_name="audit_log")

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import delete, update
+from sqlalchemy.exc import DBAPIError
+
 from service.db.models import AuditEntry
 from tests.support.complaints import complain, row_of
 from tests.support.server import Server
@@ -191,10 +195,19 @@ async def test_the_audit_log_filters_and_pages(server: Server) -> None:
     assert naive.status_code == 422
 
 
-async def test_the_audit_log_cannot_be_changed_over_the_api(server: Server) -> None:
+async def test_the_audit_log_cannot_be_changed_over_the_api_nor_in_the_database(
+    server: Server,
+) -> None:
     await server.new_agent("小王", "1001")
     [row] = await audit(server)
     for method in ("PATCH", "PUT", "DELETE"):
         response = await server.http.request(method, f"/api/v1/audit/{row['id']}", json={})
         assert response.status_code in (404, 405)
+    for statement in (
+        update(AuditEntry).values(actor="someone else"),
+        delete(AuditEntry),
+    ):
+        with pytest.raises(DBAPIError, match="audit_log is append-only"):
+            async with server.runtime.units() as work:
+                await work.session.execute(statement)
     assert await audit(server) == [row]
