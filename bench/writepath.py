@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import event
 
-from service.api.customer_ws import storing
 from service.chats.service import Ack
 from service.clock import ManualClock
 from tests.support.databases import PostgresTemplate, SqliteTemplate
@@ -46,7 +45,7 @@ async def measure(url: str, chats: int, messages: int, lone: bool) -> dict[str, 
         event.listen(runtime.database.engine.sync_engine, "before_cursor_execute", count)
 
         async def one(n: int) -> Ack:
-            store, touches = storing(runtime, ids[n % chats], f"w{n}", TEXT)
+            store, touches = runtime.chats.customer_message_step(ids[n % chats], f"w{n}", TEXT)
             return await runtime.writer.run(store, touches)
 
         batches = runtime.writer.stats.batches

@@ -17,11 +17,11 @@ from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.metrics import DeskMetrics
-from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
 from service.supervisor import Supervisor
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
 
@@ -62,6 +62,7 @@ class Runtime:
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
+        chats.message_hooks.append(complaints.scan_message)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke

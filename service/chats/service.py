@@ -24,18 +24,19 @@ from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.repository import chat_of, chats_of, locked_chat, open_chat
 from service.chats.routing import agent_address, customer_address
 from service.chats.rows import write
-from service.chats.store import append, check_length, find_resend, frames_after
+from service.chats.store import append, check_length, find_resend, frames_after, touches
 from service.chats.timing import Timing
+from service.db.group_commit import Step, Touches
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.db.unit_of_work import Units, Work
 from service.desk.service import Desk, serving
 from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
-from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
 from service.tokens.signatures import spend
@@ -47,6 +48,9 @@ CUSTOMER_GONE = "customer_gone"
 
 # Runs as a chat closes, after its closing template and before ``closed`` goes out (the survey).
 ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
+# Runs after a customer's message is stored (not a resend): (work, chat id, seq, text); the
+# complaint keywords (S-record).
+MessageHook = Callable[[Work, int, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class ChatService:
         self.catalog = catalog
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
+        self.message_hooks: list[MessageHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
@@ -204,10 +209,22 @@ class ChatService:
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
             # route_on=message: the first word puts the chat in line; the routing pass assigns
-            # it after the commit, and the silent-agent clock starts from this message.
+            # it after the commit, and the silent-agent timer starts from this message.
             routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
+        for hook in self.message_hooks:
+            await hook(work, chat.id, message.seq, text)
         return Ack(client_id, message.seq, duplicate=False)
+
+    def customer_message_step(
+        self, chat_id: int, client_id: str, text: str
+    ) -> tuple[Step[Ack], Touches]:
+        """A customer's ``message`` as a unit for the group commit, and what it touches."""
+
+        async def store(work: Work) -> Ack:
+            return await self.customer_message(work, chat_id, client_id, text)
+
+        return store, touches(chat_id, Sender.customer, None, client_id)
 
     async def customer_typing(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
@@ -317,6 +334,19 @@ class ChatService:
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
+    async def agent_message_seq(
+        self,
+        work: Work,
+        agent_id: int,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        hold_back: bool | None = None,
+    ) -> int:
+        """``agent_message`` as the group commit's step: the seq to acknowledge."""
+        sent = await self.agent_message(work, agent_id, chat_id, client_id, text, hold_back)
+        return sent.seq
+
     async def agent_hold(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await chat_of(work, agent_id, chat_id)
         await self.timing.hold(work, chat)
@@ -325,7 +355,13 @@ class ChatService:
         chat = await chat_of(work, agent_id, chat_id)
         work.send(customer_address(chat.id), {"type": "typing"})
 
-    async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
+    async def agent_close(
+        self, work: Work, agent_id: int, chat_id: int, reason: str | None = None
+    ) -> None:
+        if reason == "abuse":
+            # S-abuse: cut off at once, after a warning (refused without one).
+            await self.conduct.close_abusive(work, agent_id, chat_id)
+            return
         chat = await chat_of(work, agent_id, chat_id)
         # S-customer-ends: ask once more and leave the customer a grace period to answer.
         await self.timing.agent_closing(work, chat)

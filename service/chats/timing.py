@@ -1,17 +1,17 @@
-"""The clocks of a chat, applied: the decisions are service/chats/machine.py's, made here real.
+"""The timers of a chat, applied: the decisions are service/chats/machine.py's, made here real.
 
 Each method loads the chat's state, asks the machine what the event means and applies the
 effects it returns in the unit of work (fields set on the row, templates said, frames queued,
 timers armed or cancelled, replies and timing events stored). This is the only place that writes
-the fields of a chat's conversation clocks.
+the fields of a chat's conversation timers.
 
-At any moment a chat's conversation is in one state, so it runs one clock: the customer waits
+At any moment a chat's conversation is in one state, so it runs one timer: the customer waits
 for an answer (long wait), the agent holds (hold), it is the customer's turn (idle), or the
-agent has closed (closing grace). That clock is one durable timer (service/timers), keyed
-``clock:<chat>``, armed in the unit of work of the change that starts it and replacing whichever
-ran before; the silent-agent timer (``accept:<chat>``) runs beside it, tied to an assignment.
-The chat row holds the state a handler checks when it fires, so one that lost a race does
-nothing. docs/timing.md explains each rule and why it works this way.
+agent has closed (closing grace). That timer is one durable row (service/timers), keyed
+``conversation:<chat>``, armed in the unit of work of the change that starts it and replacing
+whichever ran before; the silent-agent timer (``accept:<chat>``) runs beside it, tied to an
+assignment. The chat row holds the state a handler checks when it fires, so one that lost a
+race does nothing. docs/timing.md explains each rule and why it works this way.
 
 - long wait (S-long-wait, S-max-wait): a customer message no agent has answered starts a wait;
   after ``KEFU_LONG_WAIT_S`` the apology goes out, once per wait.
@@ -85,7 +85,7 @@ class Say(Protocol):
 
 
 class Close(Protocol):
-    """End the chat (the chat service's ``close``: hooks, clocks, the freed seat)."""
+    """End the chat (the chat service's ``close``: hooks, timers, the freed seat)."""
 
     async def __call__(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None: ...
 
@@ -174,7 +174,7 @@ class Timing:
                         customer.flagged_at = work.now
                         customer.flag_reason = reason
 
-    # -- what the chat service tells the clocks --------------------------------------------------
+    # -- what the chat service tells the timers --------------------------------------------------
 
     async def customer_wrote(self, work: Work, chat: Chat, message: Message) -> None:
         state = Conversation.of(chat)
@@ -207,15 +207,15 @@ class Timing:
         await self.apply(work, chat, effects)
 
     async def assigned(self, work: Work, chat: Chat) -> None:
-        """Routing handed the chat to an agent: queue time is stored, the agent's clock starts."""
+        """Routing handed the chat to an agent: queue time is stored, the agent's timer starts."""
         await self.apply(work, chat, machine.assigned(Conversation.of(chat), work.now, self.limits))
 
     async def unassigned(self, work: Work, chat: Chat) -> None:
-        """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
+        """The chat leaves its agent for the queue: the wait's timer goes on, no other."""
         effects = machine.unassigned(Conversation.of(chat), work.now, self.limits)
         await self.apply(work, chat, effects)
 
-    # -- what happens when a clock runs out ---------------------------------------------------
+    # -- what happens when a timer runs out ---------------------------------------------------
 
     async def _fired(self, work: Work, timer: Timer) -> tuple[Chat, Conversation] | None:
         chat = await locked_chat(work, timer.payload["chat_id"])

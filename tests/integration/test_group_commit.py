@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.api.customer_ws import storing
 from service.chats.service import Ack
 from service.chats.store import client_key
 from service.complaints.models import Complaint
@@ -41,7 +40,7 @@ def customer_says(
     server: Server, chat_id: int, client_id: str, text: str
 ) -> Callable[[], Awaitable[Ack]]:
     """What the customer gateway hands the writer for one message frame."""
-    store, touches = storing(server.runtime, chat_id, client_id, text)
+    store, touches = server.runtime.chats.customer_message_step(chat_id, client_id, text)
     return lambda: server.runtime.writer.run(store, touches)
 
 
