@@ -85,8 +85,13 @@ async def record(
     target: Base | tuple[str, object],
     before: State,
     after: State,
-) -> AuditEntry:
-    """Add the row for one change to the change's own session (it commits with it)."""
+) -> AuditEntry | None:
+    """Add the row for one change to the change's own session (it commits with it).
+
+    A change that changed nothing (the same values sent again) leaves no row.
+    """
+    if before is not None and before == after:
+        return None
     before, after = changed(before, after)
     kind, ident = _target(target)
     entry = AuditEntry(

@@ -33,6 +33,9 @@ async def test_agent_changes_are_audited_without_their_secrets(server: Server) -
     await server.http.post(f"/api/v1/agents/{created['id']}/token")
     await server.http.delete(f"/api/v1/agents/{created['id']}/token")
 
+    same = await server.http.patch(f"/api/v1/agents/{created['id']}", json={"capacity": 4})
+    assert same.status_code == 200  # nothing changed: no row
+
     rows = await audit(server, target_type="agent", target_id=str(created["id"]))
     assert [row["action"] for row in rows] == [
         "agent.token_revoke",
