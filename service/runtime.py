@@ -57,7 +57,8 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
         database = create_database(settings.database_url)
         bus = create_bus(settings.redis_url, settings.bus_prefix)
-        units = Units(database, bus, clock)
+        metrics = DeskMetrics()
+        units = Units(database, bus, clock, metrics)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
@@ -93,6 +94,7 @@ class Runtime:
             positions,
             router,
             heartbeat,
+            metrics,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
