@@ -44,11 +44,5 @@ async def signed_in(
     return caller
 
 
-async def admin_of(caller: Annotated[Caller, Depends(signed_in)]) -> str:
-    """The name of whoever makes this request, as histories record it."""
-    return caller.name
-
-
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 CallerDep = Annotated[Caller, Depends(signed_in)]
-AdminDep = Annotated[str, Depends(admin_of)]
