@@ -157,3 +157,11 @@ class Unavailable(KefuError):
 
     code = "unavailable"
     status = 503
+
+
+class PromiseRefused(KefuError):
+    """S-callback-24h: the promised time is in the past or too far ahead; ``reason`` says
+    which (``past``, ``too_far``, ``no_zone``, ``no_complaint``)."""
+
+    code = "promise_refused"
+    status = 422

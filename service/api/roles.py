@@ -71,7 +71,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/reports/forbidden-phrases"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/queue"): DESK,
     ("GET", f"{V1}/desk"): DESK,
-    # The notification table, the customers and the callbacks are the supervisors' work.
+    # The notification table, customers, callbacks, promises, shifts: the supervisors' work.
     ("GET", f"{V1}/complaints"): DESK,
     ("GET", f"{V1}/complaints/export.csv"): DESK,
     ("GET", f"{V1}/complaints/workflow"): DESK,
@@ -84,6 +84,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/callbacks"): DESK,
     ("GET", f"{V1}/callbacks/{{callback_id}}"): DESK,
     ("PATCH", f"{V1}/callbacks/{{callback_id}}"): DESK,
+    ("GET", f"{V1}/promises"): DESK,
+    ("GET", f"{V1}/promises/{{promise_id}}"): DESK,
+    ("PATCH", f"{V1}/promises/{{promise_id}}"): DESK,
+    ("GET", f"{V1}/shifts"): DESK,
+    ("GET", f"{V1}/handovers"): DESK,
 }
 
 

@@ -73,6 +73,7 @@ TARGET_NAMES = {
     "admin_tokens": "token",
     "complaints": "complaint",
     "callbacks": "callback",
+    "promises": "promise",
     "chats": "chat",
 }
 

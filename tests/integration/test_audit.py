@@ -214,3 +214,22 @@ async def test_the_audit_log_cannot_be_changed_over_the_api_nor_in_the_database(
             async with server.runtime.units() as work:
                 await work.session.execute(statement)
     assert await audit(server) == [row]
+
+
+async def test_a_promise_kept_over_the_api_is_audited(server: Server) -> None:
+    agent = await server.agent()
+    customer = await server.customer()
+    await agent.until("assigned", chat_id=customer.chat_id)
+    due = "2026-01-05T18:00:00+08:00"  # an hour after the test clock's start
+    await agent.send(
+        {"type": "promise", "chat_id": customer.chat_id, "kind": "callback", "due_at": due}
+    )
+    card = (await agent.until("promise", event="made"))["promise"]
+    kept = await server.http.patch(
+        f"/api/v1/promises/{card['id']}", json={"state": "done", "outcome": "答复了"}
+    )
+    assert kept.status_code == 200, kept.text
+    row = await last(server, "promise.complete")
+    assert (row["target_type"], row["target_id"]) == ("promise", str(card["id"]))
+    assert row["before"]["state"] == "open"
+    assert (row["after"]["state"], row["after"]["outcome"]) == ("done", "答复了")

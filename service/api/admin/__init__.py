@@ -11,7 +11,9 @@ from service.api.admin import (
     customers,
     desk,
     groups,
+    promises,
     reports,
+    shifts,
     templates,
     tokens,
 )
@@ -41,6 +43,8 @@ router.include_router(customers.router)
 router.include_router(groups.router)
 router.include_router(templates.router)
 router.include_router(callbacks.router)
+router.include_router(promises.router)
+router.include_router(shifts.router)
 router.include_router(desk.router)
 router.include_router(conduct_reports.router)
 router.include_router(tokens.router)
