@@ -15,6 +15,7 @@ from service.api.sockets import (
     reject,
     serve_frames,
 )
+from service.chats import receipts
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import client_key
@@ -26,6 +27,7 @@ from service.realtime.protocol import (
     AgentClose,
     AgentCommand,
     AgentMessage,
+    AgentRead,
     AgentTyping,
     ComplaintFrame,
     Correct,
@@ -120,10 +122,18 @@ async def agent_socket(websocket: WebSocket) -> None:
                     message.client_id,
                     message.text,
                     message.hold_back,
+                    message.attachment_ids,
                 )
                 return sent.seq
 
             await stored(command.chat_id, command.client_id, reply)
+        elif isinstance(command, AgentRead):
+            read = command
+            # Batched with the messages: a read costs a column, not a unit of its own.
+            await runtime.writer.run(
+                lambda work: receipts.agent_read(work, agent_id, read.chat_id, read.seq),
+                Touches(read.chat_id),
+            )
         elif isinstance(command, UseTemplate):
             template = command
             await stored(

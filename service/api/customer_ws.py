@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import suppress
 
 from fastapi import APIRouter, WebSocket
@@ -15,11 +16,12 @@ from service.api.sockets import (
     reject,
     serve_frames,
 )
+from service.chats import receipts
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.chats.store import client_key
 from service.db.models import Sender
-from service.errors import Forbidden, Unauthorized, Unsupported
+from service.errors import Forbidden, NotYourChat, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     CUSTOMER_TYPES,
@@ -27,6 +29,7 @@ from service.realtime.protocol import (
     CustomerClose,
     CustomerCommand,
     CustomerMessage,
+    CustomerRead,
     CustomerTyping,
     LeaveMessage,
     Parser,
@@ -41,11 +44,17 @@ from service.writer import Step, Touches
 router = APIRouter()
 
 
-def storing(runtime: Runtime, chat_id: int, client_id: str, text: str) -> tuple[Step[Ack], Touches]:
+def storing(
+    runtime: Runtime,
+    chat_id: int,
+    client_id: str,
+    text: str,
+    attachments: Sequence[int] = (),
+) -> tuple[Step[Ack], Touches]:
     """The unit of a customer's message frame, and what it touches (for the writer)."""
 
     async def store(work: Work) -> Ack:
-        ack = await runtime.chats.customer_message(work, chat_id, client_id, text)
+        ack = await runtime.chats.customer_message(work, chat_id, client_id, text, attachments)
         if not ack.duplicate:
             await runtime.complaints.scan_message(work, chat_id, ack.seq, text)
         return ack
@@ -94,8 +103,18 @@ async def customer_socket(websocket: WebSocket) -> None:
     async def handle(command: CustomerCommand) -> None:
         chats = runtime.chats
         if isinstance(command, CustomerMessage):
-            store, touches = storing(runtime, chat_id, command.client_id, command.text)
+            store, touches = storing(
+                runtime, chat_id, command.client_id, command.text, command.attachment_ids
+            )
             await runtime.writer.run(store, touches, acked=acknowledge)
+        elif isinstance(command, CustomerRead):
+            if command.chat_id not in (None, chat_id):
+                raise NotYourChat(f"chat {command.chat_id} is not this socket's chat")
+            seq = command.seq
+            # Batched with the messages: a read costs a column, not a unit of its own.
+            await runtime.writer.run(
+                lambda work: receipts.customer_read(work, chat_id, seq), Touches(chat_id)
+            )
         elif isinstance(command, CustomerTyping):
             async with runtime.units() as work:
                 await chats.customer_typing(work, chat_id)

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from service.agents.service import authenticate
+from service.attachments.store import claim
 from service.chats import routing
 from service.chats.conduct import Conduct
-from service.chats.frames import agent_card, chat_summary, message_frame
+from service.chats.frames import agent_card, chat_summary, message_frame, read_state
 from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.routing import agent_address, customer_address
 from service.chats.store import append, find_resend, frames_after
@@ -163,7 +164,11 @@ class ChatService:
 
     async def _state(self, work: Work, chat: Chat) -> dict[str, Any]:
         """Where the chat stands, for a customer (re)joining it."""
-        state: dict[str, Any] = {"seq": chat.last_seq, "status": chat.status}
+        state: dict[str, Any] = {
+            "seq": chat.last_seq,
+            "status": chat.status,
+            "read": read_state(chat),
+        }
         if chat.status == ChatStatus.queued:
             if routing.is_in_line(chat):
                 state["position"] = await routing.position_of(work, chat)
@@ -175,7 +180,14 @@ class ChatService:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
         return state
 
-    async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
+    async def customer_message(
+        self,
+        work: Work,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        attachments: Sequence[int] = (),
+    ) -> Ack:
         self._check_length(text)
         # A resend is acknowledged again even if the chat has closed since the first copy.
         existing = await find_resend(work, chat_id, Sender.customer, None, client_id)
@@ -183,6 +195,8 @@ class ChatService:
             return Ack(client_id, existing, duplicate=True)
         chat = await self._open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
+        if attachments:
+            message.attachments = await claim(work, chat.id, message.seq, attachments, None)
         work.send(routing.audience(chat), partial(message_frame, message))
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
@@ -283,6 +297,7 @@ class ChatService:
         client_id: str,
         text: str,
         hold_back: bool | None = None,
+        attachments: Sequence[int] = (),
     ) -> Ack:
         self._check_length(text)
         existing = await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
@@ -296,6 +311,8 @@ class ChatService:
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id
         )
+        if attachments:
+            message.attachments = await claim(work, chat.id, message.seq, attachments, agent_id)
         if hit is not None:
             await self.conduct.record(work, agent_id, chat.id, hit, message)
         work.send(routing.audience(chat), partial(message_frame, message, agent))

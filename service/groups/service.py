@@ -68,9 +68,7 @@ async def describe(session: AsyncSession, group: Group) -> GroupOut:
         )
     ).all()
     queued = await session.scalar(
-        select(func.count())
-        .select_from(Chat)
-        .where(Chat.group_id == group.id, in_line())
+        select(func.count()).select_from(Chat).where(Chat.group_id == group.id, in_line())
     )
     online = sum(
         1

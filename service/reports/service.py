@@ -137,9 +137,7 @@ async def _events(
 
 async def queue(session: AsyncSession, now: datetime) -> schemas.QueueReport:
     """The queue as it stands: how many wait for an agent, and who has waited longest."""
-    length = await session.scalar(
-        select(func.count()).select_from(Chat).where(in_line())
-    )
+    length = await session.scalar(select(func.count()).select_from(Chat).where(in_line()))
     oldest = (
         await session.execute(
             select(Chat.id, Chat.queued_since)
