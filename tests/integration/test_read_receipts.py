@@ -111,7 +111,7 @@ async def test_reads_join_the_writers_batches(server: Server) -> None:
     ids = [c.chat_id for c in customers]
     deadline = time.monotonic() + TIMEOUT
     while await server.rows(
-        select(Chat.id).where(Chat.id.in_(ids), Chat.customer_read_seq == 1)
+        select(Chat.id).where(Chat.id.in_(ids), Chat.customer_read_seq == 1).order_by(Chat.id)
     ) != sorted(ids):
         assert time.monotonic() < deadline, "the reads were not all stored"
         await asyncio.sleep(0.01)
