@@ -1,7 +1,7 @@
 """A server under test, as its own process: ``python -m bench.server kefu|relay --port N``.
 
 Both kinds run under ``uvicorn.run`` with the flags ``python -m service serve`` uses
-(``service.__main__.uvicorn_options``), so the floor and kefu differ only in the application.
+(``service.serving.uvicorn_options``), so the floor and kefu differ only in the application.
 kefu reads its settings from the environment (``KEFU_DATABASE_URL``, ``KEFU_ADMIN_TOKEN``, …)
 as in production, and gets one bench-only timer kind (``bench_wait``) plus ``/bench/timers`` to
 arm and count it: phase E stands in with it for the long-wait timer until that kind exists.
@@ -23,14 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bench.relay import create_relay
-from service.__main__ import tune_gc, uvicorn_options
 from service.app import create_app
 from service.db.migrate import upgrade
 from service.db.models import Timer
+from service.db.unit_of_work import Work
 from service.runtime import Runtime
+from service.serving import tune_gc, uvicorn_options
 from service.settings import Settings
 from service.timers import arm
-from service.unit import Work
 
 BENCH_KIND = "bench_wait"
 

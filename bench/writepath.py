@@ -2,7 +2,7 @@
 
 A real kefu app (the test harness's server on a free port) with one agent and ``--chats`` open
 chats; their sockets are then closed, so what is measured is the storing of messages, not the
-fan-out. Customer messages go to the process's writer (service/writer.py) exactly as the
+fan-out. Customer messages go to the process's writer (service/db/group_commit.py) exactly as the
 customer gateway sends them, ``--chats`` at a time (one batch each), or with ``--lone`` one at a
 time (one batch per message, as on an idle server). Prints messages per second and the
 process's CPU time per message (every thread counted), and the statements the database ran.
@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import event
 
-from service.api.customer_ws import storing
 from service.chats.service import Ack
 from service.clock import ManualClock
 from tests.support.databases import PostgresTemplate, SqliteTemplate
@@ -46,7 +45,7 @@ async def measure(url: str, chats: int, messages: int, lone: bool) -> dict[str, 
         event.listen(runtime.database.engine.sync_engine, "before_cursor_execute", count)
 
         async def one(n: int) -> Ack:
-            store, touches = storing(runtime, ids[n % chats], f"w{n}", TEXT)
+            store, touches = runtime.chats.customer_message_step(ids[n % chats], f"w{n}", TEXT)
             return await runtime.writer.run(store, touches)
 
         batches = runtime.writer.stats.batches

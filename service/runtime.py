@@ -16,6 +16,8 @@ from service.chats.transfer import Transfers
 from service.clock import Clock
 from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
+from service.db.group_commit import GroupCommit
+from service.db.unit_of_work import Units, Work
 from service.metrics import DeskMetrics
 from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
@@ -24,8 +26,6 @@ from service.settings import Settings
 from service.supervisor import Supervisor
 from service.templates.service import Templates
 from service.timers import Scheduler
-from service.unit import Units, Work
-from service.writer import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ class Runtime:
         units = Units(database, bus, clock)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
-        complaints = ComplaintService(settings, catalog, scheduler)
+        complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
+        chats.message_hooks.append(complaints.scan_message)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
@@ -89,8 +90,8 @@ class Runtime:
             catalog,
             chats,
             complaints,
-            Transfers(chats),
-            Callbacks(chats, scheduler),
+            Transfers(settings, chats.template),
+            Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
             GroupCommit(units),
             positions,
             router,

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from service.desk.hours import parse_hours, zone
+from service.hours import parse_hours, zone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     # S-forbidden-phrases: "block" refuses an agent message with a taboo phrase, "warn" sends
     # it and records the hit.
     forbidden_mode: Literal["block", "warn"] = "block"
-    # S-no-unattended: daily windows in local time (service/desk/hours.py has the format).
+    # S-no-unattended: daily windows in local time (service/hours.py has the format).
     service_hours: str = "00:00-24:00"
     timezone: str = "Asia/Shanghai"
     # S-callback-24h: a message left while nobody could answer is due back within this.

@@ -48,7 +48,7 @@ def check(settings: Settings, workers: int) -> None:
 
 def run_worker(sock: socket.socket) -> None:
     """One worker: the whole server on the inherited socket (a spawned process's entry)."""
-    from service.__main__ import run_server  # not at import: the parent needs none of it
+    from service.serving import run_server  # not at import: the parent needs none of it
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     run_server(Settings(), sock)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
@@ -18,8 +20,9 @@ from service.api.sockets import (
 from service.chats import receipts
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
-from service.chats.store import client_key
+from service.chats.store import touches
 from service.db.models import Sender
+from service.db.unit_of_work import Work
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -42,10 +45,42 @@ from service.realtime.protocol import (
     agent_hello,
 )
 from service.runtime import Runtime
-from service.unit import Work
-from service.writer import Step, Touches
 
 router = APIRouter()
+
+
+# The frames that store a message: a unit for the group commit, returning the stored seq
+# (None when nothing was stored), acked once the batch commits.
+Stored = Callable[[Runtime, Work, int, Any], Awaitable[int | None]]
+STORED: dict[type[AgentCommand], Stored] = {
+    AgentMessage: lambda rt, work, agent_id, c: rt.chats.agent_message_seq(
+        work, agent_id, c.chat_id, c.client_id, c.text, c.hold_back, c.attachment_ids
+    ),
+    UseTemplate: lambda rt, work, agent_id, c: rt.chats.conduct.send_template(
+        work, agent_id, c.chat_id, c.key, c.vars, c.client_id
+    ),
+    Note: lambda rt, work, agent_id, c: rt.chats.conduct.note(
+        work, agent_id, c.chat_id, c.text, c.client_id
+    ),
+    Correct: lambda rt, work, agent_id, c: rt.chats.conduct.correct(
+        work, agent_id, c.chat_id, c.seq, c.text, c.client_id
+    ),
+}
+# The others: one call of one service, in a unit of work of its own.
+InUnit = Callable[[Runtime, Work, int, Any], Awaitable[object]]
+IN_UNIT: dict[type[AgentCommand], InUnit] = {
+    Transfer: lambda rt, work, agent_id, c: rt.transfers.transfer(work, agent_id, c),
+    AgentTyping: lambda rt, work, agent_id, c: rt.chats.agent_typing(work, agent_id, c.chat_id),
+    Status: lambda rt, work, agent_id, c: rt.chats.set_status(work, agent_id, c.status),
+    AgentClose: lambda rt, work, agent_id, c: rt.chats.agent_close(
+        work, agent_id, c.chat_id, c.reason
+    ),
+    Hold: lambda rt, work, agent_id, c: rt.chats.agent_hold(work, agent_id, c.chat_id),
+    ComplaintFrame: lambda rt, work, agent_id, c: rt.complaints.agent_complaint(work, agent_id, c),
+    DismissComplaint: lambda rt, work, agent_id, c: rt.complaints.dismiss_draft(
+        work, agent_id, c.complaint_id, c.comment
+    ),
+}
 
 
 @router.websocket("/ws/agent")
@@ -102,94 +137,25 @@ async def agent_socket(websocket: WebSocket) -> None:
                 await runtime.chats.conduct.record_refusal(work, refused)
             raise
 
-    async def stored(chat_id: int, client_id: str | None, step: Step[int | None]) -> None:
-        """A frame that stores a message: written with others' by the group commit, then acked."""
-        key = client_key(Sender.agent, agent_id, client_id)
-        touches = Touches(chat_id, key, agent_id)
-        await runtime.writer.run(step, touches, acked=lambda seq: ack(chat_id, client_id, seq))
-
     async def dispatch(command: AgentCommand) -> None:
-        service = runtime.chats
-        conduct = service.conduct
-        if isinstance(command, AgentMessage):
-            message = command
+        if (store := STORED.get(type(command))) is not None:
+            chat_id, client_id = command.chat_id, command.client_id  # type: ignore[union-attr]
 
-            async def reply(work: Work) -> int:
-                sent = await service.agent_message(
-                    work,
-                    agent_id,
-                    message.chat_id,
-                    message.client_id,
-                    message.text,
-                    message.hold_back,
-                    message.attachment_ids,
-                )
-                return sent.seq
+            async def step(work: Work) -> int | None:
+                return await store(runtime, work, agent_id, command)
 
-            await stored(command.chat_id, command.client_id, reply)
-        elif isinstance(command, AgentRead):
-            read = command
-            # Batched with the messages: a read costs a column, not a unit of its own.
             await runtime.writer.run(
-                lambda work: receipts.agent_read(work, agent_id, read.chat_id, read.seq),
-                Touches(read.chat_id),
+                step,
+                touches(chat_id, Sender.agent, agent_id, client_id),
+                acked=lambda seq: ack(chat_id, client_id, seq),
             )
-        elif isinstance(command, UseTemplate):
-            template = command
-            await stored(
-                command.chat_id,
-                command.client_id,
-                lambda work: conduct.send_template(
-                    work,
-                    agent_id,
-                    template.chat_id,
-                    template.key,
-                    template.vars,
-                    template.client_id,
-                ),
-            )
-        elif isinstance(command, Note):
-            note = command
-            await stored(
-                command.chat_id,
-                command.client_id,
-                lambda work: conduct.note(work, agent_id, note.chat_id, note.text, note.client_id),
-            )
-        elif isinstance(command, Correct):
-            fix = command
-            await stored(
-                command.chat_id,
-                command.client_id,
-                lambda work: conduct.correct(
-                    work, agent_id, fix.chat_id, fix.seq, fix.text, fix.client_id
-                ),
-            )
-        elif isinstance(command, Transfer):
+        elif isinstance(command, AgentRead):
+            # Batched with the messages: a read costs a column, not a unit of its own.
+            read, read_touches = receipts.agent_read_step(agent_id, command.chat_id, command.seq)
+            await runtime.writer.run(read, read_touches)
+        elif (call := IN_UNIT.get(type(command))) is not None:
             async with runtime.units() as work:
-                await runtime.transfers.transfer(work, agent_id, command)
-        elif isinstance(command, AgentTyping):
-            async with runtime.units() as work:
-                await service.agent_typing(work, agent_id, command.chat_id)
-        elif isinstance(command, Status):
-            async with runtime.units() as work:
-                await service.set_status(work, agent_id, command.status)
-        elif isinstance(command, AgentClose):
-            async with runtime.units() as work:
-                if command.reason == "abuse":
-                    await conduct.close_abusive(work, agent_id, command.chat_id)
-                else:
-                    await service.agent_close(work, agent_id, command.chat_id)
-        elif isinstance(command, Hold):
-            async with runtime.units() as work:
-                await service.agent_hold(work, agent_id, command.chat_id)
-        elif isinstance(command, ComplaintFrame):
-            async with runtime.units() as work:
-                await runtime.complaints.agent_complaint(work, agent_id, command)
-        elif isinstance(command, DismissComplaint):
-            async with runtime.units() as work:
-                await runtime.complaints.dismiss_draft(
-                    work, agent_id, command.complaint_id, command.comment
-                )
+                await call(runtime, work, agent_id, command)
         else:
             raise Unsupported(f"'{command.type}' is not available yet")
 

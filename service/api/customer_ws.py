@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
@@ -19,8 +20,8 @@ from service.api.sockets import (
 from service.chats import receipts
 from service.chats.routing import customer_address
 from service.chats.service import Ack
-from service.chats.store import client_key
-from service.db.models import Sender
+from service.db.group_commit import Touches
+from service.db.unit_of_work import Work
 from service.errors import Forbidden, NotYourChat, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
@@ -38,28 +39,23 @@ from service.realtime.protocol import (
     customer_hello,
 )
 from service.runtime import Runtime
-from service.unit import Work
-from service.writer import Step, Touches
 
 router = APIRouter()
 
 
-def storing(
-    runtime: Runtime,
-    chat_id: int,
-    client_id: str,
-    text: str,
-    attachments: Sequence[int] = (),
-) -> tuple[Step[Ack], Touches]:
-    """The unit of a customer's message frame, and what it touches (for the writer)."""
-
-    async def store(work: Work) -> Ack:
-        ack = await runtime.chats.customer_message(work, chat_id, client_id, text, attachments)
-        if not ack.duplicate:
-            await runtime.complaints.scan_message(work, chat_id, ack.seq, text)
-        return ack
-
-    return store, Touches(chat_id, client_key(Sender.customer, None, client_id))
+# Each frame but ``message`` is one call of one service, in a unit of work of its own.
+InUnit = Callable[[Runtime, Work, int, Any], Awaitable[object]]
+IN_UNIT: dict[type[CustomerCommand], InUnit] = {
+    CustomerTyping: lambda rt, work, chat_id, _: rt.chats.customer_typing(work, chat_id),
+    CustomerClose: lambda rt, work, chat_id, _: rt.chats.customer_close(work, chat_id),
+    Complain: lambda rt, work, chat_id, c: rt.complaints.customer_complain(
+        work, chat_id, c.topic, c.text
+    ),
+    Rate: lambda rt, work, chat_id, c: rt.complaints.survey.rate(work, chat_id, c.score, c.comment),
+    LeaveMessage: lambda rt, work, chat_id, c: rt.callbacks.leave_message(
+        work, chat_id, c.contact, c.text
+    ),
+}
 
 
 @router.websocket("/ws/customer")
@@ -101,39 +97,24 @@ async def customer_socket(websocket: WebSocket) -> None:
         connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
 
     async def handle(command: CustomerCommand) -> None:
-        chats = runtime.chats
         if isinstance(command, CustomerMessage):
-            store, touches = storing(
-                runtime, chat_id, command.client_id, command.text, command.attachment_ids
+            # Stored with other sockets' messages by the group commit, acked once committed.
+            step, touches = runtime.chats.customer_message_step(
+                chat_id, command.client_id, command.text, command.attachment_ids
             )
-            await runtime.writer.run(store, touches, acked=acknowledge)
-        elif isinstance(command, CustomerRead):
+            await runtime.writer.run(step, touches, acked=acknowledge)
+            return
+        if isinstance(command, CustomerRead):
             if command.chat_id not in (None, chat_id):
                 raise NotYourChat(f"chat {command.chat_id} is not this socket's chat")
-            seq = command.seq
             # Batched with the messages: a read costs a column, not a unit of its own.
-            await runtime.writer.run(
-                lambda work: receipts.customer_read(work, chat_id, seq), Touches(chat_id)
-            )
-        elif isinstance(command, CustomerTyping):
-            async with runtime.units() as work:
-                await chats.customer_typing(work, chat_id)
-        elif isinstance(command, CustomerClose):
-            async with runtime.units() as work:
-                await chats.customer_close(work, chat_id)
-        elif isinstance(command, Complain):
-            async with runtime.units() as work:
-                await runtime.complaints.customer_complain(
-                    work, chat_id, command.topic, command.text
-                )
-        elif isinstance(command, Rate):
-            async with runtime.units() as work:
-                await runtime.complaints.survey.rate(work, chat_id, command.score, command.comment)
-        elif isinstance(command, LeaveMessage):
-            async with runtime.units() as work:
-                await runtime.callbacks.leave_message(work, chat_id, command.contact, command.text)
-        else:
+            await runtime.writer.run(*receipts.customer_read_step(chat_id, command.seq))
+            return
+        call = IN_UNIT.get(type(command))
+        if call is None:
             raise Unsupported(f"'{command.type}' is not available yet")
+        async with runtime.units() as work:
+            await call(runtime, work, chat_id, command)
 
     parser = Parser(customer_commands, CUSTOMER_TYPES, settings.max_frame_bytes)
     try:

@@ -40,10 +40,10 @@ from service.db.models import (
     Sender,
     SigningKey,
 )
+from service.db.unit_of_work import Units
 from service.errors import BadUpload, InvalidState, NotYourChat, Unauthorized
 from service.security import hash_token
 from service.settings import Settings
-from service.unit import Units
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import update
 
 from service.db.models import Attachment, Sender
+from service.db.unit_of_work import Work
 from service.errors import UnknownAttachment
-from service.unit import Work
 
 _CARD = (
     Attachment.id,

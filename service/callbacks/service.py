@@ -17,29 +17,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
 from service.chats.frames import customer_card, message_frame
+from service.chats.repository import open_chat
 from service.chats.routing import customer_address
-from service.chats.store import append
+from service.chats.store import append, check_length
 from service.db.models import Callback, CallbackStatus, ChatStatus, Customer, Sender, Timer
-from service.desk.hours import local_time
+from service.db.unit_of_work import Work
 from service.errors import InvalidState, NotFound
+from service.hours import local_time
 from service.timers import Scheduler, arm, cancel
-from service.unit import Work
 
 if TYPE_CHECKING:
-    from service.chats.service import ChatService
+    from service.chats.timing import Close, Say
+    from service.desk.service import Desk
+    from service.settings import Settings
 
 CALLBACK_DUE = "callback_due"
 
 
 class Callbacks:
-    def __init__(self, chats: ChatService, scheduler: Scheduler) -> None:
-        self.chats = chats
-        self.within = timedelta(hours=chats.settings.callback_within_h)
+    def __init__(
+        self, settings: Settings, scheduler: Scheduler, desk: Desk, say: Say, close: Close
+    ) -> None:
+        self.max_text = settings.max_text
+        self.within = timedelta(hours=settings.callback_within_h)
+        self.desk = desk
+        self.say = say
+        self.close = close
         scheduler.register(CALLBACK_DUE, self._due)
 
     async def leave_message(self, work: Work, chat_id: int, contact: str, text: str) -> None:
-        self.chats.check_length(text)
-        chat = await self.chats.open_chat(work, chat_id)
+        check_length(text, self.max_text)
+        chat = await open_chat(work, chat_id)
         if chat.status != ChatStatus.queued:
             raise InvalidState("an agent is serving this chat; write to them instead")
         due = work.now + self.within
@@ -58,15 +66,15 @@ class Callbacks:
         work.session.add(callback)
         await work.session.flush()
         await arm(work, CALLBACK_DUE, _key(callback.id), due, {"callback_id": callback.id})
-        when = local_time(self.chats.desk.zone, due)
-        await self.chats.template(work, chat, "leave_message_ack", time=when)
-        await self.chats.close(work, chat, by="customer", template=None)
+        when = local_time(self.desk.zone, due)
+        await self.say(work, chat, "leave_message_ack", time=when)
+        await self.close(work, chat, by="customer", template=None)
 
     async def _due(self, work: Work, timer: Timer) -> None:
         callback = await work.session.get(Callback, timer.payload["callback_id"])
         if callback is None or callback.status != CallbackStatus.open:
             return
-        await self.chats.desk.alert(
+        await self.desk.alert(
             work,
             {
                 "kind": "callback_overdue",

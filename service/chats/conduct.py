@@ -16,16 +16,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.frames import message_frame
+from service.chats.machine import Conversation
+from service.chats.repository import chat_of
 from service.chats.routing import agent_address
-from service.chats.store import append, find_resend
-from service.db.models import Agent, Chat, Customer, Message, PhraseHit, Sender
+from service.chats.rows import write
+from service.chats.store import append, check_length, find_resend
+from service.chats.timing import Timing
+from service.db.models import Agent, Chat, Message, PhraseHit, Sender
+from service.db.unit_of_work import Work
 from service.errors import (
     ForbiddenPhraseUsed,
     InvalidState,
@@ -33,12 +37,9 @@ from service.errors import (
     NotYourMessage,
     UnknownTemplate,
 )
-from service.phrases import TEMPLATE_VARIABLES, Hit, MissingVariable
-from service.templates.service import AUTOMATIC, QUICK_REPLIES
-from service.unit import Work
-
-if TYPE_CHECKING:
-    from service.chats.service import ChatService
+from service.phrases import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
+from service.settings import Settings
+from service.templates.service import AUTOMATIC, QUICK_REPLIES, Templates
 
 SUGGESTED = ("slow_reply", "stability")  # keyword list = template key
 
@@ -58,11 +59,15 @@ class Refused(ForbiddenPhraseUsed):
 
 
 class Conduct:
-    def __init__(self, chats: ChatService) -> None:
-        self.chats = chats
-        self.guard = chats.guard
-        self.templates = chats.templates
-        self.mode = chats.settings.forbidden_mode
+    def __init__(
+        self, settings: Settings, catalog: Catalog, templates: Templates, timing: Timing
+    ) -> None:
+        self.max_text = settings.max_text
+        self.mode = settings.forbidden_mode
+        self.catalog = catalog
+        self.guard = templates.guard
+        self.templates = templates
+        self.timing = timing
 
     # -- S-forbidden-phrases -----------------------------------------------------------------
 
@@ -105,7 +110,7 @@ class Conduct:
         """A quick reply: the template in the chat's locale, said by the agent."""
         if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
             return resent
-        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         if key not in QUICK_REPLIES:
             raise UnknownTemplate(f"{key!r} is not a quick reply; see ready.templates")
         given = dict(values or {})
@@ -123,15 +128,15 @@ class Conduct:
             )
         except MissingVariable as exc:
             raise InvalidTemplate(str(exc)) from None
-        self.chats.check_length(text)
+        check_length(text, self.max_text)
         hit = self.screen(chat, agent_id, text)
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id, template=key
         )
         if hit is not None:
             await self.record(work, agent_id, chat.id, hit, message)
-        if key == "abuse_warning" and chat.abuse_warned_at is None:
-            chat.abuse_warned_at = work.now
+        if key == "abuse_warning":
+            write(chat, machine.abuse_warned(Conversation.of(chat), work.now))
         work.send(routing.audience(chat), partial(message_frame, message, agent))
         return message.seq
 
@@ -139,10 +144,10 @@ class Conduct:
         self, work: Work, agent_id: int, chat_id: int, text: str, client_id: str | None
     ) -> int | None:
         """An internal note: stored in the chat, shown to agents only (S-privacy)."""
-        self.chats.check_length(text)
+        check_length(text, self.max_text)
         if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
             return resent
-        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         agent = await work.session.get_one(Agent, agent_id)
         message = await append(
             work,
@@ -162,10 +167,10 @@ class Conduct:
         self, work: Work, agent_id: int, chat_id: int, seq: int, text: str, client_id: str | None
     ) -> int | None:
         """S-correction: the apology, then the right text; the wrong one stays in the record."""
-        self.chats.check_length(text)
+        check_length(text, self.max_text)
         if (resent := await self._resent(work, agent_id, chat_id, client_id)) is not None:
             return resent
-        chat = await self.chats.chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         wrong = await work.session.scalar(
             select(Message).where(Message.chat_id == chat.id, Message.seq == seq)
         )
@@ -194,12 +199,12 @@ class Conduct:
 
     async def close_abusive(self, work: Work, agent_id: int, chat_id: int) -> None:
         """S-abuse, S-customer-ends: only an abusive customer may be cut off, after a warning."""
-        chat = await self.chats.chat_of(work, agent_id, chat_id)
-        if chat.abuse_warned_at is None:
-            raise InvalidState(
-                "S-abuse: warn the customer first (quick reply abuse_warning), then end the chat"
-            )
-        await self._end_abusive(work, chat)
+        chat = await chat_of(work, agent_id, chat_id)
+        try:
+            effects = machine.cut_off(Conversation.of(chat))
+        except machine.Refused as exc:
+            raise InvalidState(str(exc)) from None
+        await self.timing.apply(work, chat, effects)
 
     # -- customer messages ---------------------------------------------------------------------
 
@@ -209,11 +214,8 @@ class Conduct:
     async def customer_said(self, work: Work, chat: Chat, message: Message) -> None:
         """After a customer message is stored: the abuse rule, then suggestions for the agent."""
         if self.is_abusive(message.text):
-            if chat.abuse_warned_at is None:
-                chat.abuse_warned_at = work.now
-                await self.chats.template(work, chat, "abuse_warning")
-            else:
-                await self._end_abusive(work, chat)
+            effects = machine.customer_abusive(Conversation.of(chat), work.now)
+            await self.timing.apply(work, chat, effects)
             return
         if chat.agent_id is None:
             return
@@ -227,17 +229,10 @@ class Conduct:
                         "chat_id": chat.id,
                         "seq": message.seq,
                         "key": key,
-                        "standard": self.chats.catalog.standard(key),
+                        "standard": self.catalog.standard(key),
                         "text": text,
                     },
                 )
-
-    async def _end_abusive(self, work: Work, chat: Chat) -> None:
-        customer = await work.session.get_one(Customer, chat.customer_id)
-        if customer.flagged_at is None:
-            customer.flagged_at = work.now
-            customer.flag_reason = "abuse"
-        await self.chats.close(work, chat, by="abuse", template=None)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def chat_summary(chat: Chat, customer: Customer) -> dict[str, Any]:
         "customer": customer_card(customer),
         "last_seq": chat.last_seq,
         "locale": chat.locale,
-        # The chat's clocks (chats/timing.py): since when the customer waits for a reply, and
+        # The chat's timers (chats/timing.py): since when the customer waits for a reply, and
         # when a chat in its closing grace closes.
         "waiting_since": iso(chat.waiting_since) if chat.waiting_since else None,
         "closes_at": iso(chat.closes_at) if chat.closes_at else None,

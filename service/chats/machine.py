@@ -4,12 +4,12 @@ The shape of python-websockets' sans-I/O ``Protocol`` (STYLE.md): every function
 plain state (``Conversation``), the time of the event and the limits, and returns the effects
 to apply, in order: fields to set, templates to say, frames to send, timers to arm or cancel,
 a reply wait or timing event to record, a return to the queue. Nothing here awaits, queries or
-reads a clock; ``service/chats/timing.py`` loads the state, calls the machine and applies what
+reads the time; ``service/chats/timing.py`` loads the state, calls the machine and applies what
 it returns in the unit of work. The rules and why they work so are in docs/timing.md.
 
 - S-long-wait, S-max-wait: a customer message no agent has answered starts a wait; after
   ``long_wait_s`` the apology goes out, once per wait (``customer_wrote``, ``long_wait_due``).
-- S-hold, S-hold-back: a hold replaces the wait's clock; when it runs out the customer gets the
+- S-hold, S-hold-back: a hold replaces the wait's timer; when it runs out the customer gets the
   apology and the agent a reminder; the agent's next message is preceded by the
   acknowledgement when due or asked for (``hold``, ``hold_due``, ``agent_writes``).
 - S-answer-fast (silent agent): an assigned agent with something to answer who says nothing for
@@ -19,6 +19,11 @@ it returns in the unit of work. The rules and why they work so are in docs/timin
 - S-customer-ends, S-anything-else: an agent's close asks once more and leaves a grace; an
   answer in it reopens the chat (``agent_closing``, ``customer_wrote``, ``grace_due``).
 - S-no-silence: every agent reply that ends a wait records the wait (``agent_wrote``).
+
+And where the chat is in its life (``joined_line``, ``assign_to``, ``requeued``,
+``returned_to_queue``, ``moved_to_group``, ``closed``), and S-abuse (``customer_abusive``,
+``abuse_warned``): every field of a chat row changes through a ``Set`` of one of these, applied in
+one place (``service/chats/rows.py``).
 """
 
 from __future__ import annotations
@@ -42,9 +47,9 @@ ACCEPT_TIMEOUT = "accept_timeout"
 ASSIGNED, QUEUED, CLOSED = "assigned", "queued", "closed"
 
 
-def clock_key(chat_id: int) -> str:
-    """The chat's one conversation clock: long wait, hold, idle or closing grace."""
-    return f"clock:{chat_id}"
+def timer_key(chat_id: int) -> str:
+    """The chat's one conversation timer: long wait, hold, idle or closing grace."""
+    return f"conversation:{chat_id}"
 
 
 def accept_key(chat_id: int) -> str:
@@ -91,6 +96,8 @@ class Conversation:
     agent_answered: bool = False
     asked_anything_else: bool = False
     closes_at: datetime | None = None
+    queued_at: datetime | None = None
+    abuse_warned_at: datetime | None = None
 
     # The row's fields the machine reads (all but the id), derived below from the dataclass.
     FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -176,8 +183,25 @@ class Close:
     template: str | None
 
 
+@dataclass(frozen=True)
+class Flag:
+    """Mark the chat's customer (S-abuse: supervisors see who was cut off, and why)."""
+
+    reason: str
+
+
 Effect = (
-    Set | Say | Send | Arm | Cancel | RecordReply | RecordEvent | SetAgentAway | Requeue | Close
+    Set
+    | Say
+    | Send
+    | Arm
+    | Cancel
+    | RecordReply
+    | RecordEvent
+    | SetAgentAway
+    | Requeue
+    | Close
+    | Flag
 )
 
 
@@ -186,12 +210,12 @@ def _after(now: datetime, s: float) -> datetime:
 
 
 def _run(c: Conversation, kind: str, due: datetime) -> Arm:
-    """Start the chat's clock as ``kind``, replacing whichever was running."""
-    return Arm(kind, clock_key(c.chat_id), due, {"chat_id": c.chat_id})
+    """Start the chat's timer as ``kind``, replacing whichever was running."""
+    return Arm(kind, timer_key(c.chat_id), due, {"chat_id": c.chat_id})
 
 
 def _expect_answer(c: Conversation, now: datetime, limits: Limits) -> Arm:
-    """The silent-agent clock of the assignment, from the first message it has to answer."""
+    """The silent-agent timer of the assignment, from the first message it has to answer."""
     due = _after(now, limits.accept_timeout_s)
     return Arm(ACCEPT, accept_key(c.chat_id), due, {"chat_id": c.chat_id, "agent_id": c.agent_id})
 
@@ -205,7 +229,7 @@ def customer_wrote(c: Conversation, at: datetime, now: datetime, limits: Limits)
         effects.append(Set({"first_customer_at": at}))
     if c.closes_at is not None:
         # S-customer-ends: an answer in the grace reopens the chat with the same agent (the
-        # wait that starts now replaces the grace's clock).
+        # wait that starts now replaces the grace's timer).
         effects.append(Set({"closes_at": None}))
         effects.append(Send("audience", {"type": "reopened", "chat_id": c.chat_id}))
     if c.waiting_since is None:
@@ -214,7 +238,7 @@ def customer_wrote(c: Conversation, at: datetime, now: datetime, limits: Limits)
             effects.append(_run(c, LONG_WAIT, _after(now, limits.long_wait_s)))
         # else the running hold ends first and apologises for this wait too
         if c.status == ASSIGNED and not c.agent_answered:
-            # S-answer-fast: the silent-agent clock counts from the first unanswered message.
+            # S-answer-fast: the silent-agent timer counts from the first unanswered message.
             effects.append(_expect_answer(c, now, limits))
     return effects
 
@@ -226,7 +250,7 @@ def agent_writes(c: Conversation, hold_back: bool | None) -> list[Effect]:
     effects: list[Effect] = []
     if c.hold_expired if hold_back is None else hold_back:
         effects.append(Say("hold_back"))
-    # The hold's clock is replaced in agent_wrote.
+    # The hold's timer is replaced in agent_wrote.
     effects.append(Set({"held_since": None, "hold_expired": False}))
     return effects
 
@@ -260,7 +284,7 @@ def hold(c: Conversation, now: datetime, limits: Limits) -> list[Effect]:
     effects: list[Effect] = [Say("hold"), Set({"held_since": now, "hold_expired": False})]
     if not c.agent_answered:
         effects += [Set({"agent_answered": True}), Cancel((accept_key(c.chat_id),))]
-    # S-max-wait, hold included: the hold's clock replaces the wait's; nobody is idle.
+    # S-max-wait, hold included: the hold's timer replaces the wait's; nobody is idle.
     effects.append(_run(c, HOLD, _after(now, limits.hold_s)))
     return effects
 
@@ -286,7 +310,7 @@ def agent_closing(c: Conversation, now: datetime, limits: Limits) -> list[Effect
 
 
 def assigned(c: Conversation, now: datetime, limits: Limits) -> list[Effect]:
-    """Routing handed the chat to an agent: queue time is stored, the agent's clock starts."""
+    """Routing handed the chat to an agent: queue time is stored, the agent's timer starts."""
     effects: list[Effect] = []
     if c.queued_since is not None:
         effects.append(
@@ -300,39 +324,39 @@ def assigned(c: Conversation, now: datetime, limits: Limits) -> list[Effect]:
 
 
 def unassigned(c: Conversation, now: datetime, limits: Limits) -> list[Effect]:
-    """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
+    """The chat leaves its agent for the queue: the wait's timer goes on, no other."""
     effects: list[Effect] = [
         Set({"held_since": None, "hold_expired": False, "agent_answered": False})
     ]
-    accept, clock = accept_key(c.chat_id), clock_key(c.chat_id)
+    accept, timer = accept_key(c.chat_id), timer_key(c.chat_id)
     if c.held_since is not None and c.waiting_since is not None and not c.wait_apologized:
-        # The hold's clock stood for the wait's: it runs again from the hold's word.
+        # The hold's timer stood for the wait's: it runs again from the hold's word.
         start = max(c.waiting_since, c.held_since)
         due = max(now, start + timedelta(seconds=limits.long_wait_s))
         effects += [_run(c, LONG_WAIT, due), Cancel((accept,))]
     elif c.waiting_since is None or c.held_since is not None:
-        effects.append(Cancel((accept, clock)))  # idle, or a hold past its apology
+        effects.append(Cancel((accept, timer)))  # idle, or a hold past its apology
     else:
-        effects.append(Cancel((accept,)))  # the wait's own clock runs on
+        effects.append(Cancel((accept,)))  # the wait's own timer runs on
     return effects
 
 
 def ended(c: Conversation) -> list[Effect]:
-    """The chat closed: every clock stops."""
+    """The chat closed: every timer stops."""
     return [
         Set({"waiting_since": None, "held_since": None, "hold_expired": False, "closes_at": None}),
-        Cancel((clock_key(c.chat_id), accept_key(c.chat_id))),
+        Cancel((timer_key(c.chat_id), accept_key(c.chat_id))),
     ]
 
 
-# -- what happens when a clock runs out -------------------------------------------------------
+# -- what happens when a timer runs out -------------------------------------------------------
 
 
 def long_wait_due(c: Conversation, now: datetime) -> list[Effect]:
     if c.status == CLOSED or c.waiting_since is None or c.wait_apologized:
         return []
     if c.held_since is not None and not c.hold_expired:
-        return []  # the hold's own clock speaks for this wait
+        return []  # the hold's own timer speaks for this wait
     # S-long-wait: once per wait.
     waited = now - c.waiting_since
     effects: list[Effect] = [
@@ -396,7 +420,7 @@ def accept_due(
 
 
 def _customer_to_speak(c: Conversation) -> bool:
-    """Whether the customer is still the one expected to speak (the idle clock holds)."""
+    """Whether the customer is still the one expected to speak (the idle timer holds)."""
     return (
         c.status == ASSIGNED
         and c.waiting_since is None
@@ -419,3 +443,96 @@ def grace_due(c: Conversation) -> list[Effect]:
     if c.status == CLOSED or c.closes_at is None:
         return []
     return [Close("agent", "closing")]
+
+
+# -- where the chat is in its life ------------------------------------------------------------
+
+
+def joined_line(now: datetime) -> list[Effect]:
+    """The customer's first message (route on message): in line for an agent from now."""
+    return [Set({"queued_at": now, "queued_since": now, "queue_position": None})]
+
+
+def requeued(c: Conversation, now: datetime) -> list[Effect]:
+    """New, or back in the queue: no agent; its place in line is kept from when it first joined
+    (FIFO by ``queued_at``), and its queue time counts again from now."""
+    fields: dict[str, Any] = {
+        "status": QUEUED,
+        "agent_id": None,
+        "queue_position": None,
+        "queued_since": now,
+    }
+    if c.queued_at is None:
+        fields["queued_at"] = now
+    return [Set(fields)]
+
+
+def assign_to(agent_id: int, now: datetime) -> list[Effect]:
+    """Routing or a transfer hands the chat to ``agent_id`` (``assigned`` starts its timers)."""
+    return [
+        Set(
+            {
+                "status": ASSIGNED,
+                "agent_id": agent_id,
+                "assigned_at": now,
+                "queue_position": None,
+                "handoff_from_id": None,
+            }
+        )
+    ]
+
+
+def returned_to_queue() -> list[Effect]:
+    """Taken from an agent (gone, silent, or handed to a group): to the front of the line."""
+    return [Set({"priority": 1})]
+
+
+def moved_to_group(group_id: int, from_agent_id: int, taken: bool) -> list[Effect]:
+    """S-no-blind-transfer: a transfer to a group. Nobody free to take it now: it waits at the
+    front of the group's line, never routed back to the agent who handed it off."""
+    effects: list[Effect] = [Set({"group_id": group_id})]
+    if not taken:
+        effects.append(Set({"priority": 1, "handoff_from_id": from_agent_id}))
+    return effects
+
+
+def closed(c: Conversation, by: str, now: datetime) -> list[Effect]:
+    """The chat ends (``by``: customer, agent, idle, abuse, system): every timer stops."""
+    fields = {"status": CLOSED, "closed_at": now, "closed_by": by, "queue_position": None}
+    return [Set(fields), *ended(c)]
+
+
+# -- read receipts ----------------------------------------------------------------------------
+
+READ_SEQ = {"customer": "customer_read_seq", "agent": "agent_read_seq"}
+
+
+def read_to(by: Literal["customer", "agent"], read_seq: int, seq: int) -> list[Effect]:
+    """A side has read up to ``seq`` (stored: ``read_seq``): a read only rises, so a late or
+    repeated one changes nothing (service/chats/receipts.py tells the other side)."""
+    return [Set({READ_SEQ[by]: seq})] if seq > read_seq else []
+
+
+# -- S-abuse ----------------------------------------------------------------------------------
+
+
+def abuse_warned(c: Conversation, now: datetime) -> list[Effect]:
+    """The warning went out (the agent's quick reply or the automatic one): noted once."""
+    return [] if c.abuse_warned_at is not None else [Set({"abuse_warned_at": now})]
+
+
+def customer_abusive(c: Conversation, now: datetime) -> list[Effect]:
+    """S-abuse: abuse is warned once; abuse after the warning ends the chat, the customer
+    flagged for supervisors."""
+    if c.abuse_warned_at is None:
+        return [*abuse_warned(c, now), Say("abuse_warning")]
+    return cut_off(c)
+
+
+def cut_off(c: Conversation) -> list[Effect]:
+    """S-abuse, S-customer-ends: only an abusive customer may be cut off, after a warning."""
+    if c.abuse_warned_at is None:
+        raise Refused(
+            "S-abuse: warn the customer first (quick reply abuse_warning), then end the chat"
+        )
+    return [Flag("abuse"), Close("abuse", None)]

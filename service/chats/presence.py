@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.models import Agent, Chat, Process, ProcessSockets
-from service.unit import Units, Work
+from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import ScalarSelect, and_, bindparam, func, or_, select, update
 
+from service.chats import machine
 from service.chats.frames import agent_card, chat_summary
+from service.chats.machine import Conversation
+from service.chats.rows import write
 from service.chats.store import frames_of
 from service.db.models import (
     Agent,
@@ -29,7 +32,7 @@ from service.db.models import (
     Customer,
     in_line,
 )
-from service.unit import Units, Work
+from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +139,12 @@ async def assign(work: Work, chat: Chat, agent: Agent) -> None:
 
 
 async def assign_all(work: Work, pairs: Sequence[tuple[Chat, Agent]]) -> None:
-    """Hand each chat to its agent: fields set, the agents' clocks started, both sides told.
+    """Hand each chat to its agent: fields set, the agents' timers started, both sides told.
 
     The customers and the histories of all the chats are read in one query each.
     """
     for chat, agent in pairs:
-        chat.status = ChatStatus.assigned
-        chat.agent_id = agent.id
-        chat.assigned_at = work.now
-        chat.queue_position = None
-        chat.handoff_from_id = None
+        write(chat, machine.assign_to(agent.id, work.now))
         agent.last_assigned_at = work.now
         await work.assigned(chat)
     await work.session.flush()
@@ -445,19 +444,13 @@ def join_line(work: Work, chat: Chat) -> None:
     It is routed by the next routing pass, after this unit commits (not in it: a storm of first
     messages is stored in the writer's batches and routed in a few units, not one each).
     """
-    chat.queued_at = chat.queued_since = work.now
-    chat.queue_position = None
+    write(chat, machine.joined_line(work.now))
     work.route_due = True
 
 
 async def route(work: Work, chat: Chat) -> None:
     """Place a chat that is new or back in the queue."""
-    chat.status = ChatStatus.queued
-    chat.agent_id = None
-    chat.queue_position = None
-    chat.queued_since = work.now
-    if chat.queued_at is None:
-        chat.queued_at = work.now
+    write(chat, machine.requeued(Conversation.of(chat), work.now))
     await work.session.flush()
     await drain(work)
     if chat.status == ChatStatus.queued:

@@ -17,16 +17,21 @@ from sqlalchemy import select
 
 from service.agents.service import authenticate
 from service.attachments.store import claim
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.conduct import Conduct
 from service.chats.frames import agent_card, chat_summary, message_frame, read_state
+from service.chats.machine import Conversation
 from service.chats.presence import AGENT, CUSTOMER, Presence
+from service.chats.repository import chat_of, chats_of, locked_chat, open_chat
 from service.chats.routing import agent_address, customer_address
-from service.chats.store import append, find_resend, frames_after
-from service.chats.timing import Timing, locked_chat
+from service.chats.rows import write
+from service.chats.store import append, check_length, find_resend, frames_after, touches
+from service.chats.timing import Timing
+from service.db.group_commit import Step, Touches
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
+from service.db.unit_of_work import Units, Work
 from service.desk.service import Desk, serving
-from service.errors import Forbidden, InvalidState, NotYourChat, TextTooLong
+from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
 from service.phrases import Catalog
@@ -35,7 +40,6 @@ from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
-from service.unit import Units, Work
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ CUSTOMER_GONE = "customer_gone"
 
 # Runs as a chat closes, after its closing template and before ``closed`` goes out (the survey).
 ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
+# Runs after a customer's message is stored (not a resend): (work, chat id, seq, text); the
+# complaint keywords (S-record).
+MessageHook = Callable[[Work, int, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -70,16 +77,17 @@ class ChatService:
         self.catalog = catalog
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
+        self.message_hooks: list[MessageHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
         )
-        self.conduct = Conduct(self)
-        self.desk = Desk(self)
+        self.desk = Desk(settings, self._template)
         self.presence = Presence(settings.process_heartbeat_s, settings.process_ttl_s)
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
+        self.conduct = Conduct(settings, catalog, self.templates, self.timing)
 
     # -- customer side -------------------------------------------------------------------------
 
@@ -87,8 +95,15 @@ class ChatService:
         if hello.resume is not None:
             return await self._resume(work, hello)
         customer = await self._customer(work, hello)
+        group_id = None
+        if hello.group is not None:
+            group = await find_group(work.session, hello.group)
+            group_id = group.id if group is not None else None
+            if group is None:
+                log.warning("chat.unknown_group group=%s", shown(hello.group))
         token = new_token("kfr")
         chat = Chat(
+            group_id=group_id,
             customer_id=customer.id,
             status=ChatStatus.queued,
             locale=self.catalog.resolve_locale(hello.locale),
@@ -100,11 +115,6 @@ class ChatService:
             customer_sockets=1,
             created_at=work.now,
         )
-        if hello.group is not None:
-            group = await find_group(work.session, hello.group)
-            chat.group_id = group.id if group is not None else None
-            if group is None:
-                log.warning("chat.unknown_group group=%s", shown(hello.group))
         work.session.add(chat)
         await work.session.flush()
         await self.presence.customer_joined(work, chat)
@@ -188,12 +198,12 @@ class ChatService:
         text: str,
         attachments: Sequence[int] = (),
     ) -> Ack:
-        self._check_length(text)
+        check_length(text, self.settings.max_text)
         # A resend is acknowledged again even if the chat has closed since the first copy.
         existing = await find_resend(work, chat_id, Sender.customer, None, client_id)
         if existing is not None:
             return Ack(client_id, existing, duplicate=True)
-        chat = await self._open_chat(work, chat_id)
+        chat = await open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         if attachments:
             message.attachments = await claim(work, chat.id, message.seq, attachments, None)
@@ -201,18 +211,30 @@ class ChatService:
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
             # route_on=message: the first word puts the chat in line; the routing pass assigns
-            # it after the commit, and the silent-agent clock starts from this message.
+            # it after the commit, and the silent-agent timer starts from this message.
             routing.join_line(work, chat)
         await self.conduct.customer_said(work, chat, message)
+        for hook in self.message_hooks:
+            await hook(work, chat.id, message.seq, text)
         return Ack(client_id, message.seq, duplicate=False)
 
+    def customer_message_step(
+        self, chat_id: int, client_id: str, text: str, attachments: Sequence[int] = ()
+    ) -> tuple[Step[Ack], Touches]:
+        """A customer's ``message`` as a unit for the group commit, and what it touches."""
+
+        async def store(work: Work) -> Ack:
+            return await self.customer_message(work, chat_id, client_id, text, attachments)
+
+        return store, touches(chat_id, Sender.customer, None, client_id)
+
     async def customer_typing(self, work: Work, chat_id: int) -> None:
-        chat = await self._open_chat(work, chat_id)
+        chat = await open_chat(work, chat_id)
         if chat.agent_id is not None:
             work.send(agent_address(chat.agent_id), {"type": "typing", "chat_id": chat.id})
 
     async def customer_close(self, work: Work, chat_id: int) -> None:
-        chat = await self._open_chat(work, chat_id)
+        chat = await open_chat(work, chat_id)
         await self._close(work, chat, by="customer", template="closing")
 
     async def customer_left(self, work: Work, chat_id: int, process: str | None = None) -> None:
@@ -241,9 +263,7 @@ class ChatService:
         elif agent.status == AgentStatus.offline:
             agent.status = AgentStatus.online
         await work.session.flush()
-        chats = [
-            chat_summary(chat, customer) for chat, customer in await self._chats_of(work, agent)
-        ]
+        chats = [chat_summary(chat, customer) for chat, customer in await chats_of(work, agent.id)]
         return agent, chats
 
     async def pull(self, work: Work) -> None:
@@ -299,11 +319,11 @@ class ChatService:
         hold_back: bool | None = None,
         attachments: Sequence[int] = (),
     ) -> Ack:
-        self._check_length(text)
+        check_length(text, self.settings.max_text)
         existing = await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
         if existing is not None:
             return Ack(client_id, existing, duplicate=True)
-        chat = await self._chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         # S-forbidden-phrases: checked before anything is stored.
         hit = self.conduct.screen(chat, agent_id, text)
         agent = await work.session.get_one(Agent, agent_id)
@@ -319,16 +339,38 @@ class ChatService:
         await self.timing.agent_wrote(work, chat, message)
         return Ack(client_id, message.seq, duplicate=False)
 
+    async def agent_message_seq(
+        self,
+        work: Work,
+        agent_id: int,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        hold_back: bool | None = None,
+        attachments: Sequence[int] = (),
+    ) -> int:
+        """``agent_message`` as the group commit's step: the seq to acknowledge."""
+        sent = await self.agent_message(
+            work, agent_id, chat_id, client_id, text, hold_back, attachments
+        )
+        return sent.seq
+
     async def agent_hold(self, work: Work, agent_id: int, chat_id: int) -> None:
-        chat = await self._chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         await self.timing.hold(work, chat)
 
     async def agent_typing(self, work: Work, agent_id: int, chat_id: int) -> None:
-        chat = await self._chat_of(work, agent_id, chat_id)
+        chat = await chat_of(work, agent_id, chat_id)
         work.send(customer_address(chat.id), {"type": "typing"})
 
-    async def agent_close(self, work: Work, agent_id: int, chat_id: int) -> None:
-        chat = await self._chat_of(work, agent_id, chat_id)
+    async def agent_close(
+        self, work: Work, agent_id: int, chat_id: int, reason: str | None = None
+    ) -> None:
+        if reason == "abuse":
+            # S-abuse: cut off at once, after a warning (refused without one).
+            await self.conduct.close_abusive(work, agent_id, chat_id)
+            return
+        chat = await chat_of(work, agent_id, chat_id)
         # S-customer-ends: ask once more and leave the customer a grace period to answer.
         await self.timing.agent_closing(work, chat)
 
@@ -361,12 +403,8 @@ class ChatService:
         was_assigned = chat.status == ChatStatus.assigned
         was_in_line = routing.is_in_line(chat)
         audience = routing.audience(chat)
-        chat.status = ChatStatus.closed
-        chat.closed_at = work.now
-        chat.closed_by = by
-        chat.queue_position = None
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
-        await self.timing.ended(work, chat)
+        await self.timing.apply(work, chat, machine.closed(Conversation.of(chat), by, work.now))
         await work.session.flush()
         work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
@@ -386,7 +424,7 @@ class ChatService:
                 .order_by(Chat.id)
                 .with_for_update()
             )
-        for chat, _customer in await self._chats_of(work, agent):
+        for chat, _customer in await chats_of(work, agent.id):
             if chat.closes_at is not None:
                 # S-customer-ends: the agent had closed it; with the agent gone it closes now.
                 await self._close(work, chat, by="agent", template="closing")
@@ -396,7 +434,7 @@ class ChatService:
                 {"type": "unassigned", "chat_id": chat.id, "reason": reason},
             )
             await self.timing.unassigned(work, chat)
-            chat.priority = 1
+            write(chat, machine.returned_to_queue())
             await self._template(work, chat, "returned_to_queue", notify_agent=False)
             await routing.route(work, chat)
         await routing.drain(work)
@@ -409,40 +447,7 @@ class ChatService:
         to = routing.audience(chat) if notify_agent else [customer_address(chat.id)]
         work.send(to, partial(message_frame, message))
 
-    async def _chats_of(self, work: Work, agent: Agent) -> Sequence[tuple[Chat, Customer]]:
-        rows = await work.session.execute(
-            select(Chat, Customer)
-            .join(Customer, Customer.id == Chat.customer_id)
-            .where(Chat.agent_id == agent.id, Chat.status == ChatStatus.assigned)
-            .order_by(Chat.assigned_at, Chat.id)
-        )
-        return [(chat, customer) for chat, customer in rows]
-
-    async def _open_chat(self, work: Work, chat_id: int) -> Chat:
-        # Locked: a timer closing the chat at this moment is either before or after us.
-        chat = await locked_chat(work, chat_id)
-        if chat is None:
-            raise InvalidState("this chat is gone")
-        if chat.status == ChatStatus.closed:
-            raise InvalidState("this chat is closed")
-        return chat
-
-    async def _chat_of(self, work: Work, agent_id: int, chat_id: int) -> Chat:
-        chat = await locked_chat(work, chat_id)
-        # S-privacy: the same answer whether the chat is someone else's or does not exist.
-        if chat is None or chat.agent_id != agent_id:
-            raise NotYourChat(f"chat {chat_id} is not assigned to you")
-        if chat.status == ChatStatus.closed:
-            raise InvalidState("this chat is closed")
-        return chat
-
-    def _check_length(self, text: str) -> None:
-        if len(text) > self.settings.max_text:
-            raise TextTooLong(f"text over {self.settings.max_text} characters")
-
-    # Shared with the use cases beside this one (chats/conduct.py, chats/transfer.py, …).
+    # What the use cases beside this one say and how they end a chat (chats/conduct.py,
+    # chats/transfer.py, callbacks/, desk/ receive these, never the service itself).
     close = _close
     template = _template
-    chat_of = _chat_of
-    open_chat = _open_chat
-    check_length = _check_length

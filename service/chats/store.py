@@ -16,8 +16,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from service.chats.frames import message_frame
+from service.db.group_commit import Touches
 from service.db.models import Agent, Chat, Message
-from service.unit import Work
+from service.db.unit_of_work import Work
+from service.errors import TextTooLong
+
+
+def check_length(text: str, limit: int) -> None:
+    """A text the log refuses to store: over ``KEFU_MAX_TEXT`` characters."""
+    if len(text) > limit:
+        raise TextTooLong(f"text over {limit} characters")
 
 
 async def append(
@@ -79,6 +87,11 @@ def client_key(sender: str, agent_id: int | None, client_id: str | None) -> str 
     if client_id is None:
         return None
     return f"{sender}:{agent_id}:{client_id}" if agent_id is not None else f"{sender}:{client_id}"
+
+
+def touches(chat_id: int, sender: str, agent_id: int | None, client_id: str | None) -> Touches:
+    """What a unit that stores a message reads, for the group commit to load for its batch."""
+    return Touches(chat_id, client_key(sender, agent_id, client_id), agent_id)
 
 
 async def find_resend(

@@ -1,17 +1,17 @@
-"""The clocks of a chat, applied: the decisions are service/chats/machine.py's, made here real.
+"""The timers of a chat, applied: the decisions are service/chats/machine.py's, made here real.
 
 Each method loads the chat's state, asks the machine what the event means and applies the
 effects it returns in the unit of work (fields set on the row, templates said, frames queued,
 timers armed or cancelled, replies and timing events stored). This is the only place that writes
-the fields of a chat's conversation clocks.
+the fields of a chat's conversation timers.
 
-At any moment a chat's conversation is in one state, so it runs one clock: the customer waits
+At any moment a chat's conversation is in one state, so it runs one timer: the customer waits
 for an answer (long wait), the agent holds (hold), it is the customer's turn (idle), or the
-agent has closed (closing grace). That clock is one durable timer (service/timers), keyed
-``clock:<chat>``, armed in the unit of work of the change that starts it and replacing whichever
-ran before; the silent-agent timer (``accept:<chat>``) runs beside it, tied to an assignment.
-The chat row holds the state a handler checks when it fires, so one that lost a race does
-nothing. docs/timing.md explains each rule and why it works this way.
+agent has closed (closing grace). That timer is one durable row (service/timers), keyed
+``conversation:<chat>``, armed in the unit of work of the change that starts it and replacing
+whichever ran before; the silent-agent timer (``accept:<chat>``) runs beside it, tied to an
+assignment. The chat row holds the state a handler checks when it fires, so one that lost a
+race does nothing. docs/timing.md explains each rule and why it works this way.
 
 - long wait (S-long-wait, S-max-wait): a customer message no agent has answered starts a wait;
   after ``KEFU_LONG_WAIT_S`` the apology goes out, once per wait.
@@ -48,23 +48,26 @@ from service.chats.machine import (
     Effect,
     Limits,
 )
+from service.chats.repository import locked_chat
 from service.chats.routing import agent_address
+from service.chats.rows import set_fields
 from service.db.models import (
     Agent,
     AgentStatus,
     Chat,
     ChatStatus,
+    Customer,
     Message,
     Reply,
     Timer,
     TimingEvent,
 )
+from service.db.unit_of_work import Units, Work
 from service.errors import InvalidState
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
-from service.unit import Units, Work
 
-__all__ = ["ACCEPT_TIMEOUT", "APOLOGIES", "HOLD_EXPIRED", "LONG_WAIT", "Timing", "locked_chat"]
+__all__ = ["ACCEPT_TIMEOUT", "APOLOGIES", "HOLD_EXPIRED", "LONG_WAIT", "Timing"]
 
 APOLOGIES = (LONG_WAIT, HOLD_EXPIRED)
 
@@ -74,25 +77,17 @@ Decide = Callable[[Conversation, datetime], list[Effect]]
 
 
 class Say(Protocol):
+    """Store and send a template in the chat (the chat service's ``template``)."""
+
     async def __call__(
-        self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True
+        self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
     ) -> None: ...
 
 
 class Close(Protocol):
+    """End the chat (the chat service's ``close``: hooks, timers, the freed seat)."""
+
     async def __call__(self, work: Work, chat: Chat, *, by: str, template: str | None) -> None: ...
-
-
-async def locked_chat(work: Work, chat_id: int) -> Chat | None:
-    """The chat row, locked for this unit on PostgreSQL (SQLite has one writer anyway).
-
-    Once locked, the row is this transaction's until it ends: the loaded object is current.
-    """
-    if work.is_postgres and chat_id not in work.locked:
-        chat = await work.session.get(Chat, chat_id, with_for_update=True, populate_existing=True)
-        work.locked.add(chat_id)
-        return chat
-    return await work.session.get(Chat, chat_id)
 
 
 def limits(settings: Settings) -> Limits:
@@ -131,8 +126,7 @@ class Timing:
         for effect in effects:
             match effect:
                 case machine.Set(fields):
-                    for name, value in fields.items():
-                        setattr(chat, name, value)
+                    set_fields(chat, fields)
                 case machine.Say(key, notify_agent):
                     await self._say(work, chat, key, notify_agent=notify_agent)
                 case machine.Send("audience", frame):
@@ -174,8 +168,13 @@ class Timing:
                     await routing.route(work, chat)
                 case machine.Close(by, template):
                     await self._close(work, chat, by=by, template=template)
+                case machine.Flag(reason):
+                    customer = await work.session.get_one(Customer, chat.customer_id)
+                    if customer.flagged_at is None:
+                        customer.flagged_at = work.now
+                        customer.flag_reason = reason
 
-    # -- what the chat service tells the clocks --------------------------------------------------
+    # -- what the chat service tells the timers --------------------------------------------------
 
     async def customer_wrote(self, work: Work, chat: Chat, message: Message) -> None:
         state = Conversation.of(chat)
@@ -208,19 +207,15 @@ class Timing:
         await self.apply(work, chat, effects)
 
     async def assigned(self, work: Work, chat: Chat) -> None:
-        """Routing handed the chat to an agent: queue time is stored, the agent's clock starts."""
+        """Routing handed the chat to an agent: queue time is stored, the agent's timer starts."""
         await self.apply(work, chat, machine.assigned(Conversation.of(chat), work.now, self.limits))
 
     async def unassigned(self, work: Work, chat: Chat) -> None:
-        """The chat leaves its agent for the queue: the wait's clock goes on, no other."""
+        """The chat leaves its agent for the queue: the wait's timer goes on, no other."""
         effects = machine.unassigned(Conversation.of(chat), work.now, self.limits)
         await self.apply(work, chat, effects)
 
-    async def ended(self, work: Work, chat: Chat) -> None:
-        """The chat closed: every clock stops."""
-        await self.apply(work, chat, machine.ended(Conversation.of(chat)))
-
-    # -- what happens when a clock runs out ---------------------------------------------------
+    # -- what happens when a timer runs out ---------------------------------------------------
 
     async def _fired(self, work: Work, timer: Timer) -> tuple[Chat, Conversation] | None:
         chat = await locked_chat(work, timer.payload["chat_id"])

@@ -18,32 +18,34 @@ creation and queue times, so nothing that measures the customer's wait starts ag
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
-from service.chats import routing
+from service.chats import machine, routing
 from service.chats.frames import agent_card, message_frame
+from service.chats.repository import chat_of
 from service.chats.routing import agent_address
-from service.chats.store import append
+from service.chats.rows import write
+from service.chats.store import append, check_length
+from service.chats.timing import Say
 from service.db.models import Agent, AgentGroup, Chat, Group, Sender
+from service.db.unit_of_work import Work
 from service.desk.service import serving
 from service.errors import TransferRefused
 from service.groups.service import find
 from service.realtime.protocol import Transfer
-from service.unit import Work
-
-if TYPE_CHECKING:
-    from service.chats.service import ChatService
+from service.settings import Settings
 
 
 class Transfers:
-    def __init__(self, chats: ChatService) -> None:
-        self.chats = chats
+    def __init__(self, settings: Settings, say: Say) -> None:
+        self.max_text = settings.max_text
+        self.say = say
 
     async def transfer(self, work: Work, agent_id: int, command: Transfer) -> None:
-        self.chats.check_length(command.note)
-        chat = await self.chats.chat_of(work, agent_id, command.chat_id)
+        check_length(command.note, self.max_text)
+        chat = await chat_of(work, agent_id, command.chat_id)
         if command.to_agent is not None:
             target = await self._agent_target(work, agent_id, command.to_agent)
             await self._hand_over(work, chat, agent_id, command.note, {"agent_id": target.id})
@@ -59,13 +61,10 @@ class Transfers:
                     f"nobody else in {group.name!r} is online", reason="nobody_online"
                 )
             await self._hand_over(work, chat, agent_id, command.note, {"group": group.name})
-            chat.group_id = group.id
+            write(chat, machine.moved_to_group(group.id, agent_id, taken=taker is not None))
             if taker is not None:
                 await routing.assign(work, chat, taker)
             else:
-                # The front of the group's queue; not back to the agent who handed it off.
-                chat.priority = 1
-                chat.handoff_from_id = agent_id
                 await routing.route(work, chat)
         # The freed seat takes the next waiting chat.
         await routing.drain(work)
@@ -99,7 +98,7 @@ class Transfers:
             work, chat.id, Sender.agent, note, agent_id=agent_id, internal=True, kind="handoff"
         )
         work.send(agent_address(agent_id), partial(message_frame, handoff, sender))
-        await self.chats.template(work, chat, "transferred")
+        await self.say(work, chat, "transferred")
         if "agent_id" in to:
             receiver = await work.session.get_one(Agent, to["agent_id"])
             to = {"agent": {"id": receiver.id, **agent_card(receiver)}}

@@ -10,7 +10,7 @@ from service.chats.routing import agent_address
 from service.complaints.models import ComplaintBatch
 from service.complaints.schemas import ComplaintOut
 from service.db.models import Agent, AgentRole
-from service.unit import Work
+from service.db.unit_of_work import Work
 
 
 async def supervisors(work: Work) -> list[str]:

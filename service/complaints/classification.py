@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from service.complaints.models import Complaint, ComplaintBatch
 from service.complaints.workflow import RECORDED, Source, Status
 from service.db.models import Customer
+from service.db.unit_of_work import Work
 from service.settings import Settings
-from service.unit import Work
 
 
 def is_vip(customer: Customer, settings: Settings) -> bool:

@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from service.chats.frames import message_frame
-from service.chats.routing import agent_address, customer_address
-from service.chats.store import append
+from service.chats.timing import Say
 from service.complaints import alerts
 from service.complaints.classification import (
     count_window,
@@ -35,12 +32,11 @@ from service.complaints.workflow import (
     answer_window,
     pending_due,
 )
-from service.db.models import Chat, Customer, Sender
+from service.db.models import Chat, Customer
+from service.db.unit_of_work import Work
 from service.errors import UnknownTopic
-from service.phrases import Catalog
 from service.settings import Settings
 from service.timers import arm, cancel
-from service.unit import Work
 
 COMPLAINT_DUE = "complaint_due"
 SYSTEM = "system"
@@ -68,9 +64,9 @@ class Opened:
 
 
 class Recorder:
-    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, say: Say) -> None:
         self.settings = settings
-        self.catalog = catalog
+        self.say = say
 
     def topic(self, topic: str) -> str:
         if topic not in self.settings.topics:
@@ -258,13 +254,9 @@ class Recorder:
         )
 
     async def template(self, work: Work, chat_id: int, key: str, **variables: str) -> None:
+        """Say ``key`` in the chat as the chat service says every template (overrides too)."""
         chat = await work.session.get_one(Chat, chat_id)
-        text = self.catalog.render(key, chat.locale, brand=self.settings.brand, **variables)
-        message = await append(work, chat.id, Sender.system, text, template=key)
-        to = [customer_address(chat.id)]
-        if chat.agent_id is not None:
-            to.append(agent_address(chat.agent_id))
-        work.send(to, partial(message_frame, message))
+        await self.say(work, chat, key, notify_agent=True, **variables)
 
     async def chat_complaints(self, work: Work, chat_id: int) -> int:
         count = await work.session.scalar(

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from service.chats.routing import agent_address
+from service.chats.timing import Say
 from service.complaints import alerts
 from service.complaints.classification import is_vip
 from service.complaints.models import Complaint
@@ -32,6 +33,7 @@ from service.complaints.workflow import (
     Status,
 )
 from service.db.models import Agent, AgentRole, Chat, Customer, Timer
+from service.db.unit_of_work import Work
 from service.errors import (
     BadFrame,
     FollowUpRequired,
@@ -46,7 +48,6 @@ from service.phrases import Catalog
 from service.realtime.protocol import ComplaintFrame
 from service.settings import Settings
 from service.timers import Scheduler
-from service.unit import Work
 
 ACTIVE = RECORDED - FINISHED
 
@@ -61,10 +62,12 @@ def parse_facts(facts: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class ComplaintService:
-    def __init__(self, settings: Settings, catalog: Catalog, scheduler: Scheduler) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, scheduler: Scheduler, say: Say
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
-        self.recorder = Recorder(settings, catalog)
+        self.recorder = Recorder(settings, say)
         self.survey = Survey(settings, self.recorder)
         scheduler.register(COMPLAINT_DUE, self._due)
 

@@ -14,9 +14,9 @@ from service.complaints.models import Complaint, Rating
 from service.complaints.recording import Recorder
 from service.complaints.workflow import Band, Source, Status, band
 from service.db.models import Chat, ChatStatus, Message
+from service.db.unit_of_work import Work
 from service.errors import AlreadyRated, InvalidState
 from service.settings import Settings
-from service.unit import Work
 
 SURVEY = "survey"
 # The survey follows the closing template only when someone ended the chat deliberately.

@@ -30,11 +30,12 @@ from service.db.models import (
     Message,
     in_line,
 )
-from service.desk.hours import in_service, parse_hours, zone
-from service.unit import Work
+from service.db.unit_of_work import Work
+from service.hours import in_service, parse_hours, zone
 
 if TYPE_CHECKING:
-    from service.chats.service import ChatService
+    from service.chats.timing import Say
+    from service.settings import Settings
 
 
 def serving(agent: Agent) -> bool:
@@ -56,10 +57,11 @@ async def count(session: AsyncSession, model: Any, *where: Any) -> int:
 
 
 class Desk:
-    def __init__(self, chats: ChatService) -> None:
-        self.chats = chats
-        self.windows = parse_hours(chats.settings.service_hours)
-        self.zone = zone(chats.settings.timezone)
+    def __init__(self, settings: Settings, say: Say) -> None:
+        self.settings = settings
+        self.say = say
+        self.windows = parse_hours(settings.service_hours)
+        self.zone = zone(settings.timezone)
 
     def in_service(self, now: datetime) -> bool:
         return in_service(self.windows, self.zone, now)
@@ -86,7 +88,7 @@ class Desk:
                 )
             )
             if last != "nobody_online":  # already the last thing they were told
-                await self.chats.template(work, chat, "nobody_online")
+                await self.say(work, chat, "nobody_online")
 
     async def presence_changed(self, work: Work, agent: Agent, was_serving: bool) -> None:
         """An agent stopped serving: if the desk (or a group) is now empty, tell who must know."""
@@ -112,8 +114,8 @@ class Desk:
         return {
             "unattended": in_hours and serving_now == 0,
             "in_service_hours": in_hours,
-            "service_hours": self.chats.settings.service_hours,
-            "timezone": self.chats.settings.timezone,
+            "service_hours": self.settings.service_hours,
+            "timezone": self.settings.timezone,
             "serving_agents": serving_now,
             "supervisors_connected": await count(session, Agent, *WATCHING),
             "queued_chats": await count(session, Chat, in_line()),

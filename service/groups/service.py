@@ -6,9 +6,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Agent, AgentGroup, AgentStatus, Chat, Group, in_line
+from service.db.unit_of_work import Work
 from service.errors import Conflict, NotFound
 from service.groups.schemas import GroupCreate, GroupOut, GroupUpdate
-from service.unit import Work
 
 
 async def find(session: AsyncSession, name: str) -> Group | None:

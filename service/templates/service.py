@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import TemplateOverride
+from service.db.unit_of_work import Work
 from service.errors import ForbiddenPhraseUsed, InvalidTemplate, NotFound, UnknownTemplate
 from service.phrases import TEMPLATE_VARIABLES, VARIANTS, Catalog, PhraseGuard, check_text, fill
 from service.templates.schemas import TemplateIn, TemplateOut, TemplateWording
-from service.unit import Work
 
 # The templates an agent may send with the `template` frame. The rest are the desk's own
 # (welcome, queue notices, closing, complaint and survey wording sent by their use cases).

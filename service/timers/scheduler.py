@@ -10,7 +10,7 @@ takes the write lock before it reads. Each handler runs in a savepoint: one that
 back only its own changes, and its timer is put back to be retried with backoff.
 
 Arming and cancelling are recorded on the unit and written at its end, once per key with the last
-word winning (a message that re-arms a chat's clock many times in one batch costs one row).
+word winning (a message that re-arms a chat's timer many times in one batch costs one row).
 
 The loop sleeps until the next due time, at most ``KEFU_SCHEDULER_POLL_S`` (timers armed by
 other processes are found by polling); a unit that arms a timer sooner than that wakes it.
@@ -29,7 +29,7 @@ from sqlalchemy import Insert, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db.models import Timer
-from service.unit import Units, Work
+from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 

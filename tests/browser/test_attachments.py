@@ -37,11 +37,7 @@ LOADED = """selector => [...document.querySelectorAll(selector)].some(
 async def loaded(page: Page, selector: str) -> None:
     """The picture has really arrived from its signed link (not a preview, not broken)."""
     await expect(page.locator(selector).first).to_be_visible()
-    try:
-        await page.wait_for_function(LOADED, arg=selector, timeout=TIMEOUT * 1000)
-    except Exception:
-        print("DEBUG", await page.evaluate("s => [...document.querySelectorAll(s)].map(i => [i.src, i.complete, i.naturalWidth, i.closest('li').outerHTML.slice(0, 600)])", selector))
-        raise
+    await page.wait_for_function(LOADED, arg=selector, timeout=TIMEOUT * 1000)
 
 
 async def say(page: Page, text: str) -> None:

@@ -20,7 +20,7 @@ import websockets
 from sqlalchemy import select
 
 from service.db.models import Chat, Message
-from service.unit import Work
+from service.db.unit_of_work import Work
 from tests.support.server import FACTOR, TIMEOUT, Server
 
 PING_S = 0.3 * FACTOR

@@ -1,4 +1,4 @@
-"""Group commit (service/writer.py): many units, one transaction, every rule still applied.
+"""Group commit (service/db/group_commit.py): many units, one transaction, every rule still applied.
 
 The direct tests hand units to the process's writer all at once (``asyncio.gather`` queues
 them before the writer runs, so they form one batch); the socket tests check that frames sent
@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.api.customer_ws import storing
 from service.chats.service import Ack
 from service.chats.store import client_key
 from service.complaints.models import Complaint
+from service.db.group_commit import Touches
 from service.db.models import Message, PhraseHit, Reply, Sender
+from service.db.unit_of_work import Work
 from service.errors import InvalidState, TextTooLong
-from service.unit import Work
-from service.writer import Touches
 from tests.support.server import Agent, Customer, Server
 
 
@@ -41,7 +40,7 @@ def customer_says(
     server: Server, chat_id: int, client_id: str, text: str
 ) -> Callable[[], Awaitable[Ack]]:
     """What the customer gateway hands the writer for one message frame."""
-    store, touches = storing(server.runtime, chat_id, client_id, text)
+    store, touches = server.runtime.chats.customer_message_step(chat_id, client_id, text)
     return lambda: server.runtime.writer.run(store, touches)
 
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from service.clock import ManualClock
 from service.db.models import Message, Timer
+from service.db.unit_of_work import Work
 from service.phrases import Catalog
 from service.runtime import Runtime
 from service.timers import arm
-from service.unit import Work
 from tests.integration.test_long_wait import served
 from tests.support.server import TIMEOUT, running_server
 from tests.support.server import test_settings as settings_for

@@ -138,3 +138,16 @@ async def test_unknown_key_and_locale_on_get(server: Server) -> None:
     assert (await server.http.get("/api/v1/templates/goodbye")).status_code == 404
     response = await server.http.get("/api/v1/templates", params={"locale": "fr"})
     assert response.status_code == 404
+
+
+async def test_the_complaint_acknowledgement_says_the_override_too(server: Server) -> None:
+    # S-complaint-ack goes through the same templates as every other: a deployment's wording
+    # reaches the customer (it once rendered the file's wording, whatever the override).
+    put = await server.http.put(
+        "/api/v1/templates/complaint_ack", json={"text": "已记录您的投诉,{hours}小时内答复"}
+    )
+    assert put.status_code == 200, put.text
+    customer = await server.customer()
+    await customer.send({"type": "complain", "topic": "recharge", "text": "充值没到账"})
+    ack = await customer.until("message", template="complaint_ack")
+    assert ack["text"] == "已记录您的投诉,48小时内答复"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.desk.hours import Window, in_service, local_time, parse_hours, zone
+from service.hours import Window, in_service, local_time, parse_hours, zone
 from service.settings import Settings
 
 SHANGHAI = zone("Asia/Shanghai")

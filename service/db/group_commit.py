@@ -1,13 +1,14 @@
 """Group commit: the units of work of many frames, stored in one transaction.
 
-Every message a socket sends is a unit of work (service/unit.py): its own transaction and commit.
-One commit per message caps a process at a few hundred messages a second, so the frames that
-only store (messages, quick replies, notes, corrections) go through this writer instead. It
-takes every unit that queued while the previous batch was committing and runs them, in arrival
-order, one after another on one session, each with its own ``Work`` and outbox, and commits
-once. The same service code runs as in a unit of its own, every rule and hook included (reply
-timing, the taboo-phrase guard, keyword drafts, timers); only the commit is shared. Nothing is
-waited on: an idle server writes a lone message at once, a busy one writes bigger batches.
+Every message a socket sends is a unit of work (service/db/unit_of_work.py): its own transaction
+and commit. One commit per message caps a process at a few hundred messages a second, so the
+frames that only store (messages, quick replies, notes, corrections) go through this writer
+instead. It takes every unit that queued while the previous batch was committing and runs them,
+in arrival order, one after another on one session, each with its own ``Work`` and outbox, and
+commits once. The same service code runs as in a unit of its own, every rule and hook included
+(reply timing, the taboo-phrase guard, keyword drafts, timers); only the commit is shared.
+Nothing is waited on: an idle server writes a lone message at once, a busy one writes bigger
+batches.
 
 - Acknowledged means committed: a caller's result is handed back, and its frames published,
   only after the batch commits. Publishing can fail (Redis away): the ack still goes out, the
@@ -33,7 +34,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, bindparam, select
 
 from service.db.models import Agent, Chat, Message
-from service.unit import Units, Work
+from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 

@@ -59,9 +59,10 @@ class Work:
     on_assigned: Sequence[AssignedHook] = ()
     # The earliest due time of the timers armed in this unit: the scheduler may need waking.
     next_timer: datetime | None = None
-    # What this transaction knows, shared by the units of one batch (service/writer.py): the
-    # chats it has row-locked (their loaded objects are current) and the client keys it has
-    # looked up or stored (chat id, key) -> seq, None when not stored.
+    # What this transaction knows, shared by the units of one batch
+    # (service/db/group_commit.py): the chats it has row-locked (their loaded objects are
+    # current) and the client keys it has looked up or stored (chat id, key) -> seq, None when
+    # not stored.
     locked: set[int] = field(default_factory=set)
     stored_keys: dict[tuple[int, str], int | None] = field(default_factory=dict)
     # SQLite: where new messages get their id (see RowIds); PostgreSQL: the insert returns it.
