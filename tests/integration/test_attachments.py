@@ -7,6 +7,7 @@ gets a typed error and leaves nothing behind, neither a row nor a file.
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,39 @@ async def test_a_message_needs_a_text_or_attachments(server: Server) -> None:
     assert (await customer.until("error"))["code"] == "bad_frame"
     await customer.send({"type": "message", "client_id": "m", "attachments": []})
     assert (await customer.until("error"))["code"] == "bad_frame"
+
+
+async def test_a_chunked_upload_is_cut_off_at_the_limit(server: Server) -> None:
+    customer, _agent = await served(server)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield png()
+        for _ in range(64):  # 64 × 8 KB, past the 256 KB limit; no Content-Length says so
+            yield b"\0" * 8192
+
+    headers = {"Authorization": f"Bearer {customer.token}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:
+        response = await http.post(f"/media/chats/{customer.chat_id}", content=body())
+    problem(response, 413, "upload_too_large")
+    assert await attachment_rows(server) == 0
+    assert stored_files(server) == []
+
+
+async def test_no_uploads_to_a_closed_chat(server: Server) -> None:
+    customer, _agent = await served(server)
+    await customer.send({"type": "close"})
+    await customer.until("closed")
+    problem(await upload(server, customer.token, customer.chat_id, png()), 409, "invalid_state")
+    assert await attachment_rows(server) == 0
+
+
+async def test_a_link_signed_by_one_process_is_good_on_another(
+    server_pair: tuple[Server, Server],
+) -> None:
+    """Without KEFU_MEDIA_SECRET the processes share the key the first one kept in the database."""
+    one, two = server_pair
+    customer = await one.customer()
+    card = (await upload(one, customer.token, customer.chat_id, png())).json()
+    response = await get(two, card["url"])
+    assert response.status_code == 200, response.text
+    assert Image.open(io.BytesIO(response.content)).size == (64, 48)
