@@ -47,6 +47,7 @@ async def read_upload(request: Request, limit: int) -> bytes:
 async def upload(
     chat_id: RowId,
     request: Request,
+    response: Response,
     runtime: RuntimeDep,
     name: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -55,14 +56,18 @@ async def upload(
     viewer = await attachments.who(await token_of(request))
     await attachments.check_upload(viewer, chat_id)
     data = await read_upload(request, attachments.max_bytes)
+    response.headers["Cache-Control"] = "no-store"  # a link is a credential while it lasts
     return await attachments.upload(viewer, chat_id, name, data)
 
 
 @router.get("/chats/{chat_id}", response_model=AttachmentList)
-async def chat_files(chat_id: RowId, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+async def chat_files(
+    chat_id: RowId, request: Request, response: Response, runtime: RuntimeDep
+) -> dict[str, Any]:
     """The chat's sent files, each with a fresh link."""
     attachments = runtime.attachments
     viewer = await attachments.who(await token_of(request))
+    response.headers["Cache-Control"] = "no-store"
     return {"items": await attachments.of_chat(viewer, chat_id)}
 
 

@@ -64,19 +64,18 @@ def _reencode(kind: str, data: bytes) -> Cleaned:
                 image.load()
                 # A phone photo stands upright by its EXIF orientation: applied before EXIF goes.
                 upright = ImageOps.exif_transpose(image)
-                # What is left of the metadata (exif, xmp, icc_profile, comments) goes too.
-                upright.info = {}
+                # What is left of the metadata (exif, xmp, icc_profile, comments) goes too;
+                # a palette image's transparent colour is the picture, not metadata.
+                kept = ("transparency",)
+                upright.info = {k: v for k, v in upright.info.items() if k in kept}
         return Cleaned(kind, _encode(kind, upright), upright.width, upright.height)
     except BadUpload:
         raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+        raise BadUpload("the image cannot be read") from exc
     except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        ValueError,
-        SyntaxError,  # Pillow raises it for some malformed PNG chunks
-    ) as exc:
+        Exception
+    ) as exc:  # a decoder's own surprise (bad EXIF, odd chunks): bad input all the same
         raise BadUpload("the image cannot be read") from exc
 
 

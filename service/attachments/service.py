@@ -41,7 +41,7 @@ from service.db.models import (
     SigningKey,
 )
 from service.db.unit_of_work import Units
-from service.errors import BadUpload, InvalidState, NotYourChat, Unauthorized
+from service.errors import BadUpload, InvalidState, NotFound, NotYourChat, Unauthorized
 from service.security import hash_token
 from service.settings import Settings
 
@@ -74,6 +74,8 @@ class Attachments:
         self.storage = storage
         self.max_bytes = int(settings.max_upload_mb * 1024 * 1024)
         self._links: Links | None = None
+        # Decoding a 40-megapixel image takes ~160 MB: two at a time, the others wait.
+        self._decoding = asyncio.Semaphore(2)
 
     @property
     def links(self) -> Links:
@@ -160,7 +162,8 @@ class Attachments:
         """Store one file (checked, images cleaned) for the viewer to send; its card and link."""
         if not data:
             raise BadUpload("the upload is empty")
-        cleaned = await asyncio.to_thread(media.clean, data)
+        async with self._decoding:
+            cleaned = await asyncio.to_thread(media.clean, data)
         key = new_key()
         await self.storage.put(key, cleaned.data)
         try:
@@ -204,7 +207,11 @@ class Attachments:
             row = await session.get(Attachment, attachment_id)
         if row is None:  # deleted since the link was made
             raise NotYourChat("no such file")
-        return File(row.content_type, row.name, await self.storage.open(row.storage_key))
+        try:
+            data = await self.storage.open(row.storage_key)
+        except FileNotFoundError:  # removed from the storage by hand
+            raise NotFound("the file is gone") from None
+        return File(row.content_type, row.name, data)
 
     # -- links -----------------------------------------------------------------------------------
 

@@ -120,3 +120,12 @@ def test_a_link_works_until_it_expires_and_only_for_its_file() -> None:
     # Another deployment's key signs differently.
     with pytest.raises(BadLink):
         Links("other", ttl_s=600).check(7, expires, sig, NOW)
+
+
+def test_a_palette_images_transparency_is_kept() -> None:
+    image = Image.new("P", (4, 4), 0)
+    image.putpalette([255, 0, 0, 0, 255, 0])
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=0)
+    cleaned = Image.open(io.BytesIO(clean(out.getvalue()).data))
+    assert cleaned.info == {"transparency": 0}
