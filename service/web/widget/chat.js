@@ -483,7 +483,7 @@ function senderLabel(message) {
 
 function announce(message) {
   // The live region reads new lines once; the log itself is not re-read on every render.
-  ui.announce.textContent = `${senderLabel(message)}: ${message.text}`;
+  ui.announce.textContent = `${senderLabel(message)}: ${message.text || t.sentFile}`;
   if (!state.visible) {
     state.unread += 1;
     toHost({ type: "unread", count: state.unread });

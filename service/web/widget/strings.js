@@ -20,6 +20,7 @@ const STRINGS = {
     delivered: "已送达",
     read: "已读",
     attach: "发送图片或文件",
+    sentFile: "发来一张图片或一个文件",
     uploadFailed: (code) => ({
       upload_too_large: "文件太大",
       unsupported_media: "只能发送 PNG、JPEG、WebP 图片或 PDF 文件",
@@ -82,6 +83,7 @@ const STRINGS = {
     delivered: "Delivered",
     read: "Read",
     attach: "Send a picture or a file",
+    sentFile: "sent a picture or a file",
     uploadFailed: (code) => ({
       upload_too_large: "the file is too large",
       unsupported_media: "only PNG, JPEG, WebP pictures and PDF files can be sent",
