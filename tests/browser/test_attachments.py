@@ -4,6 +4,7 @@ reload."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
@@ -38,6 +39,21 @@ async def loaded(page: Page, selector: str) -> None:
     """The picture has really arrived from its signed link (not a preview, not broken)."""
     await expect(page.locator(selector).first).to_be_visible()
     await page.wait_for_function(LOADED, arg=selector, timeout=TIMEOUT * 1000)
+
+
+PASTE = """([b64, name]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], name, { type: "image/png" }));
+    const input = document.getElementById("input");
+    input.focus();
+    input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true,
+                                                      cancelable: true }));
+}"""
+
+
+async def paste_image(page: Page, png: bytes, name: str = "image.png") -> None:
+    await page.evaluate(PASTE, [base64.b64encode(png).decode(), name])
 
 
 async def say(page: Page, text: str) -> None:
@@ -91,15 +107,8 @@ async def test_a_screenshot_reaches_the_agent_and_read_ticks_show_on_both_sides(
 
     # The agent answers with words and a picture; the widget is open, so they are read.
     await say(console, "收到,我们马上为您核实订单")
-    await console.locator("#file").set_input_files(
-        files=[
-            {
-                "name": "order.png",
-                "mimeType": "image/png",
-                "buffer": screenshot_png("ORDER 20260105-0068: PAID", (26, 127, 55)),
-            }
-        ]
-    )
+    # A screenshot pasted into the reply box is sent as it is.
+    await paste_image(console, screenshot_png("ORDER 20260105-0068: PAID", (26, 127, 55)))
     await loaded(widget, ".log .msg-agent .msg-file img")
     agent_lines = console.locator(".transcript .msg-agent[data-seq]")
     await expect(agent_lines).to_have_count(2)
