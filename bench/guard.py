@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 import service
-from service.phrases import Catalog, PhraseGuard, fold
+from service.templates import Catalog, PhraseGuard, fold
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data" / "clean_corpus.txt"
 LISTS = ("abuse", "complaint", "slow_reply", "stability")

@@ -12,9 +12,9 @@ from service import __version__, pages
 from service.api import admin, agent_ws, customer_ws, gate, headers, health, metrics, problems
 from service.attachments import endpoints as attachments
 from service.clock import Clock, SystemClock
-from service.phrases import Catalog
 from service.runtime import Runtime
 from service.settings import Settings
+from service.templates import Catalog
 
 
 def create_app(

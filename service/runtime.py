@@ -19,11 +19,11 @@ from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.metrics import DeskMetrics
-from service.phrases import Catalog
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
 from service.supervisor import Supervisor
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
 
@@ -60,7 +60,8 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock, catalog: Catalog) -> Runtime:
         database = create_database(settings.database_url)
         bus = create_bus(settings.redis_url, settings.bus_prefix)
-        units = Units(database, bus, clock)
+        metrics = DeskMetrics()
+        units = Units(database, bus, clock, metrics)
         scheduler = Scheduler(units, settings.scheduler_poll_s)
         chats = ChatService(settings, catalog, scheduler, units)
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
@@ -97,6 +98,7 @@ class Runtime:
             router,
             heartbeat,
             Attachments(settings, units, DiskStorage(settings.media_dir)),
+            metrics,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:

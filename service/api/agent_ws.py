@@ -100,7 +100,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         return
 
     agent_id = agent.id
-    connection = Connection(websocket, "agent", runtime.chats.fill, settings.outgoing_queue)
+    connection = Connection(
+        websocket, "agent", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
+    )
     me = {
         "id": agent.id,
         "name": agent.name,

@@ -75,7 +75,9 @@ async def customer_socket(websocket: WebSocket) -> None:
         return
 
     chat_id = attached.chat_id
-    connection = Connection(websocket, "customer", runtime.chats.fill, settings.outgoing_queue)
+    connection = Connection(
+        websocket, "customer", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
+    )
     connection.offer(
         ready_frame(chat_id=chat_id, resume_token=attached.resume_token, **attached.state)
     )

@@ -120,6 +120,8 @@ async def serve_frames(
             # Echoed only if it can be sent back: an unencodable ref would poison the error frame.
             ref = safe_ref(data.get("client_id"))
             command = parser.command(data)
+            if connection.metrics is not None:
+                connection.metrics.count_in(connection.audience, str(data["type"]))
             try:
                 await handle(command)
             except IntegrityError:

@@ -37,8 +37,8 @@ from service.errors import (
     NotYourMessage,
     UnknownTemplate,
 )
-from service.phrases import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
 from service.settings import Settings
+from service.templates import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
 from service.templates.service import AUTOMATIC, QUICK_REPLIES, Templates
 
 SUGGESTED = ("slow_reply", "stability")  # keyword list = template key

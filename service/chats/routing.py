@@ -6,7 +6,8 @@ agents, and never back to the agent who handed it off. Otherwise it waits: retur
 (higher priority), then in arrival order; positions are counted within the chat's group.
 ``drain`` hands out the line in one set-based step that any unit or process may run at once
 (rows locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL); ``pick_agent`` finds the one taker of a
-transfer, its row locked and checked again, so two processes cannot overfill one agent.
+transfer with the same ranking (``plan``), the agents' rows locked before their chats are
+counted, so two processes cannot overfill one agent.
 """
 
 from __future__ import annotations
@@ -65,49 +66,20 @@ async def pick_agent(
     exclude_id: int | None = None,
     agent_id: int | None = None,
 ) -> Agent | None:
-    """The agent to take a chat now (of ``group_id``, not ``exclude_id``, only ``agent_id``).
+    """The agent to take one chat now (a transfer's): of ``group_id``, not ``exclude_id``, only
+    ``agent_id``; ranked as the line is handed out (``plan``, ``Seat.rank``).
 
-    One query ranks the eligible agents by open chats, then idle time. On PostgreSQL the
-    chosen agent's row is then locked and their chats counted again: another process may have
-    given them a chat since, and then the next agent is tried.
+    The serving agents' rows are locked (on PostgreSQL, waiting for them: a transfer is refused
+    only for a seat that is really taken) before their chats are counted, so two processes
+    cannot overfill one agent.
     """
-    open_chats = (
-        select(func.count())
-        .where(Chat.agent_id == Agent.id, Chat.status == ChatStatus.assigned)
-        .correlate(Agent)
-        .scalar_subquery()
-    )
-    query = (
-        select(Agent)
-        .where(
-            Agent.status == AgentStatus.online,
-            Agent.connections > 0,
-            Agent.active.is_(True),
-            open_chats < Agent.capacity,
-        )
-        .order_by(open_chats, Agent.last_assigned_at.asc().nulls_first(), Agent.id)
-        .limit(1)
-    )
-    if group_id is not None:
-        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
-        query = query.where(Agent.id.in_(members))
-    if exclude_id is not None:
-        query = query.where(Agent.id != exclude_id)
+    agents, seats = await _free_seats(work, wait=True)
     if agent_id is not None:
-        query = query.where(Agent.id == agent_id)
-    tried: list[int] = []
-    while True:
-        agent = await work.session.scalar(query.where(Agent.id.not_in(tried)) if tried else query)
-        if agent is None or not work.is_postgres:
-            return agent
-        # Locked, then asked again: the statement after the lock sees what others committed.
-        await work.session.execute(select(Agent.id).where(Agent.id == agent.id).with_for_update())
-        still = await work.session.scalar(
-            query.where(Agent.id == agent.id).execution_options(populate_existing=True)
-        )
-        if still is not None:
-            return still
-        tried.append(agent.id)
+        seats = [seat for seat in seats if seat.agent_id == agent_id]
+    if group_id is not None:
+        seats = await _with_groups(work, seats)
+    pairs = plan([Waiting(0, group_id, exclude_id)], seats)
+    return agents[pairs[0][1]] if pairs else None
 
 
 def idle_key(agent: Agent) -> float:
@@ -242,12 +214,7 @@ async def drain(work: Work) -> None:
     if not line:
         return
     if any(chat.group_id is not None for chat in line):
-        members: dict[int, set[int]] = {}
-        for agent_id, group_id in await work.session.execute(
-            _MEMBERSHIPS, {"ids": [seat.agent_id for seat in seats]}
-        ):
-            members.setdefault(agent_id, set()).add(group_id)
-        seats = [replace(seat, groups=frozenset(members.get(seat.agent_id, ()))) for seat in seats]
+        seats = await _with_groups(work, seats)
     pairs = plan(line, seats)
     if not pairs:
         return
@@ -263,13 +230,30 @@ async def drain(work: Work) -> None:
         await announce_positions(work)
 
 
-async def _free_seats(work: Work) -> tuple[dict[int, Agent], list[Seat]]:
-    """The serving agents with a free seat (their rows locked on PostgreSQL) and their counts."""
+async def _with_groups(work: Work, seats: list[Seat]) -> list[Seat]:
+    """The seats with their agents' groups (for chats that wait for a group)."""
+    if not seats:
+        return seats
+    members: dict[int, set[int]] = {}
+    for agent_id, group_id in await work.session.execute(
+        _MEMBERSHIPS, {"ids": [seat.agent_id for seat in seats]}
+    ):
+        members.setdefault(agent_id, set()).add(group_id)
+    return [replace(seat, groups=frozenset(members.get(seat.agent_id, ()))) for seat in seats]
+
+
+async def _free_seats(work: Work, *, wait: bool = False) -> tuple[dict[int, Agent], list[Seat]]:
+    """The serving agents with a free seat (their rows locked on PostgreSQL) and their counts.
+
+    A routing pass skips rows others hold (``wait=False``) and asks for the next pass; a
+    transfer waits for them.
+    """
     if work.is_postgres:
         serving = list(await work.session.scalars(_SERVING_IDS))
         if not serving:
             return {}, []
-        ids = list(await work.session.scalars(_LOCK_AGENTS, {"ids": serving}))
+        lock = _LOCK_AGENTS_WAITING if wait else _LOCK_AGENTS
+        ids = list(await work.session.scalars(lock, {"ids": serving}))
         if len(ids) < len(serving):
             # Some are being changed elsewhere (presence, status, another pass): left for
             # the next pass, which this unit asks for.
@@ -310,6 +294,12 @@ _LOCK_AGENTS = (
     .where(Agent.id.in_(bindparam("ids", expanding=True)), *_SERVING)
     .order_by(Agent.id)
     .with_for_update(skip_locked=True)
+)
+_LOCK_AGENTS_WAITING = (
+    select(Agent.id)
+    .where(Agent.id.in_(bindparam("ids", expanding=True)), *_SERVING)
+    .order_by(Agent.id)
+    .with_for_update()
 )
 _WITH_OPEN_CHATS = (
     select(Agent, _open_chats())

@@ -34,10 +34,10 @@ from service.desk.service import Desk, serving
 from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
-from service.phrases import Catalog
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, verify_player
 from service.settings import Settings
+from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
 

@@ -106,6 +106,7 @@ class Timing:
         self, settings: Settings, scheduler: Scheduler, units: Units, *, say: Say, close: Close
     ) -> None:
         self.limits = limits(settings)
+        self.metrics = units.metrics
         self._say = say
         self._close = close
         bounds = self.limits
@@ -140,6 +141,8 @@ class Timing:
                     await cancel(work, *keys)
                 case machine.RecordReply(wait_ms, first_response_ms):
                     assert message is not None and message.agent_id is not None
+                    if self.metrics is not None:
+                        self.metrics.reply_wait_seconds.observe(wait_ms / 1000)
                     work.session.add(
                         Reply(
                             chat_id=chat.id,

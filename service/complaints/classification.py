@@ -1,7 +1,7 @@
 """S-classes: which reasons make a complaint urgent.
 
 The complaint keywords that open a draft are matched by the one matcher of every list
-(``Catalog.guard().spot(text, "complaint")``, service/phrases/matching.py): the same folding
+(``Catalog.guard().spot(text, "complaint")``, service/templates/matching.py): the same folding
 as the taboo phrases (width, case, traditional characters, separators), Latin keywords start a
 word, and one that ends with a digit must end the number: "315" (the consumer-rights hotline)
 matches "打315投诉" but not order number "2026031512345" or "3150元".

@@ -44,9 +44,9 @@ from service.errors import (
     TextTooLong,
     UnknownAgent,
 )
-from service.phrases import Catalog
 from service.realtime.protocol import ComplaintFrame
 from service.settings import Settings
+from service.templates import Catalog
 from service.timers import Scheduler
 
 ACTIVE = RECORDED - FINISHED

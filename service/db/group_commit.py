@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -75,6 +76,7 @@ class WriterStats:
 class GroupCommit:
     def __init__(self, units: Units, *, max_batch: int = MAX_BATCH) -> None:
         self.units = units
+        self.metrics = units.metrics
         self.max_batch = max_batch
         self.stats = WriterStats()
         self._pending: list[_Item[Any]] = []
@@ -96,9 +98,13 @@ class GroupCommit:
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append(_Item(step, touches, done, acked))
         self._wake.set()
+        started = time.perf_counter()
         # Shielded: a caller that goes away (its socket closed) does not take the batch with it;
         # its unit still commits, unacknowledged, and a resend finds it.
-        return await asyncio.shield(done)
+        result = await asyncio.shield(done)
+        if self.metrics is not None:
+            self.metrics.ack_seconds.observe(time.perf_counter() - started)
+        return result
 
     def _start(self) -> None:
         # Owned here: a writer task that died (it should not: _loop catches) is logged and
@@ -152,6 +158,8 @@ class GroupCommit:
         except Exception as exc:  # every unit is replayed on its own below
             log.info("writer.replay units=%s cause=%s", len(batch), type(exc).__name__)
             self.stats.replays += 1
+            if self.metrics is not None:
+                self.metrics.writer_replays.inc()
             await self._replay(batch)
             return
         del loaded
@@ -182,6 +190,8 @@ class GroupCommit:
     def _count(self, size: int) -> None:
         self.stats.batches += 1
         self.stats.largest = max(self.stats.largest, size)
+        if self.metrics is not None:
+            self.metrics.batch_units.observe(size)
 
 
 async def _alone(units: Units, step: Step[T], acked: Acked[T] | None) -> T:

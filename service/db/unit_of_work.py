@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.db.engine import Database
 from service.db.models import Chat, Message
+from service.metrics import DeskMetrics
 from service.realtime.bus import Bus, Envelope
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,13 @@ class Units:
     """Opens units of work. None waits for another here: what must not happen twice at once is
     kept apart by the database (row locks on PostgreSQL, the one connection on SQLite)."""
 
-    def __init__(self, database: Database, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self, database: Database, bus: Bus, clock: Clock, metrics: DeskMetrics | None = None
+    ) -> None:
         self.database = database
         self.bus = bus
         self.clock = clock
+        self.metrics = metrics
         self.on_assigned: list[AssignedHook] = []
         # Told the earliest due time armed by each committed unit (the scheduler's wake-up).
         self.on_timer_armed: Callable[[datetime], None] | None = None
@@ -189,11 +193,17 @@ class Units:
             self.on_queue_moved()
         if work.route_due and self.on_route_due is not None:
             self.on_route_due()
+        metrics = self.metrics
         for outgoing in work.outbox:
             # After the commit nothing may fail the unit: a lost frame is filled from the store.
             try:
-                await self.bus.publish(outgoing.envelope())
+                envelope = outgoing.envelope()
+                if metrics is not None:
+                    metrics.count_event(str(envelope.frame.get("type")))
+                await self.bus.publish(envelope)
             except Exception:
+                if metrics is not None:
+                    metrics.publish_failures.inc()
                 log.exception("unit.publish_failed")
 
     @asynccontextmanager

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from service.metrics import DeskMetrics
 from service.realtime.bus import Bus, Envelope
 from service.realtime.protocol import dumps
 
@@ -56,9 +57,17 @@ Item = dict[str, Any] | SetCursor | Sync | Close
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, audience: Audience, fill: Fill, limit: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        audience: Audience,
+        fill: Fill,
+        limit: int,
+        metrics: DeskMetrics | None = None,
+    ) -> None:
         self.websocket = websocket
         self.audience = audience
+        self.metrics = metrics
         self._fill = fill
         self._queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=limit)
         self._cursors: dict[int, int] = {}
@@ -168,6 +177,11 @@ class Connection:
             )
             return
         await self.websocket.send_text(text)
+        if self.metrics is not None:
+            kind = str(frame.get("type"))
+            self.metrics.count_out(self.audience, kind)
+            if kind == "error":
+                self.metrics.count_error(str(frame.get("code")))
 
     async def _close(self, code: int, reason: str) -> None:
         if self.websocket.application_state is not WebSocketState.DISCONNECTED:

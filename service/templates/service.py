@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.models import TemplateOverride
 from service.db.unit_of_work import Work
 from service.errors import ForbiddenPhraseUsed, InvalidTemplate, NotFound, UnknownTemplate
-from service.phrases import TEMPLATE_VARIABLES, VARIANTS, Catalog, PhraseGuard, check_text, fill
+from service.templates import TEMPLATE_VARIABLES, VARIANTS, Catalog, PhraseGuard, check_text, fill
 from service.templates.schemas import TemplateIn, TemplateOut, TemplateWording
 
 # The templates an agent may send with the `template` frame. The rest are the desk's own

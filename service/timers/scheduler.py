@@ -159,6 +159,8 @@ class Scheduler:
         except Exception as exc:
             del work.outbox[sent:]
             work.timers.clear()
+            if self._units.metrics is not None and not _lost_a_race(exc):
+                self._units.metrics.count_timer(timer.kind, 0.0, failed=True)
             if _lost_a_race(exc):
                 # PostgreSQL chose this savepoint as a deadlock's (or a serialization's) victim:
                 # nothing wrong with the timer, so it is tried again soon and not counted
@@ -169,6 +171,9 @@ class Scheduler:
             log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
             await self._retry_later(work, timer)
             return 0
+        if self._units.metrics is not None:
+            late = (work.now - timer.due_at).total_seconds()
+            self._units.metrics.count_timer(timer.kind, late)
         return 1
 
     async def _claim(self, work: Work) -> list[Timer]:

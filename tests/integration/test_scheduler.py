@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from service.clock import ManualClock
 from service.db.models import Message, Timer
 from service.db.unit_of_work import Work
-from service.phrases import Catalog
 from service.runtime import Runtime
+from service.templates import Catalog
 from service.timers import arm
 from tests.integration.test_long_wait import served
 from tests.support.server import TIMEOUT, running_server

@@ -21,8 +21,8 @@ from service.complaints.workflow import (
     band,
     pending_due,
 )
-from service.phrases import Catalog
 from service.settings import ROOT, Settings
+from service.templates import Catalog
 
 # The workflow of the issue: open → acknowledged → escalated → resolved → followed_up → closed,
 # escalation optional; a keyword draft is confirmed (open) or dismissed.

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from service.phrases import Catalog, PhraseGuard
+from service.templates import Catalog, PhraseGuard
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from service.phrases import Catalog, PhraseGuard, fold
-from service.phrases.guard import TRADITIONAL, Pattern
+from service.templates import Catalog, PhraseGuard, fold
+from service.templates.guard import TRADITIONAL, Pattern
 
 PHRASES = pathlib.Path(__file__).resolve().parents[2] / "phrases"
 

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from service.phrases import Catalog, PhraseGuard
+from service.templates import Catalog, PhraseGuard
 
 PHRASES = pathlib.Path(__file__).resolve().parents[2] / "phrases"
 
@@ -43,9 +43,9 @@ def test_ordinary_sentences_pass(guard: PhraseGuard, text: str) -> None:
     assert guard.spot(text, "abuse") is None
 
 
-# -- the one matcher (service/phrases/matching.py) ------------------------------------------
+# -- the one matcher (service/templates/matching.py) ------------------------------------------
 
-from service.phrases.matching import Entry, Matcher  # noqa: E402
+from service.templates.matching import Entry, Matcher  # noqa: E402
 
 
 def test_the_catalogue_builds_its_matcher_once_for_every_list() -> None:
@@ -67,7 +67,7 @@ def test_overlapping_keys_of_different_lists_are_all_found() -> None:
 def test_one_message_is_matched_once_for_all_lists(guard: PhraseGuard) -> None:
     text = "你们的服务器老是掉线,我要投诉"
     guard.spot(text, "stability")
-    from service.phrases import fold
+    from service.templates import fold
 
     assert guard.matcher in fold(text).memo
     assert guard.spot(text, "complaint") == "投诉"

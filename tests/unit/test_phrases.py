@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from service.phrases import (
+from service.templates import (
     TEMPLATE_VARIABLES,
     Catalog,
     ForbiddenPhrase,

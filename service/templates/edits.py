@@ -4,7 +4,7 @@ A written form is the phrase with one character inserted, substituted or dropped
 swapped, at a place where that edit keeps its meaning: never the first or the last character
 (我搞错了 is no edit of 你搞错了), never a pronoun (我被搞糊涂了 is the handbook's own answer),
 in Latin only inside a word ("I can do that" stays one dropped letter from "I can't do that").
-service/phrases/matching.py finds the candidates (one half of the phrase is always whole).
+service/templates/matching.py finds the candidates (one half of the phrase is always whole).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from service.phrases.folding import View, is_han
+from service.templates.folding import View, is_han
 
 PRONOUNS = frozenset("你我他她它")
 

@@ -1,7 +1,7 @@
 """The one matcher behind every list: taboo phrases (S-forbidden-phrases), agent profanity,
 abuse (S-abuse), complaint keywords (S-record), slow-reply and stability suggestions.
 
-Built once per catalogue from folded phrases (service/phrases/folding.py: the same folding for
+Built once per catalogue from folded phrases (service/templates/folding.py: the same folding for
 every list), pure and synchronous. Each view of a message is scanned by one precompiled regex,
 a trie of all the view's keys, so a message costs one pass per view however long the lists are:
 
@@ -24,8 +24,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from service.phrases.edits import OneEdit
-from service.phrases.folding import Folded, View, fold, has_latin, is_han, normalise, sounds
+from service.templates.edits import OneEdit
+from service.templates.folding import Folded, View, fold, has_latin, is_han, normalise, sounds
 
 __all__ = ["Entry", "Match", "Matcher", "fold", "normalise"]
 

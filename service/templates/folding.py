@@ -139,7 +139,7 @@ class Folded(View):
     """The exact view of a text, and the lazily computed leet and pinyin views."""
 
     lowered: str = field(default="", compare=False, repr=False)
-    # What each matcher found in this text (service/phrases/matching.py), filled on first use.
+    # What each matcher found in this text (service/templates/matching.py), filled on first use.
     memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.phrases.extras import EXTRA_KEYS, Extras, parse_extras
-from service.phrases.guard import Pattern, PhraseGuard, fold
+from service.templates.extras import EXTRA_KEYS, Extras, parse_extras
+from service.templates.guard import Pattern, PhraseGuard, fold
 
 DEFAULT_LOCALE = "zh-CN"
 
@@ -87,7 +87,7 @@ class ForbiddenPhrase:
     whole_message: bool = False  # forbidden only as a bare answer (不知道), not inside a sentence
 
     def matches(self, text: str) -> bool:
-        """Exact (folded) matching; see service/phrases/folding.py for what it ignores."""
+        """Exact (folded) matching; see service/templates/folding.py for what it ignores."""
         pattern = Pattern.of(self.phrase, whole_message=self.whole_message)
         return pattern.found_in(fold(text))
 

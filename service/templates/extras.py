@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.phrases.folding import fold
+from service.templates.folding import fold
 
 EXTRA_KEYS = frozenset({"synonyms", "abbreviations", "profanity", "bare_answers", "not_homophones"})
 ABBREVIATED_LISTS = frozenset({"abuse"})

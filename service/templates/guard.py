@@ -6,7 +6,7 @@
 - ``spot``: the first keyword of one list in a message (abuse, complaint, slow_reply,
   stability), for the abuse rule, complaint drafts and the agent's suggestions.
 
-Folding (service/phrases/folding.py) and matching (service/phrases/matching.py) are the same
+Folding (service/templates/folding.py) and matching (service/templates/matching.py) are the same
 for every list; which evasion classes apply to which list is decided here, once.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.phrases.folding import TRADITIONAL, Folded, fold
-from service.phrases.matching import Entry, Matcher
+from service.templates.folding import TRADITIONAL, Folded, fold
+from service.templates.matching import Entry, Matcher
 
 __all__ = ["TRADITIONAL", "Folded", "Hit", "Pattern", "PhraseGuard", "fold"]
 
