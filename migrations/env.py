@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import service.complaints.models  # noqa: F401  (registers the complaint tables)
+import service.complaints.models
+import service.desk.models
+import service.promises.models  # noqa: F401  (the promises table)
 from service.db.engine import ensure_sqlite_dir
 from service.db.models import Base
 from service.settings import Settings

@@ -159,6 +159,14 @@ class Unavailable(KefuError):
     status = 503
 
 
+class PromiseRefused(KefuError):
+    """S-callback-24h: the promised time is in the past or too far ahead; ``reason`` says
+    which (``past``, ``too_far``, ``no_zone``, ``no_complaint``)."""
+
+    code = "promise_refused"
+    status = 422
+
+
 class UploadTooLarge(KefuError):
     """An upload over KEFU_MAX_UPLOAD_MB, refused before more of it is read."""
 

@@ -18,7 +18,9 @@ from service.complaints.service import ComplaintService
 from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
+from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
+from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
 from service.settings import Settings
@@ -44,6 +46,8 @@ class Runtime:
     complaints: ComplaintService
     transfers: Transfers
     callbacks: Callbacks
+    promises: Promises
+    handovers: Handovers
     writer: GroupCommit
     positions: Pass
     router: Pass
@@ -80,6 +84,17 @@ class Runtime:
                 await chats.customer_left(work, ref_id, process)
 
         heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
+        promises = Promises(settings, scheduler, chats.desk.zone, chats.conduct.say)
+        handovers = Handovers(
+            settings,
+            scheduler,
+            chats.desk,
+            chats.timing,
+            chats.template,
+            chats.set_status,
+            complaints,
+            promises,
+        )
         return cls(
             settings,
             clock,
@@ -93,6 +108,8 @@ class Runtime:
             complaints,
             Transfers(settings, chats.template),
             Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
+            promises,
+            handovers,
             GroupCommit(units),
             positions,
             router,
@@ -110,6 +127,8 @@ class Runtime:
             if only_process:
                 # One process owns every socket: after a restart none is left.
                 await self.chats.reset_presence(work)
+        async with self.units() as work:
+            await self.handovers.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from service.hours import parse_hours, zone
+from service.shifts import parse_shifts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,6 +119,13 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # S-callback-24h: a message left while nobody could answer is due back within this.
     callback_within_h: float = Field(default=24.0, gt=0, le=24)
+    # S-callback, S-callback-24h: an agent's promise (a callback, or a complaint's follow-up)
+    # names a time at most this far ahead; its owner is reminded this many minutes before.
+    promise_within_h: float = Field(default=24.0, gt=0, le=24)
+    promise_remind_min: float = Field(default=15.0, ge=0)
+    # S-no-unattended: the shifts and their agents (service/shifts.py has the format);
+    # at a shift's end its agents' chats, complaints and promises pass to the next shift.
+    shifts: str = ""
 
     # uvicorn's WebSocket implementation and compression, chosen by measurement
     # (docs/benchmarks.md): permessage-deflate costs memory on every idle connection.
@@ -133,6 +141,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
+        return value
+
+    @field_validator("shifts")
+    @classmethod
+    def _valid_shifts(cls, value: str) -> str:
+        parse_shifts(value)
         return value
 
     @field_validator("widget_frame_ancestors")

@@ -24,6 +24,7 @@ from service.chats.store import touches
 from service.db.models import Sender
 from service.db.unit_of_work import Work
 from service.errors import Forbidden, Unauthorized, Unsupported
+from service.promises.schemas import PromiseDone
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     AGENT_TYPES,
@@ -36,6 +37,9 @@ from service.realtime.protocol import (
     Correct,
     DismissComplaint,
     Hold,
+    KeepPromise,
+    ListPromises,
+    MakePromise,
     Note,
     Parser,
     Status,
@@ -65,6 +69,8 @@ STORED: dict[type[AgentCommand], Stored] = {
     Correct: lambda rt, work, agent_id, c: rt.chats.conduct.correct(
         work, agent_id, c.chat_id, c.seq, c.text, c.client_id
     ),
+    # S-callback: the quick reply with the promised time, and the task it opens.
+    MakePromise: lambda rt, work, agent_id, c: rt.promises.make(work, agent_id, c),
 }
 # The others: one call of one service, in a unit of work of its own.
 InUnit = Callable[[Runtime, Work, int, Any], Awaitable[object]]
@@ -79,6 +85,13 @@ IN_UNIT: dict[type[AgentCommand], InUnit] = {
     ComplaintFrame: lambda rt, work, agent_id, c: rt.complaints.agent_complaint(work, agent_id, c),
     DismissComplaint: lambda rt, work, agent_id, c: rt.complaints.dismiss_draft(
         work, agent_id, c.complaint_id, c.comment
+    ),
+    KeepPromise: lambda rt, work, agent_id, c: rt.promises.complete(
+        work,
+        c.promise_id,
+        PromiseDone(state="done", outcome=c.outcome),
+        f"agent:{agent_id}",
+        agent_id=agent_id,
     ),
 }
 
@@ -140,7 +153,12 @@ async def agent_socket(websocket: WebSocket) -> None:
             raise
 
     async def dispatch(command: AgentCommand) -> None:
-        if (store := STORED.get(type(command))) is not None:
+        if isinstance(command, ListPromises):
+            # Answered on this socket alone: the agent's own open promises (the task list).
+            async with runtime.units.read() as session:
+                page = await runtime.promises.open_of(session, agent_id, runtime.clock.now())
+            connection.offer({"type": "promises", **page.model_dump(mode="json")})
+        elif (store := STORED.get(type(command))) is not None:
             chat_id, client_id = command.chat_id, command.client_id  # type: ignore[union-attr]
 
             async def step(work: Work) -> int | None:

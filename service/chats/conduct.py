@@ -37,6 +37,7 @@ from service.errors import (
     NotYourMessage,
     UnknownTemplate,
 )
+from service.promises.rules import KIND_OF_TEMPLATE
 from service.settings import Settings
 from service.templates import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
 from service.templates.service import AUTOMATIC, QUICK_REPLIES, Templates
@@ -113,6 +114,25 @@ class Conduct:
         chat = await chat_of(work, agent_id, chat_id)
         if key not in QUICK_REPLIES:
             raise UnknownTemplate(f"{key!r} is not a quick reply; see ready.templates")
+        if key in KIND_OF_TEMPLATE:
+            # S-callback-24h: a promised time is structured and checked, never free text.
+            raise InvalidTemplate(
+                f"{key!r} promises a time: send a promise frame"
+                f' {{"type":"promise","kind":"{KIND_OF_TEMPLATE[key]}","due_at":…}}'
+            )
+        message = await self.say(work, agent_id, chat, key, values, client_id)
+        return message.seq
+
+    async def say(
+        self,
+        work: Work,
+        agent_id: int,
+        chat: Chat,
+        key: str,
+        values: Mapping[str, str] | None,
+        client_id: str | None,
+    ) -> Message:
+        """The template ``key`` rendered and screened, stored as the agent's line, and sent."""
         given = dict(values or {})
         if unknown := sorted(given.keys() - (TEMPLATE_VARIABLES[key] - AUTOMATIC)):
             raise InvalidTemplate(f"template {key!r} takes no variable {unknown[0]!r}")
@@ -138,7 +158,7 @@ class Conduct:
         if key == "abuse_warning":
             write(chat, machine.abuse_warned(Conversation.of(chat), work.now))
         work.send(routing.audience(chat), partial(message_frame, message, agent))
-        return message.seq
+        return message
 
     async def note(
         self, work: Work, agent_id: int, chat_id: int, text: str, client_id: str | None

@@ -253,6 +253,17 @@ class ComplaintService:
         await work.session.flush()
         return customer
 
+    async def hand_over(
+        self, work: Work, complaint: Complaint, to_id: int, actor: str, note: str
+    ) -> None:
+        """S-follow-up: an unfinished complaint passes to the next shift, in its history."""
+        await self._owner(work, complaint, to_id, actor)
+        self.recorder.event(work, complaint, actor, "comment", comment=note)
+        complaint.updated_at = work.now
+        await work.session.flush()
+        card = await load_card(work.session, complaint, work.now)
+        work.send(agent_address(to_id), alerts.complaint_frame("updated", card))
+
     # -- deadlines -----------------------------------------------------------------------------
 
     async def _due(self, work: Work, timer: Timer) -> None:

@@ -32,6 +32,8 @@ from service.db.models import (
 )
 from service.db.unit_of_work import Work
 from service.hours import in_service, parse_hours, zone
+from service.promises.models import Promise
+from service.promises.rules import State
 
 if TYPE_CHECKING:
     from service.chats.timing import Say
@@ -111,6 +113,7 @@ class Desk:
         serving_now = await self.serving_count(session)
         in_hours = self.in_service(now)
         is_open = Callback.status == CallbackStatus.open
+        promised = Promise.state == State.open
         return {
             "unattended": in_hours and serving_now == 0,
             "in_service_hours": in_hours,
@@ -121,6 +124,8 @@ class Desk:
             "queued_chats": await count(session, Chat, in_line()),
             "open_callbacks": await count(session, Callback, is_open),
             "overdue_callbacks": await count(session, Callback, is_open, Callback.due_at <= now),
+            "open_promises": await count(session, Promise, promised),
+            "overdue_promises": await count(session, Promise, promised, Promise.due_at <= now),
             "at": now,
         }
 

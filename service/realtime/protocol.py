@@ -6,6 +6,7 @@ Outgoing frames are plain dicts built by the chat service; docs/protocol.md show
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -237,6 +238,31 @@ class DismissComplaint(Frame):
     comment: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 
+class MakePromise(Frame):
+    """S-callback: a promised time, structured; sends the quick reply and opens the task."""
+
+    type: Literal["promise"]
+    chat_id: ChatId
+    kind: Literal["callback", "follow_up"]
+    # With a timezone (…Z or …+08:00); refused in the past and beyond KEFU_PROMISE_WITHIN_H.
+    due_at: datetime
+    # A follow-up answers this complaint of the chat (default: its latest unfinished one).
+    complaint_id: RowId | None = None
+    client_id: ClientId | None = None
+
+
+class KeepPromise(Frame):
+    type: Literal["promise_done"]
+    promise_id: RowId
+    outcome: Annotated[str, Field(min_length=1, max_length=2000, pattern=NoNul)] | None = None
+
+
+class ListPromises(Frame):
+    """The agent's open promises, answered with one ``promises`` frame."""
+
+    type: Literal["promises"]
+
+
 AgentCommand = Annotated[
     AgentMessage
     | AgentRead
@@ -249,7 +275,10 @@ AgentCommand = Annotated[
     | Hold
     | Transfer
     | ComplaintFrame
-    | DismissComplaint,
+    | DismissComplaint
+    | MakePromise
+    | KeepPromise
+    | ListPromises,
     Field(discriminator="type"),
 ]
 
@@ -329,6 +358,9 @@ AGENT_TYPES = _types(
     Transfer,
     ComplaintFrame,
     DismissComplaint,
+    MakePromise,
+    KeepPromise,
+    ListPromises,
 )
 
 customer_commands: TypeAdapter[CustomerCommand] = TypeAdapter(CustomerCommand)

@@ -35,6 +35,7 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str]] = {
     "abuse_warning": frozenset(),
     "no_response": frozenset(),
     "callback": frozenset({"time"}),
+    "get_back": frozenset({"time"}),
     "complaint_ack": frozenset({"hours"}),
     "survey": frozenset(),
     "unsatisfied": frozenset(),

@@ -24,8 +24,9 @@ from service.errors import ForbiddenPhraseUsed, InvalidTemplate, NotFound, Unkno
 from service.templates import TEMPLATE_VARIABLES, VARIANTS, Catalog, PhraseGuard, check_text, fill
 from service.templates.schemas import TemplateIn, TemplateOut, TemplateWording
 
-# The templates an agent may send with the `template` frame. The rest are the desk's own
-# (welcome, queue notices, closing, complaint and survey wording sent by their use cases).
+# The templates of the console's quick-reply menu, sent with the `template` frame; the two that
+# promise a time (callback, get_back) go with the `promise` frame instead (S-callback-24h). The
+# rest are the desk's own (welcome, queue notices, closing, complaint and survey wording).
 QUICK_REPLIES = (
     "opening",
     "long_wait",
@@ -33,6 +34,7 @@ QUICK_REPLIES = (
     "stability",
     "anything_else",
     "callback",
+    "get_back",
     "abuse_warning",
     "correction",
 )

@@ -35,14 +35,15 @@ async def test_quick_reply_is_rendered_in_the_chat_locale_and_said_by_the_agent(
 
     await agent.send(
         {
-            "type": "template",
+            "type": "promise",
             "chat_id": customer.chat_id,
-            "key": "callback",
-            "vars": {"time": "18:00 today"},
+            "kind": "callback",
+            "due_at": "2026-01-05T18:00:00+08:00",
         }
     )
     callback = await customer.until("message", template="callback")
-    assert callback["text"].startswith("I will get back to you by 18:00 today.")
+    # S-callback: the promised time, written in desk time (KEFU_TIMEZONE).
+    assert callback["text"].startswith("I will get back to you by 2026-01-05 18:00.")
 
 
 async def test_bad_quick_replies_are_refused(server: Server) -> None:

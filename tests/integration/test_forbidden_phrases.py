@@ -64,6 +64,8 @@ async def test_bare_answer_is_refused_but_the_same_words_in_a_sentence_pass(
 async def test_a_quick_reply_cannot_smuggle_a_taboo_phrase_in_its_values(
     server: Server,
 ) -> None:
+    # The one quick reply with a typed value was the callback's time; it is a structured
+    # promise now (S-callback-24h), so free text never reaches the template.
     agent, customer = await served(server)
     await agent.send(
         {
@@ -74,7 +76,7 @@ async def test_a_quick_reply_cannot_smuggle_a_taboo_phrase_in_its_values(
             "client_id": "q1",
         }
     )
-    await agent.expect("error", code="forbidden_phrase", ref="q1")
+    await agent.expect("error", code="invalid_template", ref="q1")
     await customer.quiet()
 
 

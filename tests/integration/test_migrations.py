@@ -91,7 +91,7 @@ async def test_read_receipts_and_attachments_go_up_and_down(empty_database: str)
     finally:
         await engine.dispose()
     assert {"customer_read_seq", "agent_read_seq"} <= columns
-    await asyncio.to_thread(command.downgrade, config, "0007")
+    await asyncio.to_thread(command.downgrade, config, "0008")
     assert not {"attachments", "signing_keys"} & await tables(url)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"attachments", "signing_keys"} <= await tables(url)

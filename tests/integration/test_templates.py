@@ -61,14 +61,14 @@ async def test_overridden_quick_reply_and_variants(server: Server) -> None:
     await agent.expect("assigned", chat_id=customer.chat_id)
     await agent.send(
         {
-            "type": "template",
+            "type": "promise",
             "chat_id": customer.chat_id,
-            "key": "callback",
-            "vars": {"time": "今晚8点"},
+            "kind": "callback",
+            "due_at": "2026-01-05T20:00:00+08:00",
         }
     )
     got = await customer.until("message", template="callback")
-    assert got["text"] == "我们将在今晚8点之前给您回复。"
+    assert got["text"] == "我们将在2026-01-05 20:00之前给您回复。"
 
     put = await server.http.put(
         "/api/v1/templates/closing",

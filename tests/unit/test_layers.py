@@ -17,6 +17,7 @@ LOWER = {
     "db",
     "errors",
     "hours",
+    "shifts",
     "logtext",
     "metrics",
     "realtime",

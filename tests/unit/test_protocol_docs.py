@@ -24,6 +24,7 @@ from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpd
 from service.api.admin.chats import ChatDetail, ChatPage
 from service.api.admin.conduct_reports import PhraseHitReport
 from service.api.admin.desk import DeskOut
+from service.api.admin.shifts import HandoverPage, ShiftsOut
 from service.attachments.schemas import AttachmentList, AttachmentOut
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
 from service.chats.frames import (
@@ -41,6 +42,7 @@ from service.complaints.workflow import band
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
 from service.groups.schemas import GroupCreate, GroupOut
+from service.promises.schemas import PromiseDone, PromiseOut, PromisePage
 from service.realtime.protocol import (
     AGENT_TYPES,
     CUSTOMER_TYPES,
@@ -188,8 +190,14 @@ ERROR_CODES = frozenset(
 )
 # The values chats/service.py, chats/timing.py, chats/conduct.py and callbacks/ pass.
 CLOSED_BY = frozenset({"agent", "customer", "idle", "system", "abuse"})
+# chats/service.py (status, signed_out), chats/timing.py, desk/handover.py.
+UNASSIGNED_REASONS = frozenset(
+    {"offline", "gone", "disabled", "token_replaced", "accept_timeout", "shift_end"}
+)
 # The events complaints/{service,recording}.py send, and the batch fields of alerts.batch_frame.
 COMPLAINT_EVENTS = frozenset({"recorded", "updated", "draft", "dismissed", "urgent", "overdue"})
+# The events promises/service.py sends.
+PROMISE_EVENTS = frozenset({"made", "reminder", "overdue", "done", "handed_over"})
 BATCH_FIELDS = frozenset(
     batch_frame(ComplaintBatch(id=1, topic="t", started_at=NOW, customers=1, vip_customers=0), [])[
         "batch"
@@ -245,6 +253,9 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
         (frozenset({"type", "event", "complaint"}), EMPTY),
         (frozenset({"type", "event", "batch"}), EMPTY),
     ],
+    # promises/service.py promise_frame, api/agent_ws.py (the answer to `promises`)
+    ("agent", "promise"): [(frozenset({"type", "event", "promise"}), EMPTY)],
+    ("agent", "promises"): [(frozenset({"type", "items", "total"}), EMPTY)],
 }
 for _audience in ("customer", "agent"):
     SERVER_FRAMES[(_audience, "message")] = [(MESSAGE_REQUIRED, MESSAGE_ALL - MESSAGE_REQUIRED)]
@@ -396,6 +407,16 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert set(frame["agent"]) == AGENT_CARD, where
     elif kind == "rated":
         assert frame["band"] == band(frame["score"]), where
+    elif kind == "promise":
+        assert frame["event"] in PROMISE_EVENTS, where
+        card = PromiseOut.model_validate(frame["promise"])
+        assert set(frame["promise"]) == aliases(PromiseOut), where
+        assert frame["promise"] == card.model_dump(mode="json"), where
+    elif kind == "promises":
+        page = PromisePage.model_validate(frame)
+        assert page.total == len(page.items), where
+    elif kind == "unassigned":
+        assert frame["reason"] in UNASSIGNED_REASONS, where
     elif kind == "complaint" and frame["event"] == "batch":
         assert set(frame["batch"]) == BATCH_FIELDS, where
     elif kind == "complaint":
@@ -468,6 +489,11 @@ HTTP_MODELS: dict[str, type[BaseModel]] = {
         CallbackPage,
         CallbackDone,
         DeskOut,
+        PromiseOut,
+        PromisePage,
+        PromiseDone,
+        ShiftsOut,
+        HandoverPage,
         PhraseHitReport,
         AttachmentOut,
         AttachmentList,
@@ -475,7 +501,7 @@ HTTP_MODELS: dict[str, type[BaseModel]] = {
         QueueReport,
     )
 }
-INPUT_MODELS = (AgentCreate, AgentUpdate, TemplateIn, GroupCreate, CallbackDone)
+INPUT_MODELS = (AgentCreate, AgentUpdate, TemplateIn, GroupCreate, CallbackDone, PromiseDone)
 PROBLEM = frozenset({"type", "title", "status", "code", "detail"})
 
 

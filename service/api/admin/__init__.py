@@ -10,7 +10,9 @@ from service.api.admin import (
     customers,
     desk,
     groups,
+    promises,
     reports,
+    shifts,
     templates,
 )
 from service.api.auth import require_admin
@@ -25,5 +27,7 @@ router.include_router(customers.router)
 router.include_router(groups.router)
 router.include_router(templates.router)
 router.include_router(callbacks.router)
+router.include_router(promises.router)
+router.include_router(shifts.router)
 router.include_router(desk.router)
 router.include_router(conduct_reports.router)

@@ -22,6 +22,8 @@ class DeskOut(BaseModel):
     queued_chats: int
     open_callbacks: int
     overdue_callbacks: int
+    open_promises: int = Field(description="callbacks and follow-ups agents promised, not kept")
+    overdue_promises: int = Field(description="promises still open past their time")
     at: datetime
 
 

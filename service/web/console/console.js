@@ -11,6 +11,7 @@ import { Complaints } from "./complaints.js";
 import { QuickReplies } from "./quick.js";
 import { firstAfter, formatTime, lineElement, markFailed, pendingElement, pendingLine } from "./lines.js";
 import { listItem, statusTag } from "./list.js";
+import { Tasks } from "./tasks.js";
 import { Transfer } from "./transfer.js";
 import { errorText, refusalText, templateName } from "./words.js";
 
@@ -106,6 +107,14 @@ const quick = new QuickReplies(
   { quick: ui.quick, search: $("quick-search"), list: $("quick-list"), vars: $("quick-vars"),
     input: ui.input },
   (key, vars) => { const chat = selectedChat(); if (chat) sendTemplate(chat, key, vars); },
+  (kind, dueAt) => sendPromise(kind, dueAt),
+  () => clock.now(),
+);
+
+const tasks = new Tasks(
+  { list: $("task-list"), empty: $("no-tasks"), count: $("task-count") },
+  (frame) => send(frame),
+  () => state.agent?.id,
 );
 
 // -- chats -------------------------------------------------------------------------------------
@@ -237,8 +246,25 @@ const handlers = {
   transferred: onTransferred,
   suggest: onSuggest,
   complaint: (frame) => complaints.onFrame(frame),
-  alert: (frame) => showBanner(`主管提醒:${frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
+  promise: onPromise,
+  promises: (frame) => tasks.onList(frame),
+  alert: (frame) => showBanner(`主管提醒:${ALERTS[frame.kind] || frame.kind}${frame.queued ? `,${frame.queued} 位客户等待` : ""}`),
 };
+
+const ALERTS = { desk_unattended: "无人值班", callback_overdue: "留言回电已超时" };
+
+function onPromise(frame) {
+  tasks.onFrame(frame);
+  const card = frame.promise;
+  // A supervisor hears of every overdue promise; an owner of their own.
+  if (frame.event === "overdue") {
+    showBanner(`约定已超时:会话 #${card.chat_id},${card.agent.name}(工号 ${card.agent.employee_no})`);
+  } else if (frame.event === "reminder") {
+    showBanner(`约定即将到期:会话 #${card.chat_id}`, "ok");
+  } else if (frame.event === "handed_over" && card.agent.id === state.agent?.id) {
+    showBanner(`交接班:会话 #${card.chat_id} 的约定交给您跟进`, "ok");
+  }
+}
 
 function onFrame(frame) {
   const handler = handlers[frame.type];
@@ -261,6 +287,7 @@ function onReady(frame) {
     for (const pending of chat.pending.values()) send(messageFrame(chat, pending));
   }
   if (state.selected === null && frame.chats.length) selectChat(frame.chats[0].chat_id);
+  send({ type: "promises" });
   refresh();
 }
 
@@ -357,6 +384,7 @@ function sendRead() {
 }
 
 function onAck(frame) {
+  quick.acked(frame.client_id);
   const chat = state.chats.get(frame.chat_id);
   const pending = chat?.pending.get(frame.client_id);
   if (!pending) return;
@@ -460,6 +488,7 @@ function onSuggest(frame) {
 
 function onError(frame) {
   if (frame.code === "transfer_refused" && transfer.refused(frame)) return;
+  if (quick.refused(frame, errorText(frame))) return;
   for (const chat of state.chats.values()) {
     const pending = frame.ref && chat.pending.get(frame.ref);
     if (!pending) continue;
@@ -537,6 +566,15 @@ function sendTemplate(chat, key, vars) {
   if (vars) frame.vars = vars;
   hideError();
   send(frame);
+}
+
+function sendPromise(kind, dueAt) {
+  const chat = selectedChat();
+  if (!chat) return null;
+  const frame = { type: "promise", chat_id: chat.id, kind, due_at: dueAt, client_id: newClientId() };
+  hideError();
+  send(frame);
+  return frame.client_id;
 }
 
 function sendReply(chat, text, note = false) {

@@ -1,13 +1,28 @@
 // The quick-reply menu: the templates `ready` lists, searchable, driven from the keyboard
 // ("/" in an empty reply box opens it; arrows, Enter, Escape). A template with variables asks
 // for them before it is sent; the server fills the rest (brand, agent name and number).
+// The two that promise a time (callback, get_back) ask for it with a time picker and send a
+// `promise` frame (S-callback-24h): the server checks the time, and a refusal is shown in the
+// picker, which stays open until the promise is acknowledged.
 
-import { TEMPLATE_NAMES, VAR_NAMES, templateName } from "./words.js";
+import { PROMISE_KINDS, TEMPLATE_NAMES, VAR_NAMES, templateName } from "./words.js";
+
+const HOUR_MS = 3600 * 1000;
+
+// A datetime-local value ("2026-01-05T18:00") for a moment, in the browser's time zone.
+function localValue(ms) {
+  const date = new Date(ms);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
 
 export class QuickReplies {
-  constructor(ui, onPick) {
+  constructor(ui, onPick, onPromise, now) {
     this.ui = ui; // {quick, search, list, vars, input}
     this.onPick = onPick;
+    this.onPromise = onPromise; // (kind, dueAtIso) -> client_id
+    this.now = now; // the server's clock, in ms
+    this.awaiting = null; // the client_id of a promise sent from the picker, not yet acked
     this.templates = [];
     this.shown = [];
     this.active = 0;
@@ -40,7 +55,25 @@ export class QuickReplies {
 
   close() {
     this.ui.quick.hidden = true;
+    this.awaiting = null;
     this.ui.input.focus();
+  }
+
+  // The server acknowledged (closes the picker) or refused (shown in it) the promise sent.
+  acked(clientId) {
+    if (clientId && clientId === this.awaiting) this.close();
+  }
+
+  refused(frame, text) {
+    if (!frame.ref || frame.ref !== this.awaiting) return false;
+    this.awaiting = null;
+    const error = this.ui.vars.querySelector(".quick-error");
+    if (error) {
+      error.textContent = text;
+      error.hidden = false;
+    }
+    this.ui.vars.querySelector("button[type=submit]")?.removeAttribute("disabled");
+    return true;
   }
 
   render() {
@@ -89,6 +122,10 @@ export class QuickReplies {
   }
 
   choose(template) {
+    if (PROMISE_KINDS[template.key]) {
+      this.choosePromise(template);
+      return;
+    }
     if (!template.vars.length) {
       this.onPick(template.key, null);
       this.close();
@@ -117,8 +154,46 @@ export class QuickReplies {
     this.ui.vars.querySelector("input").focus();
   }
 
+  choosePromise(template) {
+    this.chosen = template;
+    const title = document.createElement("p");
+    title.textContent = `${templateName(template.key)}:约定答复时间`;
+    const label = document.createElement("label");
+    label.textContent = "时间 (24 小时内)";
+    const input = document.createElement("input");
+    input.type = "datetime-local";
+    input.name = "due_at";
+    input.required = true;
+    input.id = "promise-time";
+    // An hour from now, to the minute: the usual promise; the server is the judge of the rest.
+    input.value = localValue(Math.ceil((this.now() + HOUR_MS) / 60000) * 60000);
+    label.append(input);
+    const send = document.createElement("button");
+    send.type = "submit";
+    send.textContent = "约定并发送";
+    const error = document.createElement("p");
+    error.className = "quick-error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    this.ui.vars.dataset.kind = PROMISE_KINDS[template.key];
+    this.ui.vars.replaceChildren(title, label, send, error);
+    this.ui.search.hidden = true;
+    this.ui.list.replaceChildren();
+    this.ui.vars.hidden = false;
+    input.focus();
+  }
+
   submitVars(event) {
     event.preventDefault();
+    if (PROMISE_KINDS[this.chosen.key]) {
+      const value = this.ui.vars.querySelector("input[name=due_at]").value;
+      const due = new Date(value); // a datetime-local value is the browser's local time
+      const error = this.ui.vars.querySelector(".quick-error");
+      error.hidden = true;
+      this.ui.vars.querySelector("button[type=submit]").disabled = true;
+      this.awaiting = this.onPromise(PROMISE_KINDS[this.chosen.key], due.toISOString());
+      return;
+    }
     const values = Object.fromEntries(new FormData(this.ui.vars).entries());
     this.onPick(this.chosen.key, values);
     this.close();

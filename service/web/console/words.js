@@ -15,6 +15,7 @@ export const TEMPLATE_NAMES = {
   abuse_warning: "文明用语提醒",
   no_response: "无应答提醒",
   callback: "约定回电",
+  get_back: "稍后答复",
   complaint_ack: "投诉受理",
   survey: "满意度调查",
   unsatisfied: "不满意回访",
@@ -25,6 +26,10 @@ export const TEMPLATE_NAMES = {
   returned_to_queue: "退回队列",
   reassigned: "改派提示",
 };
+
+// The quick replies that promise a time, and the kind of promise each opens (S-callback).
+export const PROMISE_KINDS = { callback: "callback", get_back: "follow_up" };
+export const PROMISE_NAMES = { callback: "约定回电", follow_up: "投诉答复" };
 
 export const VAR_NAMES = { time: "时间", name: "姓名", order: "订单号" };
 
@@ -41,6 +46,15 @@ const ERRORS = {
   unknown_topic: "投诉类别无效",
   bad_frame: "请求格式有误",
   not_your_message: "只能更正自己发出的消息",
+  not_found: "没有找到(或不归您)",
+};
+
+// S-callback-24h: why a promised time was refused.
+const PROMISE_REFUSALS = {
+  too_far: "约定时间超过 24 小时,请约在 24 小时之内",
+  past: "约定时间已过,请选择之后的时间",
+  no_zone: "时间缺少时区",
+  no_complaint: "该会话没有未办结的投诉,请先登记投诉",
 };
 
 const REFUSALS = {
@@ -55,6 +69,7 @@ const REFUSALS = {
 export function errorText(frame) {
   if (frame.code === "forbidden_phrase") return refusalText(frame);
   if (frame.code === "transfer_refused") return `转接失败:${REFUSALS[frame.reason] || frame.reason}`;
+  if (frame.code === "promise_refused") return `未约定:${PROMISE_REFUSALS[frame.reason] || frame.message}`;
   return ERRORS[frame.code] || frame.message;
 }
 
