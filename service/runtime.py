@@ -6,6 +6,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from service.attachments.service import Attachments
+from service.attachments.storage import DiskStorage
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -50,6 +52,7 @@ class Runtime:
     positions: Pass
     router: Pass
     heartbeat: Heartbeat
+    attachments: Attachments
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -111,11 +114,13 @@ class Runtime:
             positions,
             router,
             heartbeat,
+            Attachments(settings, units, DiskStorage(settings.media_dir)),
             metrics,
         )
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()
+        await self.attachments.start()
         only_process = self.settings.redis_url is None
         async with self.units() as work:
             await self.chats.presence.register(work, only_process=only_process)

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     phrases_dir: Path = ROOT / "phrases"
 
     max_text: int = 4000
+    # Attachments (docs/protocol.md#attachments): kept on disk under the data directory, beside
+    # the SQLite file; links to them are signed and expire.
+    media_dir: Path = Path("var/media")
+    max_upload_mb: float = Field(default=10.0, gt=0, le=100)
+    media_url_ttl_s: int = Field(default=600, ge=10, le=86400)
+    # The links' HMAC key; unset, the first process makes one and keeps it in the database,
+    # so every process of a deployment signs alike.
+    media_secret: str | None = None
     max_frame_bytes: int = 65536
     # Admin API request bodies over this are refused (413) before they are read.
     max_body_kb: int = Field(default=1024, ge=1)

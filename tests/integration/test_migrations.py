@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -66,3 +66,32 @@ async def test_the_conversation_timer_keeps_its_row_across_the_rename(empty_data
     assert await keys(url) == ["conversation:5", "accept:5"]
     await asyncio.to_thread(command.downgrade, config, "0006")
     assert await keys(url) == ["clock:5", "accept:5"]
+
+
+async def tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_read_receipts_and_attachments_go_up_and_down(empty_database: str) -> None:
+    url = empty_database
+    config = alembic_config(url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"attachments", "signing_keys"} <= await tables(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("chats")}
+            )
+    finally:
+        await engine.dispose()
+    assert {"customer_read_seq", "agent_read_seq"} <= columns
+    await asyncio.to_thread(command.downgrade, config, "0008")
+    assert not {"attachments", "signing_keys"} & await tables(url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"attachments", "signing_keys"} <= await tables(url)

@@ -6,7 +6,9 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -264,6 +266,8 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         # way, still a setting). The default, routing at the first message, has its own tests
         # (tests/integration/test_route_on_message.py) and runs in the browser tests.
         "route_on": "hello",
+        # Uploads go to a folder of this test's own, never to var/media.
+        "media_dir": tempfile.mkdtemp(prefix="kefu-media-"),
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -308,3 +312,5 @@ async def running_server(
             server.should_exit = True
             await asyncio.wait_for(task, TIMEOUT * 2)
             sock.close()
+            if settings.media_dir.name.startswith("kefu-media-"):
+                shutil.rmtree(settings.media_dir, ignore_errors=True)

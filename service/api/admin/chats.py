@@ -99,6 +99,8 @@ async def get_chat(chat_id: RowId, runtime: RuntimeDep, access: AccessDep) -> Ch
         if row is None or access.only_agent not in (None, row[0].agent_id):
             raise NotFound(f"no chat {chat_id}")
         messages = await frames_after(session, chat_id, 0, internal=True)
+    # Each attachment with a link to it, valid for KEFU_MEDIA_URL_TTL_S.
+    messages = runtime.attachments.signed(messages)
     return ChatDetail.model_validate({**chat_out(*row), "messages": messages})
 
 
