@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import service.complaints.models
 import service.desk.models
 import service.promises.models
-import service.webhooks.models  # noqa: F401  (the promises and webhook tables)
+import service.webhooks.models  # noqa: F401  (each registers its tables)
 from service.db.engine import ensure_sqlite_dir
 from service.db.models import Base
 from service.settings import Settings

@@ -8,14 +8,20 @@ import logging
 import socket
 import sys
 
+from pydantic import ValidationError
+
+from service import audit
 from service.admins import create_admin_token, has_admin_tokens
 from service.agents.schemas import AgentCreate
 from service.agents.service import create_agent
 from service.clock import SystemClock
 from service.db.engine import create_database
 from service.db.migrate import upgrade
+from service.errors import KefuError
 from service.serving import run_server
 from service.settings import Settings
+from service.tokens import service as tokens
+from service.tokens.service import CLI
 from service.workers import Workers, WorkersRefused
 from service.workers import check as check_workers
 
@@ -35,7 +41,48 @@ async def _with_session(settings: Settings, action: str, **kwargs: str) -> str |
             agent, token = await create_agent(
                 session, data, now=now, default_capacity=settings.default_capacity
             )
+            await audit.record(
+                session, CLI, now, "agent.create", agent, None, audit.snapshot(agent)
+            )
             return f"agent {agent.id} ({agent.name}, 工号 {agent.employee_no}) token: {token}"
+    finally:
+        await database.dispose()
+
+
+async def _tokens(settings: Settings, action: str, ident: int | None, **kwargs: str) -> str:
+    """``create-token``, ``list-tokens``, ``rotate-token``, ``revoke-token``: as the API's
+    /api/v1/tokens does, each change written to the audit log (actor ``cli``)."""
+    database = create_database(settings.database_url)
+    now = SystemClock().now()
+    try:
+        async with database.sessions() as session, session.begin():
+            if action == "list":
+                rows = await tokens.listed(session)
+                lines = [
+                    f"{row.id}\t{row.role}\t{row.prefix}…\t{row.name}"
+                    + (f"\trevoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "")
+                    for row in rows
+                ]
+                return "\n".join(["id\trole\tprefix\tname", *lines])
+            if action == "create":
+                row, token = await tokens.create(
+                    session, kwargs["name"], kwargs["role"], now, "cli"
+                )
+                after = audit.token_state(row)
+                await audit.record(session, CLI, now, "token.create", row, None, after)
+                return f"{row.role} token {row.id} ({row.name}): {token}"
+            assert ident is not None
+            before = audit.token_state(await tokens.get(session, ident))
+            if action == "rotate":
+                row, token = await tokens.rotate(session, ident, now)
+                after = audit.token_state(row)
+                await audit.record(session, CLI, now, "token.rotate", row, before, after)
+                return f"{row.role} token {row.id} ({row.name}): {token}"
+            row = await tokens.revoke(session, ident, now, "cli")
+            after = audit.token_state(row)
+            if after != before:
+                await audit.record(session, CLI, now, "token.revoke", row, before, after)
+            return f"{row.role} token {row.id} ({row.name}) revoked"
     finally:
         await database.dispose()
 
@@ -147,10 +194,25 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--role", choices=["agent", "supervisor"], default="agent")
     token = commands.add_parser("create-admin-token", help="print a new admin API token once")
     token.add_argument("--name", default="cli")
+    create = commands.add_parser(
+        "create-token", help="print a new admin or supervisor API token once"
+    )
+    create.add_argument("name", help="who holds it")
+    create.add_argument("--role", choices=["admin", "supervisor"], default="supervisor")
+    commands.add_parser("list-tokens", help="the API tokens: id, role, prefix, name (no secret)")
+    for name, what in (("rotate-token", "print a new secret for"), ("revoke-token", "revoke")):
+        one = commands.add_parser(name, help=f"{what} the API token with this id")
+        one.add_argument("id", type=int)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # One line per bad setting, no traceback (e.g. a KEFU_ADMIN_TOKEN too short).
+        for error in exc.errors():
+            print(f"kefu: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         try:
             return serve(settings, args.workers)
@@ -167,9 +229,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.capacity:
             fields["capacity"] = args.capacity
         print(asyncio.run(_with_session(settings, "agent", **fields)))
-    else:
+    elif args.command == "create-admin-token":
         upgrade(settings.database_url)
         print(asyncio.run(_with_session(settings, "admin-token", name=args.name)))
+    else:
+        upgrade(settings.database_url)
+        action = args.command.split("-")[0]
+        fields = {"name": args.name, "role": args.role} if action == "create" else {}
+        try:
+            print(asyncio.run(_tokens(settings, action, getattr(args, "id", None), **fields)))
+        except KefuError as exc:
+            print(f"kefu: {exc.message}", file=sys.stderr)
+            return 1
     return 0
 
 

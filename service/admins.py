@@ -1,34 +1,19 @@
-"""Admin tokens: the bearer tokens of the admin HTTP API, stored only as hashes."""
+"""The first admin tokens (``serve`` on an empty database, ``create-admin-token``)."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import AdminToken
-from service.security import hash_token, new_token
+from service import audit
+from service.tokens import service as tokens
+from service.tokens.service import CLI, CONFIGURED, has_admin_tokens
 
-CONFIGURED = "KEFU_ADMIN_TOKEN"  # the name of the token given in the settings
+__all__ = ["CONFIGURED", "create_admin_token", "has_admin_tokens"]
 
 
 async def create_admin_token(session: AsyncSession, name: str, now: datetime) -> str:
-    token = new_token("kfadm")
-    session.add(AdminToken(name=name, token_hash=hash_token(token), created_at=now))
+    row, token = await tokens.create(session, name, "admin", now, by=CLI.name)
+    await audit.record(session, CLI, now, "token.create", row, None, audit.token_state(row))
     return token
-
-
-async def has_admin_tokens(session: AsyncSession) -> bool:
-    return (await session.scalar(select(AdminToken.id).limit(1))) is not None
-
-
-async def admin_name(session: AsyncSession, token: str, configured: str | None) -> str | None:
-    """Who holds this admin token (recorded as who changed what), or None if nobody."""
-    if configured and hmac.compare_digest(token.encode(), configured.encode()):
-        return CONFIGURED
-    name: str | None = await session.scalar(
-        select(AdminToken.name).where(AdminToken.token_hash == hash_token(token))
-    )
-    return name

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from service import __version__, pages
 from service.api import admin, agent_ws, customer_ws, gate, headers, health, metrics, problems
+from service.attachments import endpoints as attachments
 from service.clock import Clock, SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
@@ -53,6 +54,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
+    app.include_router(attachments.router)
     app.include_router(customer_ws.router)
     app.include_router(agent_ws.router)
     pages.install(

@@ -180,3 +180,45 @@ class PromiseRefused(KefuError):
 
     code = "promise_refused"
     status = 422
+
+
+class UploadTooLarge(KefuError):
+    """An upload over KEFU_MAX_UPLOAD_MB, refused before more of it is read."""
+
+    code = "upload_too_large"
+    status = 413
+
+
+class UnsupportedMedia(KefuError):
+    """An upload whose bytes are not PNG, JPEG, WebP or PDF (whatever its name says)."""
+
+    code = "unsupported_media"
+    status = 415
+
+
+class BadUpload(KefuError):
+    """An upload that claims a type its bytes do not hold (a broken or truncated image, …)."""
+
+    code = "bad_upload"
+    status = 422
+
+
+class UnknownAttachment(KefuError):
+    """A message names an attachment that is not an unsent upload of its sender in this chat."""
+
+    code = "unknown_attachment"
+    status = 422
+
+
+class BadLink(KefuError):
+    """A file link whose signature does not match (forged or altered)."""
+
+    code = "bad_link"
+    status = 403
+
+
+class LinkExpired(KefuError):
+    """A file link past its expiry: ask for a fresh one."""
+
+    code = "link_expired"
+    status = 410

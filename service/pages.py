@@ -46,7 +46,7 @@ def page_csp(host: str | None, framed_by: str | None = None) -> str:
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
     ancestors = f"; frame-ancestors {framed_by}" if framed_by else ""
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'"
         f"{ancestors}"
     )

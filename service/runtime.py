@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from service.api.limits import Limits
 from service.api.origins import Origins
+from service.attachments.service import Attachments
+from service.attachments.storage import DiskStorage
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -54,6 +56,7 @@ class Runtime:
     positions: Pass
     router: Pass
     heartbeat: Heartbeat
+    attachments: Attachments
     limits: Limits
     origins: Origins
     webhooks: Outbox
@@ -125,6 +128,7 @@ class Runtime:
             positions,
             router,
             heartbeat,
+            Attachments(settings, units, DiskStorage(settings.media_dir)),
             Limits(settings, clock, metrics.count_limited),
             Origins.of(settings),
             webhooks,
@@ -134,6 +138,7 @@ class Runtime:
 
     async def start(self, *, run_scheduler: bool = True) -> None:
         await self.bus.connect()
+        await self.attachments.start()
         only_process = self.settings.redis_url is None
         async with self.units() as work:
             await self.chats.presence.register(work, only_process=only_process)

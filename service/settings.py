@@ -16,6 +16,8 @@ from service.hours import parse_hours, zone
 from service.shifts import parse_shifts
 
 ROOT = Path(__file__).resolve().parent.parent
+# A fixed admin token shorter than this is refused at start (a guessable master key).
+MIN_ADMIN_TOKEN = 16
 
 
 class Settings(BaseSettings):
@@ -37,9 +39,13 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None
 
+    # A fixed admin token of the HTTP API: at least MIN_ADMIN_TOKEN characters (or unset).
     admin_token: str | None = None
     player_secret: str | None = None
+    # How long a player signature is good for; each opens one chat only (the replay guard).
     player_sig_ttl_s: int = 300
+    # How long after its chat closed a resume token still reopens the transcript (hours).
+    resume_ttl_h: float = Field(default=24.0, gt=0)
     # Development only: /demo/ signs a sample VIP player with player_secret, so the embed can
     # be tried as a signed-in player without a game backend. Never on a public server.
     demo: bool = False
@@ -49,6 +55,14 @@ class Settings(BaseSettings):
     phrases_dir: Path = ROOT / "phrases"
 
     max_text: int = 4000
+    # Attachments (docs/protocol.md#attachments): kept on disk under the data directory, beside
+    # the SQLite file; links to them are signed and expire.
+    media_dir: Path = Path("var/media")
+    max_upload_mb: float = Field(default=10.0, gt=0, le=100)
+    media_url_ttl_s: int = Field(default=600, ge=10, le=86400)
+    # The links' HMAC key; unset, the first process makes one and keeps it in the database,
+    # so every process of a deployment signs alike.
+    media_secret: str | None = None
     max_frame_bytes: int = 65536
     # Admin API request bodies over this are refused (413) before they are read.
     max_body_kb: int = Field(default=1024, ge=1)
@@ -181,6 +195,19 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_hours(cls, value: str) -> str:
         parse_hours(value)
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) < MIN_ADMIN_TOKEN or value.strip() != value:
+            raise ValueError(
+                f"KEFU_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters, without"
+                f" spaces around it (this one has {len(value)}); make one with"
+                " `openssl rand -hex 24`, or leave it unset and use the printed token"
+            )
         return value
 
     @field_validator("shifts")

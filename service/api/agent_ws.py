@@ -20,6 +20,7 @@ from service.api.sockets import (
     serve_frames,
     throttled,
 )
+from service.chats import receipts
 from service.chats.conduct import Refused
 from service.chats.routing import agent_address
 from service.chats.store import touches
@@ -33,6 +34,7 @@ from service.realtime.protocol import (
     AgentClose,
     AgentCommand,
     AgentMessage,
+    AgentRead,
     AgentTyping,
     ComplaintFrame,
     Correct,
@@ -59,7 +61,7 @@ router = APIRouter()
 Stored = Callable[[Runtime, Work, int, Any], Awaitable[int | None]]
 STORED: dict[type[AgentCommand], Stored] = {
     AgentMessage: lambda rt, work, agent_id, c: rt.chats.agent_message_seq(
-        work, agent_id, c.chat_id, c.client_id, c.text, c.hold_back
+        work, agent_id, c.chat_id, c.client_id, c.text, c.hold_back, c.attachment_ids
     ),
     UseTemplate: lambda rt, work, agent_id, c: rt.chats.conduct.send_template(
         work, agent_id, c.chat_id, c.key, c.vars, c.client_id
@@ -175,6 +177,10 @@ async def agent_socket(websocket: WebSocket) -> None:
                 touches(chat_id, Sender.agent, agent_id, client_id),
                 acked=lambda seq: ack(chat_id, client_id, seq),
             )
+        elif isinstance(command, AgentRead):
+            # Batched with the messages: a read costs a column, not a unit of its own.
+            read, read_touches = receipts.agent_read_step(agent_id, command.chat_id, command.seq)
+            await runtime.writer.run(read, read_touches)
         elif (call := IN_UNIT.get(type(command))) is not None:
             async with runtime.units() as work:
                 await call(runtime, work, agent_id, command)

@@ -1,4 +1,8 @@
-"""Admin authentication: ``Authorization: Bearer <token>`` on every /api/v1 route."""
+"""Sign-in on every /api/v1 route: ``Authorization: Bearer <token>`` names a caller.
+
+service/api/gate.py finds the caller before the body is read; service/api/roles.py decides
+what that caller's role may do.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.admins import admin_name
 from service.errors import Unauthorized
 from service.runtime import Runtime
+from service.tokens.service import Caller, caller_of
 
-bearer = HTTPBearer(auto_error=False, description="An admin token")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An admin or supervisor token, or an agent's own token (docs/admin.md)",
+)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -19,27 +26,23 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-async def require_admin(
+async def signed_in(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    if getattr(request.state, "admin", None) is not None:
-        return  # service/api/gate.py checked the token before the body was read
+) -> Caller:
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is not None:
+        return caller  # service/api/gate.py checked the token before the body was read
     if credentials is None:
-        raise Unauthorized("an admin bearer token is required")
+        raise Unauthorized("a bearer token is required")
     runtime = runtime_of(request)
     async with runtime.units.read() as session:
-        name = await admin_name(session, credentials.credentials, runtime.settings.admin_token)
-    if name is None:
-        raise Unauthorized("unknown admin token")
-    request.state.admin = name
-
-
-def admin_of(request: Request) -> str:
-    """The name of the admin token of this request (set by ``require_admin``)."""
-    name: str = request.state.admin
-    return name
+        caller = await caller_of(session, credentials.credentials, runtime.settings.admin_token)
+    if caller is None:
+        raise Unauthorized("unknown bearer token")
+    request.state.caller = caller
+    return caller
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
-AdminDep = Annotated[str, Depends(admin_of)]
+CallerDep = Annotated[Caller, Depends(signed_in)]

@@ -24,11 +24,12 @@ from service.api.sockets import (
     serve_frames,
     throttled,
 )
+from service.chats import receipts
 from service.chats.routing import customer_address
 from service.chats.service import Ack
 from service.db.group_commit import Touches
 from service.db.unit_of_work import Work
-from service.errors import Forbidden, Unauthorized, Unsupported
+from service.errors import Forbidden, NotYourChat, Unauthorized, Unsupported
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     CUSTOMER_TYPES,
@@ -37,6 +38,7 @@ from service.realtime.protocol import (
     CustomerCommand,
     CustomerHello,
     CustomerMessage,
+    CustomerRead,
     CustomerTyping,
     LeaveMessage,
     Parser,
@@ -130,9 +132,15 @@ async def customer_socket(websocket: WebSocket) -> None:
         if isinstance(command, CustomerMessage):
             # Stored with other sockets' messages by the group commit, acked once committed.
             step, touches = runtime.chats.customer_message_step(
-                chat_id, command.client_id, command.text
+                chat_id, command.client_id, command.text, command.attachment_ids
             )
             await runtime.writer.run(step, touches, acked=acknowledge)
+            return
+        if isinstance(command, CustomerRead):
+            if command.chat_id not in (None, chat_id):
+                raise NotYourChat(f"chat {command.chat_id} is not this socket's chat")
+            # Batched with the messages: a read costs a column, not a unit of its own.
+            await runtime.writer.run(*receipts.customer_read_step(chat_id, command.seq))
             return
         call = IN_UNIT.get(type(command))
         if call is None:

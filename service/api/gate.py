@@ -1,10 +1,11 @@
-"""The admin API's front door: a body too large or a request without a valid token is
-refused before any of the body is read, and a body no field may hold before it is parsed.
-An address or a token prefix that failed too often is answered 429 before its token is even
-looked at; a body that does not arrive within KEFU_BODY_TIMEOUT_S is answered 408.
+"""The admin API's front door: a body too large, a request without a valid token or one
+whose role may not use the route is refused before any of the body is read, and a body no
+field may hold before it is parsed. An address or a token prefix that failed too often is
+answered 429 before its token is even looked at; a body that does not arrive within
+KEFU_BODY_TIMEOUT_S is answered 408.
 
-FastAPI reads and decodes the body before it runs dependencies, so ``require_admin`` alone
-would answer a 100 MB body (read whole) or a garbled one (422) ahead of the 401.
+FastAPI reads and decodes the body before it runs dependencies, so ``authorize`` alone
+would answer a 100 MB body (read whole) or a garbled one (422) ahead of the 401 or 403.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import unquote
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.admins import admin_name
+from service.api import roles
 from service.api.limits import retry_after
 from service.api.problems import problem
 from service.errors import (
@@ -32,6 +33,7 @@ from service.errors import (
 )
 from service.realtime.inspect import check_depth, check_value, refuse_constant, unstorable
 from service.runtime import Runtime
+from service.tokens.service import Caller, caller_of
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
@@ -61,23 +63,30 @@ class AdminGate:
             await throttled(wait)(scope, receive, send)
             return
         try:
-            admin = await self._admin(runtime, token)
+            caller = await self._caller(runtime, token)
         except Exception:  # the database is away: the same answer as any other fault
             log.exception("http.fault")
             await problem(500, "internal", "the server failed; the fault is logged")(
                 scope, receive, send
             )
             return
-        if admin is None:
+        if caller is None:
             if token is not None:
                 runtime.limits.signin_failed(address, token)
             given = headers.get("authorization")
             unauthorized = Unauthorized(
-                "unknown admin token" if given else "an admin bearer token is required"
+                "unknown bearer token" if given else "a bearer token is required"
             )
             await answer(unauthorized)(scope, receive, send)
             return
-        scope.setdefault("state", {})["admin"] = admin
+        found = roles.rule_for(scope["method"], path)
+        if found is not None and not found[1].allows(caller.role):
+            # The role, too, before the body: service/api/roles.py has the table.
+            await answer(roles.forbidden(caller.role, scope["method"], found[0]))(
+                scope, receive, send
+            )
+            return
+        scope.setdefault("state", {})["caller"] = caller
         for where, text in (("path", path), ("query", query_text(scope))):
             if (reason := unstorable(text)) is not None:
                 await invalid(where, f"{reason} not allowed")(scope, receive, send)
@@ -102,11 +111,11 @@ class AdminGate:
                 return
         await self.app(scope, replay(body, receive), send)
 
-    async def _admin(self, runtime: Runtime, token: str | None) -> str | None:
+    async def _caller(self, runtime: Runtime, token: str | None) -> Caller | None:
         if token is None:
             return None
         async with runtime.units.read() as session:
-            return await admin_name(session, token, runtime.settings.admin_token)
+            return await caller_of(session, token, runtime.settings.admin_token)
 
 
 def bearer_token(authorization: str) -> str | None:

@@ -54,6 +54,8 @@ def message_frame(message: Message, agent: Agent | None = None) -> dict[str, Any
         frame["kind"] = message.kind
     if message.corrects is not None:
         frame["corrects"] = message.corrects
+    if message.attachments:
+        frame["attachments"] = message.attachments
     return frame
 
 
@@ -68,4 +70,10 @@ def chat_summary(chat: Chat, customer: Customer) -> dict[str, Any]:
         # when a chat in its closing grace closes.
         "waiting_since": iso(chat.waiting_since) if chat.waiting_since else None,
         "closes_at": iso(chat.closes_at) if chat.closes_at else None,
+        "read": read_state(chat),
     }
+
+
+def read_state(chat: Chat) -> dict[str, int]:
+    """The highest seq each side has read (read receipts): the ticks after a (re)connect."""
+    return {"customer": chat.customer_read_seq or 0, "agent": chat.agent_read_seq or 0}

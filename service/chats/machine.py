@@ -502,6 +502,17 @@ def closed(c: Conversation, by: str, now: datetime) -> list[Effect]:
     return [Set(fields), *ended(c)]
 
 
+# -- read receipts ----------------------------------------------------------------------------
+
+READ_SEQ = {"customer": "customer_read_seq", "agent": "agent_read_seq"}
+
+
+def read_to(by: Literal["customer", "agent"], read_seq: int, seq: int) -> list[Effect]:
+    """A side has read up to ``seq`` (stored: ``read_seq``): a read only rises, so a late or
+    repeated one changes nothing (service/chats/receipts.py tells the other side)."""
+    return [Set({READ_SEQ[by]: seq})] if seq > read_seq else []
+
+
 # -- S-abuse ----------------------------------------------------------------------------------
 
 

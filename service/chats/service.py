@@ -7,7 +7,7 @@ records frames to send; the caller commits and the frames go out only after the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from service.agents.service import authenticate
+from service.attachments.store import claim
 from service.chats import machine, routing
 from service.chats.conduct import Conduct
-from service.chats.frames import agent_card, chat_summary, message_frame
+from service.chats.frames import agent_card, chat_summary, message_frame, read_state
 from service.chats.machine import Conversation
 from service.chats.presence import AGENT, CUSTOMER, Presence
 from service.chats.repository import chat_of, chats_of, locked_chat, open_chat
@@ -39,6 +40,7 @@ from service.settings import Settings
 from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler, arm, cancel
+from service.tokens.signatures import spend
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,14 @@ class ChatService:
             customer = Customer(created_at=work.now)
         else:
             self._verify(player, work.now)
+            await spend(
+                work.session,
+                player.sig,
+                player.ts,
+                self.settings.player_sig_ttl_s,
+                work.now,
+                postgres=work.is_postgres,
+            )
             found = await work.session.scalar(
                 select(Customer).where(Customer.player_id == player.id)
             )
@@ -160,6 +170,9 @@ class ChatService:
         )
         if chat is None:
             raise Forbidden("unknown resume token")
+        ttl = timedelta(hours=self.settings.resume_ttl_h)
+        if chat.closed_at is not None and work.now > chat.closed_at + ttl:
+            raise Forbidden("resume token has expired")  # KEFU_RESUME_TTL_H after the close
         if hello.player is not None:
             # A claim sent along must be valid and be the chat's own player.
             self._verify(hello.player, work.now)
@@ -173,7 +186,11 @@ class ChatService:
 
     async def _state(self, work: Work, chat: Chat) -> dict[str, Any]:
         """Where the chat stands, for a customer (re)joining it."""
-        state: dict[str, Any] = {"seq": chat.last_seq, "status": chat.status}
+        state: dict[str, Any] = {
+            "seq": chat.last_seq,
+            "status": chat.status,
+            "read": read_state(chat),
+        }
         if chat.status == ChatStatus.queued:
             if routing.is_in_line(chat):
                 state["position"] = await routing.position_of(work, chat)
@@ -185,7 +202,14 @@ class ChatService:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
         return state
 
-    async def customer_message(self, work: Work, chat_id: int, client_id: str, text: str) -> Ack:
+    async def customer_message(
+        self,
+        work: Work,
+        chat_id: int,
+        client_id: str,
+        text: str,
+        attachments: Sequence[int] = (),
+    ) -> Ack:
         check_length(text, self.settings.max_text)
         # A resend is acknowledged again even if the chat has closed since the first copy.
         existing = await find_resend(work, chat_id, Sender.customer, None, client_id)
@@ -193,6 +217,8 @@ class ChatService:
             return Ack(client_id, existing, duplicate=True)
         chat = await open_chat(work, chat_id)
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
+        if attachments:
+            message.attachments = await claim(work, chat.id, message.seq, attachments, None)
         work.send(routing.audience(chat), partial(message_frame, message))
         await self.timing.customer_wrote(work, chat, message)
         if chat.status == ChatStatus.queued and not routing.is_in_line(chat):
@@ -205,12 +231,12 @@ class ChatService:
         return Ack(client_id, message.seq, duplicate=False)
 
     def customer_message_step(
-        self, chat_id: int, client_id: str, text: str
+        self, chat_id: int, client_id: str, text: str, attachments: Sequence[int] = ()
     ) -> tuple[Step[Ack], Touches]:
         """A customer's ``message`` as a unit for the group commit, and what it touches."""
 
         async def store(work: Work) -> Ack:
-            return await self.customer_message(work, chat_id, client_id, text)
+            return await self.customer_message(work, chat_id, client_id, text, attachments)
 
         return store, touches(chat_id, Sender.customer, None, client_id)
 
@@ -303,6 +329,7 @@ class ChatService:
         client_id: str,
         text: str,
         hold_back: bool | None = None,
+        attachments: Sequence[int] = (),
     ) -> Ack:
         check_length(text, self.settings.max_text)
         existing = await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
@@ -316,6 +343,8 @@ class ChatService:
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id
         )
+        if attachments:
+            message.attachments = await claim(work, chat.id, message.seq, attachments, agent_id)
         if hit is not None:
             await self.conduct.record(work, agent_id, chat.id, hit, message)
         work.send(routing.audience(chat), partial(message_frame, message, agent))
@@ -330,9 +359,12 @@ class ChatService:
         client_id: str,
         text: str,
         hold_back: bool | None = None,
+        attachments: Sequence[int] = (),
     ) -> int:
         """``agent_message`` as the group commit's step: the seq to acknowledge."""
-        sent = await self.agent_message(work, agent_id, chat_id, client_id, text, hold_back)
+        sent = await self.agent_message(
+            work, agent_id, chat_id, client_id, text, hold_back, attachments
+        )
         return sent.seq
 
     async def agent_hold(self, work: Work, agent_id: int, chat_id: int) -> None:

@@ -5,19 +5,20 @@ Thin: parse, call the service in a unit of work, answer with the row as it now s
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from service.api.auth import RuntimeDep, bearer
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
+from service.api.roles import AccessDep
 from service.complaints import export, queries
 from service.complaints.classification import is_vip
+from service.complaints.models import Complaint, ComplaintReason
 from service.complaints.queries import SORT_KEYS, Filters
 from service.complaints.reports import SatisfactionReport, satisfaction
 from service.complaints.schemas import (
@@ -39,29 +40,50 @@ from service.complaints.workflow import (
     Source,
     Status,
 )
-from service.db.models import AdminToken, Customer
+from service.db.models import Customer
+from service.db.unit_of_work import Work
 from service.errors import NotFound
 from service.realtime.protocol import RowId
 from service.runtime import Runtime
-from service.security import hash_token
+from service.tokens.service import CONFIGURED
 
 router = APIRouter()
 
 
-async def admin_actor(
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    """Who acts, for the history: the admin token's name (the router already checked it)."""
-    token = credentials.credentials if credentials is not None else ""
-    configured = runtime.settings.admin_token
-    if configured and hmac.compare_digest(token.encode(), configured.encode()):
+async def admin_actor(caller: CallerDep) -> str:
+    """Who acts, for the history: ``admin`` (KEFU_ADMIN_TOKEN), ``admin:<token name>``,
+    ``supervisor:<name>``."""
+    if caller.name == CONFIGURED:
         return "admin"
-    async with runtime.units.read() as session:
-        name = await session.scalar(
-            select(AdminToken.name).where(AdminToken.token_hash == hash_token(token))
+    return f"{caller.role}:{caller.name}"
+
+
+async def complaint_state(work: Work, complaint_id: int) -> dict[str, Any] | None:
+    """The row and its urgency reasons, as the audit log keeps them (row-locked on PG)."""
+    await work.session.flush()
+    complaint = await work.session.get(
+        Complaint, complaint_id, with_for_update=work.is_postgres, populate_existing=True
+    )
+    state = audit.snapshot(complaint, COMPLAINT_FIELDS)
+    if state is not None:
+        reasons = await work.session.scalars(
+            select(ComplaintReason.reason).where(ComplaintReason.complaint_id == complaint_id)
         )
-    return f"admin:{name}" if name else "admin"
+        state["reasons"] = sorted(reasons.all())
+    return state
+
+
+COMPLAINT_FIELDS = (
+    "topic",
+    "summary",
+    "facts",
+    "status",
+    "owner_id",
+    "urgent",
+    "due_at",
+    "follow_up_result",
+)
+CUSTOMER_FIELDS = ("tier", "sensitive", "flagged_at", "flag_reason")
 
 
 Actor = Annotated[str, Depends(admin_actor)]
@@ -147,10 +169,22 @@ async def get_complaint(complaint_id: RowId, runtime: RuntimeDep) -> ComplaintDe
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
 async def update_complaint(
-    complaint_id: RowId, patch: ComplaintUpdate, runtime: RuntimeDep, actor: Actor
+    complaint_id: RowId,
+    patch: ComplaintUpdate,
+    runtime: RuntimeDep,
+    actor: Actor,
+    caller: CallerDep,
 ) -> ComplaintDetail:
     async with runtime.units() as work:
+        before = await complaint_state(work, complaint_id)
         await runtime.complaints.update(work, complaint_id, patch, actor)
+        after = await complaint_state(work, complaint_id)
+        if after is not None and patch.comment is not None:
+            after["comment"] = patch.comment
+        target = ("complaint", complaint_id)
+        await audit.record(
+            work.session, caller, work.now, "complaint.update", target, before, after
+        )
     return await get_complaint(complaint_id, runtime)
 
 
@@ -158,10 +192,18 @@ async def update_complaint(
     "/complaints/{complaint_id}/follow-up", response_model=ComplaintDetail, tags=["complaints"]
 )
 async def record_follow_up(
-    complaint_id: RowId, data: FollowUpIn, runtime: RuntimeDep, actor: Actor
+    complaint_id: RowId, data: FollowUpIn, runtime: RuntimeDep, actor: Actor, caller: CallerDep
 ) -> ComplaintDetail:
     async with runtime.units() as work:
+        before = await complaint_state(work, complaint_id)
         await runtime.complaints.record_follow_up(work, complaint_id, data, actor)
+        after = await complaint_state(work, complaint_id)
+        if after is not None:
+            after["follow_up"] = data.model_dump(mode="json")
+        target = ("complaint", complaint_id)
+        await audit.record(
+            work.session, caller, work.now, "complaint.follow_up", target, before, after
+        )
     return await get_complaint(complaint_id, runtime)
 
 
@@ -187,10 +229,15 @@ async def get_customer(customer_id: RowId, runtime: RuntimeDep) -> CustomerOut:
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
 async def update_customer(
-    customer_id: RowId, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor
+    customer_id: RowId, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor, caller: CallerDep
 ) -> CustomerOut:
     async with runtime.units() as work:
+        before = audit.snapshot(await work.session.get(Customer, customer_id), CUSTOMER_FIELDS)
         customer = await runtime.complaints.update_customer(work, customer_id, data, actor)
+        after = audit.snapshot(customer, CUSTOMER_FIELDS)
+        await audit.record(
+            work.session, caller, work.now, "customer.update", customer, before, after
+        )
         return customer_out(customer, runtime)
 
 
@@ -200,6 +247,10 @@ async def satisfaction_report(
     since: Annotated[AwareDatetime | None, Query(description="rated at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="rated before")] = None,
     agent_id: Annotated[RowId | None, Query()] = None,
+    *,
+    access: AccessDep,
 ) -> SatisfactionReport:
+    if access.only_agent is not None:
+        agent_id = access.only_agent  # an agent's own report, whatever they asked for
     async with runtime.units.read() as session:
         return await satisfaction(session, since, until, agent_id)

@@ -1,5 +1,6 @@
-"""The ORM models: agents, groups, customers, chats, messages, timers, reply timing, admin
-tokens, template overrides, taboo-phrase hits and callbacks."""
+"""The ORM models: agents, groups, customers, chats, messages, attachments, timers, reply
+timing, admin tokens, the audit log, used player signatures, template overrides, taboo-phrase
+hits, callbacks and signing keys."""
 
 from __future__ import annotations
 
@@ -163,6 +164,9 @@ class Chat(Base):
     asked_anything_else: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Read receipts: the highest seq each side has read (service/chats/receipts.py). Only rise.
+    customer_read_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    agent_read_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 def in_line() -> ColumnElement[bool]:
@@ -193,6 +197,9 @@ class Message(Base):
     kind: Mapped[str | None] = mapped_column(String(16))
     # S-correction: the seq of the message this one corrects; both stay in the transcript.
     corrects: Mapped[int | None] = mapped_column(BigInteger)
+    # The files it carries, as shown in its frame ([{id, content_type, name, size, …}]): copied
+    # from their rows when it is stored, so no replay reads the attachments table.
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
 
@@ -274,12 +281,58 @@ class TimingEvent(Base):
 
 
 class AdminToken(Base):
+    """A bearer token of the HTTP API for an admin or a supervisor (service/tokens)."""
+
     __tablename__ = "admin_tokens"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    # The first characters of the secret, shown in lists so a holder can tell theirs apart.
+    prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditEntry(Base):
+    """One change made over the admin API or the CLI: who, when, what, before and after.
+
+    Append-only: rows are inserted in the transaction of the change and never updated.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    # The token or agent account the change came through (null for KEFU_ADMIN_TOKEN, the CLI).
+    actor_token_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class UsedSignature(Base):
+    """A player signature that opened a chat, kept until it expires: it opens no other."""
+
+    __tablename__ = "used_signatures"
+    __table_args__ = (Index("ix_used_signatures_expires_at", "expires_at"),)
+
+    sig_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
 
 
 class TemplateOverride(Base):
@@ -338,3 +391,36 @@ class Callback(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """An uploaded file of one chat; ``seq`` is the message that carries it (None until sent)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_chat_seq", "chat_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    uploader: Mapped[str] = mapped_column(String(16))  # "customer" or "agent"
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Where the storage keeps the bytes (service/attachments/storage.py); random, never a name.
+    storage_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+
+
+class SigningKey(Base):
+    """A secret the processes of one deployment share (the attachments' links are signed with
+    "media"), made by the first process that needs it when no setting gives one."""
+
+    __tablename__ = "signing_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

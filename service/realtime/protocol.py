@@ -28,10 +28,34 @@ Text = Annotated[str, Field(min_length=1, pattern=NoNul)]
 # Unix seconds up to the year 9999, so datetime and float arithmetic never overflow.
 UnixTime = Annotated[int, Field(ge=0, le=MAX_TS)]
 GroupName = Annotated[str, Field(min_length=1, max_length=32)]
+# A message's text may be empty only when it carries attachments (a screenshot on its own).
+MessageText = Annotated[str, Field(pattern=NoNul)]
+MAX_ATTACHMENTS = 10
+Attachments = Annotated[list[RowId], Field(min_length=1, max_length=MAX_ATTACHMENTS)]
+ReadSeq = Annotated[int, Field(gt=0, le=MAX_ID)]
 
 
 class Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Says(Frame):
+    """A message frame: a text, attachments (ids of this sender's uploads), or both."""
+
+    text: MessageText = ""
+    attachments: Attachments | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Says:
+        if not self.text and not self.attachments:
+            raise ValueError("give a text of at least 1 character, or attachments")
+        if self.attachments is not None and len(set(self.attachments)) != len(self.attachments):
+            raise ValueError("an attachment is named twice")
+        return self
+
+    @property
+    def attachment_ids(self) -> tuple[int, ...]:
+        return tuple(self.attachments or ())
 
 
 # The signed payload joins fields with newlines, so no field may contain one.
@@ -63,10 +87,18 @@ class CustomerHello(Frame):
     group: GroupName | None = None
 
 
-class CustomerMessage(Frame):
+class CustomerMessage(Says):
     type: Literal["message"]
     client_id: ClientId
-    text: Text
+
+
+class CustomerRead(Frame):
+    """The customer has seen the chat up to ``seq`` (read receipts)."""
+
+    type: Literal["read"]
+    seq: ReadSeq
+    # The customer socket has one chat; given, it must be that one.
+    chat_id: ChatId | None = None
 
 
 class CustomerTyping(Frame):
@@ -96,7 +128,13 @@ class LeaveMessage(Frame):
 
 
 CustomerCommand = Annotated[
-    CustomerMessage | CustomerTyping | CustomerClose | Rate | Complain | LeaveMessage,
+    CustomerMessage
+    | CustomerRead
+    | CustomerTyping
+    | CustomerClose
+    | Rate
+    | Complain
+    | LeaveMessage,
     Field(discriminator="type"),
 ]
 
@@ -116,13 +154,20 @@ class Status(Frame):
     status: Literal["online", "away", "offline"]
 
 
-class AgentMessage(Frame):
+class AgentMessage(Says):
     type: Literal["message"]
     chat_id: ChatId
     client_id: ClientId
-    text: Text
     # After a hold (S-hold-back): send "很抱歉让您久等了!" first. Absent: only if the hold expired.
     hold_back: bool | None = None
+
+
+class AgentRead(Frame):
+    """The agent has seen the chat up to ``seq`` (read receipts)."""
+
+    type: Literal["read"]
+    chat_id: ChatId
+    seq: ReadSeq
 
 
 class AgentTyping(Frame):
@@ -220,6 +265,7 @@ class ListPromises(Frame):
 
 AgentCommand = Annotated[
     AgentMessage
+    | AgentRead
     | Status
     | AgentTyping
     | AgentClose
@@ -297,10 +343,11 @@ def _types(*models: type[Frame]) -> frozenset[str]:
 
 
 CUSTOMER_TYPES = _types(
-    CustomerMessage, CustomerTyping, CustomerClose, Rate, Complain, LeaveMessage
+    CustomerMessage, CustomerRead, CustomerTyping, CustomerClose, Rate, Complain, LeaveMessage
 )
 AGENT_TYPES = _types(
     AgentMessage,
+    AgentRead,
     Status,
     AgentTyping,
     AgentClose,

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.api.auth import RuntimeDep
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
 from service.realtime.protocol import MAX_ID, RowId
 from service.webhooks import service
 from service.webhooks.schemas import (
@@ -18,13 +19,26 @@ from service.webhooks.schemas import (
 )
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def state(webhook: WebhookOut) -> dict[str, object]:
+    """What the audit log keeps of a subscription: never its secret (STYLE 12)."""
+    return webhook.model_dump(mode="json", include={"url", "events", "active"})
+
+
 DeliveryId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f]+$")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
-async def create_webhook(data: WebhookCreate, runtime: RuntimeDep) -> WebhookCreated:
+async def create_webhook(
+    data: WebhookCreate, runtime: RuntimeDep, caller: CallerDep
+) -> WebhookCreated:
     async with runtime.units() as work:
         created = await service.create(work, data)
+        target = ("webhook", created.id)
+        await audit.record(
+            work.session, caller, work.now, "webhook.create", target, None, state(created)
+        )
     runtime.webhooks.invalidate()
     return created
 
@@ -42,18 +56,27 @@ async def get_webhook(webhook_id: RowId, runtime: RuntimeDep) -> WebhookOut:
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)
-async def update_webhook(webhook_id: RowId, data: WebhookUpdate, runtime: RuntimeDep) -> WebhookOut:
+async def update_webhook(
+    webhook_id: RowId, data: WebhookUpdate, runtime: RuntimeDep, caller: CallerDep
+) -> WebhookOut:
     async with runtime.units() as work:
+        before = state(service.out(await service.get(work.session, webhook_id)))
         updated = await service.update(work, webhook_id, data)
+        after = state(updated) | ({"secret": "replaced"} if data.secret is not None else {})
+        target = ("webhook", webhook_id)
+        await audit.record(work.session, caller, work.now, "webhook.update", target, before, after)
     runtime.webhooks.invalidate()
     runtime.deliveries.poke()  # a subscription switched back on may have deliveries waiting
     return updated
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(webhook_id: RowId, runtime: RuntimeDep) -> Response:
+async def delete_webhook(webhook_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Response:
     async with runtime.units() as work:
+        before = state(service.out(await service.get(work.session, webhook_id)))
         await service.remove(work, webhook_id)
+        target = ("webhook", webhook_id)
+        await audit.record(work.session, caller, work.now, "webhook.delete", target, before, {})
     runtime.webhooks.invalidate()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -76,9 +99,13 @@ async def retry_delivery(
     webhook_id: RowId,
     delivery_id: DeliveryId,
     runtime: RuntimeDep,
+    caller: CallerDep,
 ) -> DeliveryOut:
     """A failed delivery sent again (its attempts start over)."""
     async with runtime.units() as work:
         retried = await service.retry(work, webhook_id, delivery_id)
+        target = ("webhook", webhook_id)
+        after = {"delivery_id": delivery_id, "status": "pending"}
+        await audit.record(work.session, caller, work.now, "webhook.retry", target, None, after)
     runtime.deliveries.poke()
     return retried

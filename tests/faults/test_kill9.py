@@ -53,7 +53,7 @@ def silent(chat_id: int) -> bool:
     return chat_id % 10 == 0
 
 
-ADMIN = "kill9-admin"
+ADMIN = "kill9-admin-token-0123"
 
 
 @dataclass

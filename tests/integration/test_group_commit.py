@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from service.chats.machine import timer_key
 from service.chats.service import Ack
 from service.chats.store import client_key
 from service.complaints.models import Complaint
@@ -175,7 +176,7 @@ async def test_every_rule_applies_inside_a_batch(server: Server) -> None:
     # ended it (timed at 0 ms) and started the customer's turn (S-no-response).
     replies = await server.rows(select(Reply).where(Reply.chat_id == angry.chat_id))
     assert [(r.wait_ms, r.first_response_ms) for r in replies] == [(0, 0)]
-    assert (await server.armed(f"clock:{angry.chat_id}")).kind == "idle_prompt"
+    assert (await server.armed(timer_key(angry.chat_id))).kind == "idle_prompt"
 
 
 async def test_frames_sent_at_once_over_sockets_are_all_acked_and_stored_once(

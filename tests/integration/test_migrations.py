@@ -72,17 +72,36 @@ async def tables(url: str) -> set[str]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
-            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-            return set(names)
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
     finally:
         await engine.dispose()
+
+
+async def test_read_receipts_and_attachments_go_up_and_down(empty_database: str) -> None:
+    url = empty_database
+    config = alembic_config(url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"attachments", "signing_keys"} <= await tables(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("chats")}
+            )
+    finally:
+        await engine.dispose()
+    assert {"customer_read_seq", "agent_read_seq"} <= columns
+    await asyncio.to_thread(command.downgrade, config, "0008")
+    assert not {"attachments", "signing_keys"} & await tables(url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert {"attachments", "signing_keys"} <= await tables(url)
 
 
 async def test_the_webhook_tables_come_and_go_with_their_migration(empty_database: str) -> None:
     config = alembic_config(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
-    await asyncio.to_thread(command.downgrade, config, "0008")
+    await asyncio.to_thread(command.downgrade, config, "0010")
     assert not {"webhooks", "webhook_deliveries"} & await tables(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)

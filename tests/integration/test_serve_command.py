@@ -13,6 +13,8 @@ from service.__main__ import banner, listen
 from service.settings import Settings
 from tests.support.server import FACTOR, free_socket
 
+FIXED = "a-fixed-admin-token"  # KEFU_ADMIN_TOKEN needs 16 characters or more
+
 
 def serve(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
     env = {
@@ -54,13 +56,13 @@ def test_the_admin_token_stands_out_of_the_banner() -> None:
 
 
 def test_the_banner_names_the_brand_and_how_to_set_it() -> None:
-    text = banner(Settings(brand="星辰游戏", admin_token="fixed"), None, 8000)
+    text = banner(Settings(brand="星辰游戏", admin_token=FIXED), None, 8000)
     assert "星辰游戏" in text and "KEFU_BRAND" in text
 
 
 def test_the_banner_says_when_the_demo_page_signs_a_sample_player() -> None:
-    plain = banner(Settings(admin_token="fixed"), None, 8000)
-    demo = banner(Settings(admin_token="fixed", demo=True), None, 8000)
+    plain = banner(Settings(admin_token=FIXED), None, 8000)
+    demo = banner(Settings(admin_token=FIXED, demo=True), None, 8000)
     assert "http://127.0.0.1:8000/demo/" in plain and "KEFU_DEMO" not in plain
     assert "KEFU_DEMO" in demo
 

@@ -260,8 +260,21 @@ async def test_an_unknown_event_is_refused_and_a_new_secret_is_made_when_none_is
     assert created["secret_hint"] == created["secret"][:10]
     listed = (await server.http.get("/api/v1/webhooks")).json()
     assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
+    rotated = await server.http.patch(
+        f"/api/v1/webhooks/{created['id']}", json={"secret": "whsec_a-new-secret-0123"}
+    )
+    assert rotated.json()["secret_hint"] == "whsec_a-ne"
     assert (await server.http.delete(f"/api/v1/webhooks/{created['id']}")).status_code == 204
     assert (await server.http.get(f"/api/v1/webhooks/{created['id']}")).status_code == 404
+    # Every change is in the audit log; no secret is.
+    log = (await server.http.get("/api/v1/audit", params={"target_type": "webhook"})).json()
+    assert [entry["action"] for entry in log["items"]] == [
+        "webhook.delete",
+        "webhook.update",
+        "webhook.create",
+    ]
+    assert log["items"][1]["after"] == {"secret": "replaced"}
+    assert created["secret"] not in json.dumps(log) and "whsec_a-new" not in json.dumps(log)
 
 
 @pytest.mark.postgres_only

@@ -27,7 +27,7 @@ def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
         "KEFU_DATABASE_URL": database_url,
         "KEFU_HOST": "127.0.0.1",
         "KEFU_PORT": str(port),
-        "KEFU_ADMIN_TOKEN": "workers-admin",
+        "KEFU_ADMIN_TOKEN": "workers-admin-token-0123",
         **more,
     }
 

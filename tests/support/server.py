@@ -6,7 +6,9 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -133,6 +135,7 @@ class Server:
     clock: ManualClock
     http: httpx.AsyncClient
     peers: list[Peer] = field(default_factory=list)
+    signed: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def ws_url(self) -> str:
@@ -207,7 +210,9 @@ class Server:
         tier: str | None = None,
         secret: str = PLAYER_SECRET,
     ) -> dict[str, Any]:
-        ts = int(self.clock.now().timestamp())
+        # A signature opens one chat (the replay guard): each claim here is signed a second
+        # further back, so two made at one clock reading still differ, as a backend's would.
+        ts = int(self.clock.now().timestamp()) - next(self.signed) % 60
         sig = sign_player(secret, player_id, name, tier, ts)
         return {"id": player_id, "name": name, "tier": tier, "ts": ts, "sig": sig}
 
@@ -261,6 +266,8 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         # way, still a setting). The default, routing at the first message, has its own tests
         # (tests/integration/test_route_on_message.py) and runs in the browser tests.
         "route_on": "hello",
+        # Uploads go to a folder of this test's own, never to var/media.
+        "media_dir": tempfile.mkdtemp(prefix="kefu-media-"),
         # Tests open many sockets and send fast from 127.0.0.1, as the bench does; the limits
         # have their own tests (tests/integration/test_limits.py), from other addresses.
         "limits_exempt": "127.0.0.0/8,::1",
@@ -309,3 +316,5 @@ async def running_server(
             server.should_exit = True
             await asyncio.wait_for(task, TIMEOUT * 2)
             sock.close()
+            if settings.media_dir.name.startswith("kefu-media-"):
+                shutil.rmtree(settings.media_dir, ignore_errors=True)

@@ -25,8 +25,16 @@ from service.api.admin.chats import ChatDetail, ChatPage
 from service.api.admin.conduct_reports import PhraseHitReport
 from service.api.admin.desk import DeskOut
 from service.api.admin.shifts import HandoverPage, ShiftsOut
+from service.attachments.schemas import AttachmentList, AttachmentOut
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
-from service.chats.frames import agent_card, chat_summary, customer_card, message_frame
+from service.chats.frames import (
+    agent_card,
+    chat_summary,
+    customer_card,
+    message_frame,
+    read_state,
+)
+from service.chats.receipts import read_frame
 from service.complaints.alerts import batch_frame
 from service.complaints.models import ComplaintBatch
 from service.complaints.schemas import ComplaintOut, CustomerCard
@@ -158,13 +166,22 @@ def _message(**fields: Any) -> Message:
 MESSAGE_REQUIRED = frozenset(message_frame(_message()))
 MESSAGE_ALL = frozenset(
     message_frame(
-        _message(template="welcome", internal=True, client_id="m-1", kind="note", corrects=1),
+        _message(
+            template="welcome",
+            internal=True,
+            client_id="m-1",
+            kind="note",
+            corrects=1,
+            attachments=[{"id": 1}],
+        ),
         _agent,
     )
 )
 AGENT_CARD = frozenset(agent_card(_agent))
 CUSTOMER_CARD = frozenset(customer_card(_customer))
 CHAT_SUMMARY = frozenset(chat_summary(_chat, _customer))
+READ_STATE = frozenset(read_state(_chat))
+ATTACHMENT_CARD = frozenset({"id", "content_type", "name", "size"})  # attachments/store.py card
 AGENT_ME = frozenset({"id", "name", "employee_no", "role", "status", "capacity"})  # agent_ws.py
 ERROR_CODES = frozenset(
     cls.code
@@ -200,7 +217,7 @@ EMPTY: frozenset[str] = frozenset()
 SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("customer", "ready"): [
         (
-            frozenset({"type", "chat_id", "resume_token", "seq", "status"}),
+            frozenset({"type", "chat_id", "resume_token", "seq", "status", "read"}),
             frozenset({"position", "agent", "in_line"}),
         ),
     ],
@@ -222,6 +239,9 @@ SERVER_FRAMES: dict[tuple[str, str], list[Form]] = {
     ("agent", "typing"): [(frozenset({"type", "chat_id"}), EMPTY)],
     ("agent", "status"): [(frozenset({"type", "status"}), EMPTY)],
     ("agent", "signed_out"): [(frozenset({"type", "reason"}), EMPTY)],
+    # chats/receipts.py
+    ("customer", "read"): [(frozenset(read_frame(1, "agent", 1)), EMPTY)],
+    ("agent", "read"): [(frozenset(read_frame(1, "customer", 1)), EMPTY)],
     # chats/timing.py
     ("agent", "timing"): [(frozenset({"type", "chat_id", "waiting_since", "waited_s"}), EMPTY)],
     ("agent", "reminder"): [
@@ -275,11 +295,19 @@ def assert_message(frame: dict[str, Any], audience: str, where: str) -> None:
         assert "internal" not in frame, f"{where}: internal lines never reach customers"
     datetime.fromisoformat(frame["at"].replace("Z", "+00:00"))
     assert frame["at"].endswith("Z"), where
+    assert frame["text"] or frame.get("attachments"), f"{where}: a text or attachments"
+    assert_attachments(frame, where)
 
 
 def assert_summary(chat: dict[str, Any], where: str) -> None:
     assert CHAT_SUMMARY <= set(chat), where
     assert set(chat["customer"]) == CUSTOMER_CARD, where
+    assert set(chat["read"]) == READ_STATE, where
+
+
+def assert_attachments(frame: dict[str, Any], where: str) -> None:
+    for shown in frame.get("attachments", ()):
+        assert ATTACHMENT_CARD <= set(shown) <= ATTACHMENT_CARD | {"width", "height"}, where
 
 
 # -- the tests ------------------------------------------------------------------------------------
@@ -347,6 +375,10 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert frame["code"] in ERROR_CODES, where
     elif kind == "closed":
         assert frame["by"] in CLOSED_BY, where
+    elif kind == "read":
+        # The other side's read: an agent hears of the customer's, the customer of the agent's.
+        assert frame["by"] == ("agent" if audience == "customer" else "customer"), where
+        assert isinstance(frame["seq"], int) and frame["seq"] >= 1, where
     elif kind in {"timing", "reminder", "closing"}:
         for key in {"waiting_since", "held_since", "closes_at"} & set(frame):
             assert frame[key].endswith("Z"), where
@@ -361,6 +393,7 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert frame["status"] in {"queued", "assigned", "closed"}, where
         assert ("position" in frame) == (frame["status"] == "queued"), where
         assert ("agent" in frame) == (frame["status"] == "assigned"), where
+        assert set(frame["read"]) == READ_STATE, where
         assert frame.get("in_line", False) is False, where  # present only as false
         assert "in_line" not in frame or frame["status"] == "queued", where
         if "agent" in frame:
@@ -463,6 +496,8 @@ HTTP_MODELS: dict[str, type[BaseModel]] = {
         ShiftsOut,
         HandoverPage,
         PhraseHitReport,
+        AttachmentOut,
+        AttachmentList,
         ReplyTimeReport,
         QueueReport,
     )

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.admin import (
     agents,
+    audit,
     callbacks,
     chats,
     conduct_reports,
@@ -14,12 +15,27 @@ from service.api.admin import (
     reports,
     shifts,
     templates,
+    tokens,
 )
-from service.api.auth import require_admin
+from service.api.roles import authorize
 from service.complaints import endpoints as complaints
 from service.webhooks import endpoints as webhooks
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
+# Every route's rule is in service/api/roles.py; ``authorize`` applies it.
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(authorize)],
+    responses={
+        401: {
+            "description": "no bearer token, or one nobody holds (problem+json `unauthorized`)",
+            "content": {"application/problem+json": {}},
+        },
+        403: {
+            "description": "the caller's role may not use this route (docs/admin.md)",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
 router.include_router(agents.router)
 router.include_router(chats.router)
 router.include_router(reports.router)
@@ -32,4 +48,6 @@ router.include_router(promises.router)
 router.include_router(shifts.router)
 router.include_router(desk.router)
 router.include_router(conduct_reports.router)
+router.include_router(tokens.router)
+router.include_router(audit.router)
 router.include_router(webhooks.router)

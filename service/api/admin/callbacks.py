@@ -6,8 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.auth import AdminDep, RuntimeDep
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
+from service.db.models import Callback
 from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
@@ -40,7 +42,17 @@ async def get_callback(callback_id: RowId, runtime: RuntimeDep) -> CallbackOut:
 
 @router.patch("/{callback_id}", response_model=CallbackOut)
 async def complete_callback(
-    callback_id: RowId, data: CallbackDone, runtime: RuntimeDep, admin: AdminDep
+    callback_id: RowId, data: CallbackDone, runtime: RuntimeDep, caller: CallerDep
 ) -> CallbackOut:
     async with runtime.units() as work:
-        return await runtime.callbacks.complete(work, callback_id, data, by=admin)
+        before = audit.snapshot(await work.session.get(Callback, callback_id), DONE)
+        done = await runtime.callbacks.complete(work, callback_id, data, by=caller.name)
+        after = audit.snapshot(await work.session.get(Callback, callback_id), DONE)
+        target = ("callback", callback_id)
+        await audit.record(
+            work.session, caller, work.now, "callback.complete", target, before, after
+        )
+        return done
+
+
+DONE = ("status", "done_at", "done_by", "outcome")

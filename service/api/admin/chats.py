@@ -1,4 +1,5 @@
-"""/api/v1/chats: the chats and their transcripts, for supervisors."""
+"""/api/v1/chats: the chats and their transcripts (supervisors: all; an agent: their own),
+and a supervisor's forced close."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from service.api.auth import RuntimeDep
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
+from service.api.roles import AccessDep
 from service.chats.frames import customer_card
+from service.chats.repository import open_chat
 from service.chats.store import frames_after
 from service.db.models import Chat, Customer
 from service.errors import NotFound
@@ -61,6 +65,7 @@ def chat_out(chat: Chat, customer: Customer) -> dict[str, Any]:
 @router.get("", response_model=ChatPage)
 async def list_chats(
     runtime: RuntimeDep,
+    access: AccessDep,
     status: Literal["queued", "assigned", "closed"] | None = None,
     agent_id: Annotated[RowId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -71,6 +76,8 @@ async def list_chats(
         query = query.where(Chat.status == status)
     if agent_id is not None:
         query = query.where(Chat.agent_id == agent_id)
+    if access.only_agent is not None:
+        query = query.where(Chat.agent_id == access.only_agent)
     async with runtime.units.read() as session:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await session.execute(query.order_by(Chat.id.desc()).limit(limit).offset(offset))
@@ -79,7 +86,7 @@ async def list_chats(
 
 
 @router.get("/{chat_id}", response_model=ChatDetail)
-async def get_chat(chat_id: RowId, runtime: RuntimeDep) -> ChatDetail:
+async def get_chat(chat_id: RowId, runtime: RuntimeDep, access: AccessDep) -> ChatDetail:
     async with runtime.units.read() as session:
         row = (
             await session.execute(
@@ -88,7 +95,29 @@ async def get_chat(chat_id: RowId, runtime: RuntimeDep) -> ChatDetail:
                 .where(Chat.id == chat_id)
             )
         ).first()
-        if row is None:
+        # S-privacy: another agent's chat answers as one that does not exist.
+        if row is None or access.only_agent not in (None, row[0].agent_id):
             raise NotFound(f"no chat {chat_id}")
         messages = await frames_after(session, chat_id, 0, internal=True)
+    # Each attachment with a link to it, valid for KEFU_MEDIA_URL_TTL_S.
+    messages = runtime.attachments.signed(messages)
     return ChatDetail.model_validate({**chat_out(*row), "messages": messages})
+
+
+@router.post("/{chat_id}/close", response_model=ChatOut)
+async def force_close(chat_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> ChatOut:
+    """A supervisor ends an open chat: the closing template (S-closing) and ``closed`` with
+    ``by: "system"`` go to the customer and the agent, without the closing grace."""
+    async with runtime.units() as work:
+        if await work.session.get(Chat, chat_id) is None:
+            raise NotFound(f"no chat {chat_id}")
+        chat = await open_chat(work, chat_id)
+        before = audit.snapshot(chat, CLOSE_FIELDS)
+        await runtime.chats.close(work, chat, by="system", template="closing")
+        after = audit.snapshot(chat, CLOSE_FIELDS)
+        await audit.record(work.session, caller, work.now, "chat.force_close", chat, before, after)
+        customer = await work.session.get_one(Customer, chat.customer_id)
+        return ChatOut.model_validate(chat_out(chat, customer))
+
+
+CLOSE_FIELDS = ("status", "agent_id", "closed_at", "closed_by")

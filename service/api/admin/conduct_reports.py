@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field
 
 from service.api.auth import RuntimeDep
+from service.api.roles import AccessDep
 from service.chats.conduct import hits_per_agent
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -35,11 +36,17 @@ class PhraseHitReport(BaseModel):
 
 @router.get("/forbidden-phrases", response_model=PhraseHitReport)
 async def forbidden_phrases(
-    runtime: RuntimeDep, since: AwareDatetime | None = None, until: AwareDatetime | None = None
+    runtime: RuntimeDep,
+    access: AccessDep,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> PhraseHitReport:
-    """S-forbidden-phrases: taboo-phrase hits per agent, agents with the most first."""
+    """S-forbidden-phrases: taboo-phrase hits per agent, agents with the most first (an
+    agent's token: their own line only)."""
     async with runtime.units.read() as session:
         rows = await hits_per_agent(session, since, until)
+    if access.only_agent is not None:
+        rows = [(agent, counts) for agent, counts in rows if agent.id == access.only_agent]
     items = [
         AgentPhraseHits(
             agent_id=agent.id,

@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.auth import AdminDep, RuntimeDep
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
+from service.promises.models import Promise
 from service.promises.schemas import PromiseDone, PromiseOut, PromisePage
 from service.realtime.protocol import MAX_ID, RowId
 
@@ -44,7 +46,17 @@ async def get_promise(promise_id: RowId, runtime: RuntimeDep) -> PromiseOut:
 
 @router.patch("/{promise_id}", response_model=PromiseOut)
 async def keep_promise(
-    promise_id: RowId, data: PromiseDone, runtime: RuntimeDep, admin: AdminDep
+    promise_id: RowId, data: PromiseDone, runtime: RuntimeDep, caller: CallerDep
 ) -> PromiseOut:
     async with runtime.units() as work:
-        return await runtime.promises.complete(work, promise_id, data, by=admin)
+        before = audit.snapshot(await work.session.get(Promise, promise_id), DONE)
+        kept = await runtime.promises.complete(work, promise_id, data, by=caller.name)
+        after = audit.snapshot(await work.session.get(Promise, promise_id), DONE)
+        target = ("promise", promise_id)
+        await audit.record(
+            work.session, caller, work.now, "promise.complete", target, before, after
+        )
+        return kept
+
+
+DONE = ("state", "done_at", "done_by", "outcome")

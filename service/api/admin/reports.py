@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.auth import RuntimeDep
+from service.api.roles import AccessDep
 from service.realtime.protocol import MAX_ID
 from service.reports import export, schemas, service
 
@@ -53,8 +54,14 @@ async def reply_times(
     end: Annotated[datetime | None, Query(alias="to")] = None,
     agent_id: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
     format: Format = None,
+    *,
+    access: AccessDep,
 ) -> schemas.ReplyTimeReport | Response:
-    """Reply timing from ``from`` (inclusive) to ``to`` (exclusive); default: the last day."""
+    """Reply timing from ``from`` (inclusive) to ``to`` (exclusive); default: the last day.
+
+    An agent's token gets the agent's own report, whatever ``agent_id`` says."""
+    if access.only_agent is not None:
+        agent_id = access.only_agent
     until = utc(end) or next_second(runtime.clock.now())
     since = utc(start) or until - DEFAULT_SPAN
     async with runtime.units.read() as session:

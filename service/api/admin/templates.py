@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
-from service.api.auth import AdminDep, RuntimeDep
+from service import audit
+from service.api.auth import CallerDep, RuntimeDep
 from service.templates.schemas import TemplateIn, TemplateOut
 
 router = APIRouter(prefix="/templates", tags=["templates"])
@@ -29,20 +30,41 @@ async def get_template(key: str, runtime: RuntimeDep, locale: Locale = None) -> 
         return await runtime.templates.get(session, key, locale)
 
 
+def state(template: TemplateOut) -> dict[str, object]:
+    return template.model_dump(mode="json", include={"text", "variants", "overridden"})
+
+
 @router.put("/{key}", response_model=TemplateOut)
 async def put_template(
-    key: str, data: TemplateIn, runtime: RuntimeDep, admin: AdminDep, locale: Locale = None
+    key: str, data: TemplateIn, runtime: RuntimeDep, caller: CallerDep, locale: Locale = None
 ) -> TemplateOut:
-    try:
+    async def put() -> TemplateOut:
         async with runtime.units() as work:
-            return await runtime.templates.put(work, key, locale, data, by=admin)
+            before = state(await runtime.templates.get(work.session, key, locale))
+            template = await runtime.templates.put(work, key, locale, data, by=caller.name)
+            target = ("template", f"{template.key}/{template.locale}")
+            await audit.record(
+                work.session, caller, work.now, "template.put", target, before, state(template)
+            )
+            return template
+
+    try:
+        return await put()
     except IntegrityError:
         # Two admins created the same override at once: the second write replaces the first.
-        async with runtime.units() as work:
-            return await runtime.templates.put(work, key, locale, data, by=admin)
+        return await put()
 
 
 @router.delete("/{key}", response_model=TemplateOut)
-async def reset_template(key: str, runtime: RuntimeDep, locale: Locale = None) -> TemplateOut:
+async def reset_template(
+    key: str, runtime: RuntimeDep, caller: CallerDep, locale: Locale = None
+) -> TemplateOut:
     async with runtime.units() as work:
-        return await runtime.templates.reset(work, key, locale)
+        before = state(await runtime.templates.get(work.session, key, locale))
+        template = await runtime.templates.reset(work, key, locale)
+        if before["overridden"]:
+            target = ("template", f"{template.key}/{template.locale}")
+            await audit.record(
+                work.session, caller, work.now, "template.reset", target, before, state(template)
+            )
+        return template

@@ -3,6 +3,7 @@
 // Every chat keeps its own transcript element; selecting a chat swaps it into the pane. On a
 // reconnect the console resumes each open chat from the last seq it holds, so nothing is resent.
 
+import { Files, UploadError, imagesIn } from "/common/files.js";
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { newAssignment, setTitle, toggleNotifications, notificationsWanted, unlockSound } from "./alerts.js";
 import { ServerClock, minutesSeconds, waitLevel } from "./clock.js";
@@ -18,6 +19,16 @@ const TOKEN_KEY = "kefu.console.token";
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const ERROR_SHOW_MS = 8000;
+// A read is told once the newest line has been on screen this long (not once per line).
+const READ_AFTER_MS = 400;
+const UPLOAD_ERRORS = {
+  upload_too_large: "文件太大",
+  unsupported_media: "只能发送 PNG、JPEG、WebP 图片或 PDF",
+  bad_upload: "文件已损坏",
+  not_your_chat: "会话已不在您这里",
+  invalid_state: "会话已结束",
+  network: "网络异常",
+};
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -53,6 +64,8 @@ const ui = {
   correcting: $("correcting"),
   correctingText: $("correcting-text"),
   correctCancel: $("correct-cancel"),
+  attach: $("attach"),
+  file: $("file"),
 };
 
 const state = {
@@ -64,7 +77,13 @@ const state = {
   chats: new Map(),
   selected: null,
   correcting: null, // {chat, seq}: the next send corrects this line (S-correction)
+  readTimer: null,
 };
+
+// Uploads and links use the agent token, the socket's own credential.
+const files = new Files(() => ui.token.value.trim(), {
+  onImageLoad: (image) => { if (ui.transcript.contains(image)) scrollToEnd(); },
+});
 
 const clock = new ServerClock();
 
@@ -114,6 +133,9 @@ function createChat(summary) {
     closesAt: summary.closes_at || null,
     late: false, // the long-wait apology went out in this wait
     lastSeq: 0,
+    // Read receipts: how far the customer has read (our ✓✓), how far we said we have.
+    customerRead: summary.read?.customer || 0,
+    readSent: summary.read?.agent || 0,
     // Messages up to here were in the chat before this console saw it: not "unread".
     seenSeq: summary.last_seq || 0,
     unread: 0,
@@ -139,6 +161,11 @@ function upsertChat(summary) {
   chat.closedBy = null;
   if ("waiting_since" in summary) chat.waitingSince = summary.waiting_since;
   if ("closes_at" in summary) chat.closesAt = summary.closes_at;
+  if (summary.read) {
+    chat.customerRead = Math.max(chat.customerRead, summary.read.customer);
+    chat.readSent = Math.max(chat.readSent, summary.read.agent);
+    markRead(chat);
+  }
   return chat;
 }
 
@@ -208,6 +235,7 @@ const handlers = {
   ack: onAck,
   typing: onTyping,
   closed: onClosed,
+  read: onRead,
   status: (frame) => setStatus(frame.status),
   error: onError,
   timing: onTiming,
@@ -302,14 +330,57 @@ function onMessage(frame, live) {
     if (live) refresh();
     return;
   }
-  if (!frame.internal) chat.preview = frame.text;
+  if (!frame.internal) chat.preview = frame.text || (frame.attachments?.length ? "[图片/文件]" : "");
   if (frame.sender === "customer") {
     if (!chat.waitingSince) chat.waitingSince = frame.at;
     stopTyping(chat);
     if (chat.id !== state.selected && frame.seq > chat.seenSeq) chat.unread += 1;
   }
   renderMessage(chat, frame);
-  if (live) refresh();
+  if (live) {
+    refresh();
+    if (frame.sender === "customer") scheduleRead();
+  }
+}
+
+function onRead(frame) {
+  const chat = state.chats.get(frame.chat_id);
+  if (!chat || frame.by !== "customer") return;
+  chat.customerRead = Math.max(chat.customerRead, frame.seq);
+  markRead(chat);
+}
+
+// Our visible lines: ✓ stored, ✓✓ once the customer has read them.
+function tickLine(chat, element) {
+  if (!element.classList.contains("msg-agent") || element.classList.contains("msg-internal")) return;
+  if (!element.dataset.seq) return;
+  const read = Number(element.dataset.seq) <= chat.customerRead;
+  let mark = element.querySelector(".msg-tick");
+  if (!mark) {
+    mark = document.createElement("span");
+    mark.className = "msg-tick";
+    element.querySelector(".msg-meta").append(mark);
+  }
+  mark.textContent = read ? "✓✓" : "✓";
+  mark.title = read ? "顾客已读" : "已送达";
+  mark.setAttribute("aria-label", mark.title);
+  element.classList.toggle("is-read", read);
+}
+
+function markRead(chat) {
+  for (const element of chat.log.querySelectorAll(".msg-agent[data-seq]")) tickLine(chat, element);
+}
+
+// Tell the customer how far we have read the chat on screen.
+function scheduleRead() {
+  clearTimeout(state.readTimer);
+  state.readTimer = setTimeout(sendRead, READ_AFTER_MS);
+}
+
+function sendRead() {
+  const chat = selectedChat();
+  if (!chat || !socket.ready || document.hidden || chat.lastSeq <= chat.readSent) return;
+  if (send({ type: "read", chat_id: chat.id, seq: chat.lastSeq })) chat.readSent = chat.lastSeq;
 }
 
 function onAck(frame) {
@@ -327,6 +398,7 @@ function onAck(frame) {
     element.querySelector(".msg-state").remove();
     element.dataset.seq = String(frame.seq);
     chat.log.insertBefore(element, firstAfter(chat.log, frame.seq));
+    tickLine(chat, element);
   }
 }
 
@@ -454,7 +526,39 @@ function newClientId() {
 
 function messageFrame(chat, pending) {
   const type = pending.note ? "note" : "message";
-  return { type, chat_id: chat.id, client_id: pending.client_id, text: pending.text };
+  const frame = { type, chat_id: chat.id, client_id: pending.client_id, text: pending.text };
+  if (pending.cards?.length) frame.attachments = pending.cards.map((card) => card.id);
+  return frame;
+}
+
+// A picture or a PDF for the customer: shown at once, uploaded, then sent as a message.
+async function sendFile(chat, file) {
+  if (chat.status !== "open") return;
+  const at = new Date(clock.now()).toISOString();
+  const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
+  const pending = {
+    client_id: newClientId(), text: "", at, uploading: true,
+    cards: [{ id: null, content_type: file.type || "application/octet-stream", name: file.name || "image",
+              size: file.size }],
+  };
+  const line = { sender: "agent", text: "", at, attachments: pending.cards };
+  const element = pendingLine(line, senderLabel(chat, line), pending.client_id);
+  element.querySelector(".msg-state").textContent = "上传中…";
+  element.insertBefore(files.elements(chat.id, pending.cards, { preview }), element.querySelector(".msg-state"));
+  chat.log.append(element);
+  scrollToEnd();
+  hideError();
+  try {
+    const card = await files.upload(chat.id, file);
+    Object.assign(pending, { uploading: false, cards: [card] });
+    chat.pending.set(pending.client_id, pending);
+    element.querySelector(".msg-state").textContent = "发送中…";
+    if (socket.ready) send(messageFrame(chat, pending));
+  } catch (error) {
+    const why = error instanceof UploadError ? UPLOAD_ERRORS[error.code] || error.message : "上传失败";
+    element.classList.replace("is-pending", "is-failed");
+    element.querySelector(".msg-state").textContent = `未发送:${why}`;
+  }
 }
 
 function sendTemplate(chat, key, vars) {
@@ -533,6 +637,7 @@ function selectChat(chatId, { auto = false } = {}) {
   hideError();
   refresh();
   scrollToEnd();
+  scheduleRead();
 }
 
 // -- rendering ---------------------------------------------------------------------------------
@@ -551,6 +656,7 @@ function senderLabel(chat, message) {
 function seqElement(chat, message) {
   const element = lineElement(message, senderLabel(chat, message));
   element.dataset.seq = String(message.seq);
+  if (message.attachments?.length) element.append(files.elements(chat.id, message.attachments));
   // S-correction: the agent's own visible lines can be corrected.
   const own = message.sender === "agent" && !message.internal && message.agent
     && state.agent && message.agent.employee_no === state.agent.employee_no;
@@ -581,7 +687,9 @@ function stopCorrecting() {
 }
 
 function renderMessage(chat, message) {
-  chat.log.insertBefore(seqElement(chat, message), firstAfter(chat.log, message.seq));
+  const element = seqElement(chat, message);
+  chat.log.insertBefore(element, firstAfter(chat.log, message.seq));
+  tickLine(chat, element);
   if (chat.id === state.selected) scrollToEnd();
 }
 
@@ -705,7 +813,8 @@ function renderPane() {
   ui.chatSub.textContent = parts.join(" · ");
   const open = chat.status === "open";
   ui.input.disabled = !open;
-  ui.composer.querySelector("button").disabled = !open;
+  ui.composer.querySelector("button[type=submit]").disabled = !open;
+  ui.attach.disabled = !open;
   // In the closing grace the chat waits for the customer: no second close, no hold.
   ui.closeChat.hidden = !open || Boolean(chat.closesAt);
   ui.holdChat.hidden = !open || Boolean(chat.closesAt);
@@ -824,6 +933,20 @@ function start() {
   ui.composer.addEventListener("submit", submitReply);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", onInput);
+  ui.input.addEventListener("paste", (event) => {
+    const chat = selectedChat();
+    const images = imagesIn(event.clipboardData?.items);
+    if (!chat || !images.length) return;
+    event.preventDefault();
+    for (const image of images) sendFile(chat, image);
+  });
+  ui.attach.addEventListener("click", () => ui.file.click());
+  ui.file.addEventListener("change", () => {
+    const chat = selectedChat();
+    if (chat) for (const file of ui.file.files) sendFile(chat, file);
+    ui.file.value = "";
+  });
+  document.addEventListener("visibilitychange", scheduleRead);
   ui.input.addEventListener("focus", () => {
     const chat = state.chats.get(state.selected);
     if (chat?.fresh) {

@@ -6,6 +6,7 @@
 // the transcript at once and resumes with `last_seq`, so the server sends only what was missed;
 // closing the tab forgets it (a shared computer does not show the last customer's chat).
 
+import { Files, imagesIn } from "/common/files.js";
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ChatSocket } from "/common/socket.js";
 import { Log } from "./log.js";
 import { clearChat, emptyChat, loadChat, saveChat as store } from "./store.js";
@@ -14,6 +15,8 @@ import { pickLocale, strings } from "./strings.js";
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const NOTICE_SHOW_MS = 6000;
+// Reads are told once the newest line has been on screen this long (and not once per line).
+const READ_AFTER_MS = 400;
 // Framed but the host never answers (an old loader, a blocked script): chat as a guest anyway.
 const HOST_WAIT_MS = 3000;
 const TOPICS = ["recharge", "account", "gameplay", "technical", "service", "other"];
@@ -36,7 +39,7 @@ const ui = Object.fromEntries([
   "typing", "notice", "leave", "leaveContact", "leaveText", "leaveCancel", "leaveOffer",
   "complaint", "complaintTopic", "complaintText", "complaintCancel", "rating", "ratingPrompt",
   "scores", "scale", "ratingMore", "ratingComment", "ended", "endedText", "newChat", "composer",
-  "input",
+  "input", "attach", "file",
 ].map((name) => [name, $(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))]));
 
 const state = {
@@ -48,10 +51,17 @@ const state = {
   visible: !config.embed,
   unread: 0,
   score: null, // the score picked, not yet sent
+  readTimer: null,
   chat: loadChat(),
 };
 
-const log = new Log(ui.log, { label: senderLabel, t, locale: config.locale });
+// Uploads and links use the chat's resume token, the socket's own credential.
+const files = new Files(() => state.chat.token, { onImageLoad: () => log.scrollToEnd() });
+const log = new Log(ui.log, {
+  label: senderLabel, t, locale: config.locale, files,
+  chatId: () => state.chat.chatId,
+  readUpTo: () => state.chat.agentRead || 0,
+});
 
 function saveChat() {
   store(state.chat);
@@ -101,6 +111,7 @@ function onHostMessage(event) {
   } else if (message.type === "visible") {
     state.visible = Boolean(message.open);
     if (state.visible) {
+      scheduleRead();
       state.unread = 0;
       toHost({ type: "unread", count: 0 });
       log.scrollToEnd();
@@ -183,6 +194,7 @@ const handlers = {
   closing: () => setBanner(t.closing, "closing"),
   reopened: () => { if (state.chat.agent) showAgent(state.chat.agent); },
   closed: onClosed,
+  read: onRead,
   rated: onRated,
   error: onError,
 };
@@ -211,10 +223,48 @@ function onReady(frame) {
   if (frame.status === "queued" && frame.in_line === false) showInvite(frame.position);
   else if (frame.status === "queued" && frame.position) showQueue(frame.position);
   if (frame.status === "assigned" && frame.agent) showAgent(frame.agent);
+  // Read receipts are not replayed as frames: ready says how far each side has read.
+  if (frame.read) {
+    chat.agentRead = Math.max(chat.agentRead || 0, frame.read.agent);
+    chat.readSent = Math.max(chat.readSent || 0, frame.read.customer);
+    log.markRead();
+  }
   updateLeaveOffer();
   saveChat();
   // The server is idempotent on client_id: a message stored before the drop is only acked again.
-  for (const pending of chat.pending.values()) send(messageFrame(pending));
+  for (const pending of chat.pending.values()) {
+    // An upload cut short by a reload cannot be finished (the file is gone with the page).
+    if (pending.uploading) {
+      chat.pending.delete(pending.client_id);
+      log.pendingElement(pending.client_id)?.remove();
+      continue;
+    }
+    send(messageFrame(pending));
+  }
+  scheduleRead();
+}
+
+function onRead(frame) {
+  if (frame.by !== "agent") return;
+  state.chat.agentRead = Math.max(state.chat.agentRead || 0, frame.seq);
+  log.markRead();
+  saveChat();
+}
+
+// Tell the agent how far the customer has read, once the chat is on screen.
+function scheduleRead() {
+  clearTimeout(state.readTimer);
+  state.readTimer = setTimeout(sendRead, READ_AFTER_MS);
+}
+
+function sendRead() {
+  const chat = state.chat;
+  if (!socket.ready || !state.visible || document.hidden || !chat.lastSeq) return;
+  if (chat.lastSeq <= (chat.readSent || 0)) return;
+  if (send({ type: "read", seq: chat.lastSeq })) {
+    chat.readSent = chat.lastSeq;
+    saveChat();
+  }
 }
 
 function onMessage(frame) {
@@ -237,7 +287,10 @@ function onMessage(frame) {
     if (!known) showLeaveForm({ focus: false });
   }
   if (frame.template === "complaint_ack") hideSheet(ui.complaint);
-  if (!known && frame.sender !== "customer") announce(frame);
+  if (!known && frame.sender !== "customer") {
+    announce(frame);
+    scheduleRead();
+  }
   updateLeaveOffer();
   saveChat();
 }
@@ -250,7 +303,7 @@ function onAck(frame) {
   // The echo of our own message may still be on its way (it can overtake the ack or follow it).
   if (!state.chat.messages.has(frame.seq)) {
     const local = { seq: frame.seq, sender: "customer", text: pending.text, at: pending.at,
-                    local: true };
+                    attachments: pending.cards, local: true };
     state.chat.messages.set(frame.seq, local);
     log.render(local);
   }
@@ -302,7 +355,47 @@ function newClientId() {
 }
 
 function messageFrame(pending) {
-  return { type: "message", client_id: pending.client_id, text: pending.text };
+  const frame = { type: "message", client_id: pending.client_id, text: pending.text };
+  if (pending.cards?.length) frame.attachments = pending.cards.map((card) => card.id);
+  return frame;
+}
+
+// A picture or a PDF: shown at once from the file itself, uploaded, then sent as a message.
+async function sendFile(file) {
+  if (!state.chat.token || state.chat.closedBy) return;
+  const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
+  const pending = {
+    client_id: newClientId(), text: "", at: new Date().toISOString(), uploading: true,
+    cards: [{ id: null, content_type: file.type || "application/octet-stream", name: file.name || "image",
+              size: file.size }],
+    preview,
+  };
+  state.chat.pending.set(pending.client_id, pending);
+  log.pending(pending);
+  try {
+    const card = await files.upload(state.chat.chatId, file);
+    Object.assign(pending, { uploading: false, cards: [card] });
+    delete pending.preview; // a blob: URL does not outlive the page
+    saveChat();
+    log.pendingElement(pending.client_id)?.querySelector(".msg-state")
+      ?.replaceChildren(t.sending);
+    if (socket.ready) send(messageFrame(pending));
+  } catch (error) {
+    state.chat.pending.delete(pending.client_id);
+    log.markFailed(pending.client_id, t.uploadFailed(error.code));
+  }
+}
+
+function onPaste(event) {
+  const images = imagesIn(event.clipboardData?.items);
+  if (!images.length) return;
+  event.preventDefault();
+  for (const image of images) sendFile(image);
+}
+
+function onFilePicked() {
+  for (const file of ui.file.files) sendFile(file);
+  ui.file.value = "";
 }
 
 function sendMessage(text) {
@@ -390,7 +483,7 @@ function senderLabel(message) {
 
 function announce(message) {
   // The live region reads new lines once; the log itself is not re-read on every render.
-  ui.announce.textContent = `${senderLabel(message)}: ${message.text}`;
+  ui.announce.textContent = `${senderLabel(message)}: ${message.text || t.sentFile}`;
   if (!state.visible) {
     state.unread += 1;
     toHost({ type: "unread", count: state.unread });
@@ -507,7 +600,8 @@ function pickScore(score) {
 
 function setComposerEnabled(enabled) {
   ui.input.disabled = !enabled;
-  ui.composer.querySelector("button").disabled = !enabled;
+  ui.attach.disabled = !enabled;
+  ui.composer.querySelector("button[type=submit]").disabled = !enabled;
   ui.endChat.hidden = !enabled;
   if (enabled) delete ui.chat.dataset.closed;
 }
@@ -571,6 +665,10 @@ function start() {
   ui.composer.addEventListener("submit", submit);
   ui.input.addEventListener("keydown", onKeyDown);
   ui.input.addEventListener("input", () => { autoGrow(); sendTyping(); });
+  ui.input.addEventListener("paste", onPaste);
+  ui.attach.addEventListener("click", () => ui.file.click());
+  ui.file.addEventListener("change", onFilePicked);
+  document.addEventListener("visibilitychange", scheduleRead);
   ui.endChat.addEventListener("click", endChat);
   ui.newChat.addEventListener("click", startNewChat);
   ui.complain.addEventListener("click", () => showSheet(ui.complaint));

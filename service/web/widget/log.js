@@ -2,9 +2,11 @@
 // seq replaces its line, so nothing shows twice), the customer's unsent lines below them.
 
 export class Log {
-  // label(message): who wrote it; t: the locale's words (sending, notSent); locale: for times.
-  constructor(element, { label, t, locale }) {
-    Object.assign(this, { element, label, t, locale });
+  // label(message): who wrote it; t: the locale's words (sending, notSent, delivered, read);
+  // locale: for times; files: the attachments' links (common/files.js); chatId(): the chat;
+  // readUpTo(): the highest seq the agent has read (the customer's ✓✓).
+  constructor(element, { label, t, locale, files, chatId, readUpTo }) {
+    Object.assign(this, { element, label, t, locale, files, chatId, readUpTo });
   }
 
   clear() {
@@ -29,7 +31,32 @@ export class Log {
     bubble.className = "msg-text";
     bubble.textContent = message.text;
     item.append(meta, bubble);
+    if (message.attachments?.length) {
+      item.append(this.files.elements(this.chatId(), message.attachments, { preview: message.preview }));
+    }
     return item;
+  }
+
+  // The customer's stored lines: ✓ once stored (acked), ✓✓ once the agent has read them.
+  tick(item, message) {
+    if (message.sender !== "customer" || !message.seq) return;
+    const read = message.seq <= this.readUpTo();
+    let mark = item.querySelector(".msg-tick");
+    if (!mark) {
+      mark = document.createElement("span");
+      mark.className = "msg-tick";
+      item.querySelector(".msg-meta").append(mark);
+    }
+    mark.textContent = read ? "✓✓" : "✓";
+    mark.title = read ? this.t.read : this.t.delivered;
+    mark.setAttribute("aria-label", mark.title);
+    item.classList.toggle("is-read", read);
+  }
+
+  markRead() {
+    for (const item of this.element.querySelectorAll(".msg-customer[data-seq]")) {
+      this.tick(item, { sender: "customer", seq: Number(item.dataset.seq) });
+    }
   }
 
   time(iso) {
@@ -41,6 +68,7 @@ export class Log {
   render(message) {
     const element = this.line(message);
     element.dataset.seq = String(message.seq);
+    this.tick(element, message);
     const existing = this.element.querySelector(`[data-seq="${message.seq}"]`);
     if (existing) existing.replaceWith(element);
     else this.element.insertBefore(element, this.firstAfter(message.seq));
@@ -59,12 +87,13 @@ export class Log {
   }
 
   pending(pending) {
-    const element = this.line({ sender: "customer", text: pending.text, at: pending.at });
+    const element = this.line({ sender: "customer", text: pending.text, at: pending.at,
+                                attachments: pending.cards, preview: pending.preview });
     element.classList.add("is-pending");
     element.dataset.clientId = pending.client_id;
     const status = document.createElement("div");
     status.className = "msg-state";
-    status.textContent = this.t.sending;
+    status.textContent = pending.uploading ? this.t.uploading : this.t.sending;
     element.append(status);
     this.element.append(element);
     this.scrollToEnd();

@@ -1,0 +1,94 @@
+"""/media: uploads with the socket's credentials, the chat's files with fresh links, the files.
+
+Outside /api/v1 (the admin gate): customers and agents present their own bearer tokens here,
+the chat's resume token or their agent token; admin tokens work too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+
+from service.api.auth import RuntimeDep, bearer
+from service.attachments.media import IMAGES
+from service.attachments.schemas import AttachmentList, AttachmentOut
+from service.errors import UploadTooLarge
+from service.realtime.protocol import RowId
+from service.security import MAX_TS
+
+router = APIRouter(prefix="/media", tags=["attachments"])
+
+
+async def token_of(request: Request) -> str | None:
+    credentials: HTTPAuthorizationCredentials | None = await bearer(request)
+    return credentials.credentials.strip() if credentials is not None else None
+
+
+async def read_upload(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is over the limit (a Content-Length says so at once)."""
+    length = request.headers.get("content-length")
+    too_large = UploadTooLarge(f"files may be at most {limit} bytes (KEFU_MAX_UPLOAD_MB)")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/chats/{chat_id}", status_code=201, response_model=AttachmentOut)
+async def upload(
+    chat_id: RowId,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Upload one file (the raw bytes as the body) to send in the chat's next message."""
+    attachments = runtime.attachments
+    viewer = await attachments.who(await token_of(request))
+    await attachments.check_upload(viewer, chat_id)
+    data = await read_upload(request, attachments.max_bytes)
+    response.headers["Cache-Control"] = "no-store"  # a link is a credential while it lasts
+    return await attachments.upload(viewer, chat_id, name, data)
+
+
+@router.get("/chats/{chat_id}", response_model=AttachmentList)
+async def chat_files(
+    chat_id: RowId, request: Request, response: Response, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The chat's sent files, each with a fresh link."""
+    attachments = runtime.attachments
+    viewer = await attachments.who(await token_of(request))
+    response.headers["Cache-Control"] = "no-store"
+    return {"items": await attachments.of_chat(viewer, chat_id)}
+
+
+@router.get("/files/{attachment_id}", response_class=Response)
+async def file(
+    attachment_id: RowId,
+    runtime: RuntimeDep,
+    exp: Annotated[int, Query(ge=0, le=MAX_TS)],
+    sig: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Response:
+    """A file, for whoever holds a link that is signed and not expired."""
+    found = await runtime.attachments.file(attachment_id, exp, sig)
+    disposition = "inline" if found.content_type in IMAGES else "attachment"
+    left = max(0, exp - int(runtime.clock.now().timestamp()))
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(found.name)}",
+            "Cache-Control": f"private, max-age={left}",
+            # Whatever a file holds, it runs nothing on kefu's origin.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
