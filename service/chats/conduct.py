@@ -13,12 +13,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 
-from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from service.chats import machine, routing
 from service.chats.frames import message_frame
@@ -263,35 +260,3 @@ class Conduct:
         if client_id is None:
             return None
         return await find_resend(work, chat_id, Sender.agent, agent_id, client_id)
-
-
-@dataclass(frozen=True)
-class PhraseCount:
-    phrase: str
-    total: int
-    blocked: int
-
-
-async def hits_per_agent(
-    session: AsyncSession, since: datetime | None, until: datetime | None
-) -> list[tuple[Agent, list[PhraseCount]]]:
-    """Taboo-phrase hits per agent and phrase; agents with the most hits first."""
-    query = select(
-        PhraseHit.agent_id,
-        PhraseHit.phrase,
-        func.count(),
-        func.sum(case((PhraseHit.blocked.is_(True), 1), else_=0)),
-    ).group_by(PhraseHit.agent_id, PhraseHit.phrase)
-    if since is not None:
-        query = query.where(PhraseHit.created_at >= since)
-    if until is not None:
-        query = query.where(PhraseHit.created_at < until)
-    counts: dict[int, list[PhraseCount]] = {}
-    for agent_id, phrase, total, blocked in await session.execute(query):
-        counts.setdefault(agent_id, []).append(PhraseCount(phrase, total, int(blocked or 0)))
-    agents = await session.scalars(select(Agent).where(Agent.id.in_(counts)))
-    rows = [
-        (agent, sorted(counts[agent.id], key=lambda count: (-count.total, count.phrase)))
-        for agent in agents
-    ]
-    return sorted(rows, key=lambda row: (-sum(c.total for c in row[1]), row[0].id))

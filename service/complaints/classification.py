@@ -17,14 +17,10 @@ from sqlalchemy import select, text
 
 from service.complaints.models import Complaint, ComplaintBatch
 from service.complaints.workflow import RECORDED, Source, Status
+from service.customers.service import is_vip
 from service.db.models import Customer
 from service.db.unit_of_work import Work
 from service.settings import Settings
-
-
-def is_vip(customer: Customer, settings: Settings) -> bool:
-    """S-classes important customer: the player's tier is one of KEFU_COMPLAINT_VIP_TIERS."""
-    return customer.tier is not None and customer.tier.casefold() in settings.vip_tiers
 
 
 async def lock_topic(work: Work, topic: str) -> None:

@@ -1,4 +1,4 @@
-"""Admin HTTP routes of the notification table, the customer flags and the satisfaction report.
+"""Admin HTTP routes of the notification table.
 
 Thin: parse, call the service in a unit of work, answer with the row as it now stands.
 """
@@ -10,25 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from service import audit
 from service.api.auth import CallerDep, RuntimeDep
-from service.api.roles import AccessDep
 from service.complaints import export, queries
-from service.complaints.classification import is_vip
 from service.complaints.models import Complaint, ComplaintReason
 from service.complaints.queries import SORT_KEYS, Filters
-from service.complaints.reports import SatisfactionReport, satisfaction
 from service.complaints.schemas import (
     ComplaintDetail,
     ComplaintFilterQuery,
     ComplaintListQuery,
     ComplaintPage,
     ComplaintUpdate,
-    CustomerOut,
-    CustomerUpdate,
     FollowUpIn,
     WorkflowOut,
 )
@@ -40,9 +34,7 @@ from service.complaints.workflow import (
     Source,
     Status,
 )
-from service.db.models import Customer
 from service.db.unit_of_work import Work
-from service.errors import NotFound
 from service.realtime.protocol import RowId
 from service.runtime import Runtime
 from service.tokens.service import CONFIGURED
@@ -83,7 +75,6 @@ COMPLAINT_FIELDS = (
     "due_at",
     "follow_up_result",
 )
-CUSTOMER_FIELDS = ("tier", "sensitive", "flagged_at", "flag_reason")
 
 
 Actor = Annotated[str, Depends(admin_actor)]
@@ -205,52 +196,3 @@ async def record_follow_up(
             work.session, caller, work.now, "complaint.follow_up", target, before, after
         )
     return await get_complaint(complaint_id, runtime)
-
-
-def customer_out(customer: Customer, runtime: Runtime) -> CustomerOut:
-    return CustomerOut(
-        **queries.customer_card(customer).model_dump(),
-        vip=is_vip(customer, runtime.settings),
-        flagged=customer.flagged_at is not None,
-        flagged_at=customer.flagged_at,
-        flag_reason=customer.flag_reason,
-        created_at=customer.created_at,
-    )
-
-
-@router.get("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
-async def get_customer(customer_id: RowId, runtime: RuntimeDep) -> CustomerOut:
-    async with runtime.units.read() as session:
-        customer = await session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"no customer {customer_id}")
-    return customer_out(customer, runtime)
-
-
-@router.patch("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
-async def update_customer(
-    customer_id: RowId, data: CustomerUpdate, runtime: RuntimeDep, actor: Actor, caller: CallerDep
-) -> CustomerOut:
-    async with runtime.units() as work:
-        before = audit.snapshot(await work.session.get(Customer, customer_id), CUSTOMER_FIELDS)
-        customer = await runtime.complaints.update_customer(work, customer_id, data, actor)
-        after = audit.snapshot(customer, CUSTOMER_FIELDS)
-        await audit.record(
-            work.session, caller, work.now, "customer.update", customer, before, after
-        )
-        return customer_out(customer, runtime)
-
-
-@router.get("/reports/satisfaction", response_model=SatisfactionReport, tags=["reports"])
-async def satisfaction_report(
-    runtime: RuntimeDep,
-    since: Annotated[AwareDatetime | None, Query(description="rated at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="rated before")] = None,
-    agent_id: Annotated[RowId | None, Query()] = None,
-    *,
-    access: AccessDep,
-) -> SatisfactionReport:
-    if access.only_agent is not None:
-        agent_id = access.only_agent  # an agent's own report, whatever they asked for
-    async with runtime.units.read() as session:
-        return await satisfaction(session, since, until, agent_id)

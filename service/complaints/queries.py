@@ -16,11 +16,11 @@ from service.complaints.models import Complaint, ComplaintEvent, ComplaintReason
 from service.complaints.schemas import (
     ComplaintDetail,
     ComplaintOut,
-    CustomerCard,
     EventOut,
     RatingOut,
     SortKey,
 )
+from service.customers.service import card
 from service.db.models import Agent, Customer, Message
 from service.errors import NotFound
 
@@ -43,17 +43,6 @@ EXCERPT_BEFORE = 15
 EXCERPT_AFTER = 5
 
 
-def customer_card(customer: Customer) -> CustomerCard:
-    return CustomerCard(
-        id=customer.id,
-        player_id=customer.player_id,
-        name=customer.name,
-        tier=customer.tier,
-        guest=customer.player_id is None,
-        sensitive=customer.sensitive,
-    )
-
-
 def complaint_out(
     complaint: Complaint, customer: Customer, reasons: Sequence[str], now: datetime
 ) -> ComplaintOut:
@@ -64,7 +53,7 @@ def complaint_out(
                 for name in ComplaintOut.model_fields
                 if name not in {"customer", "class_", "reasons", "overdue"}
             },
-            "customer": customer_card(customer),
+            "customer": card(customer),
             "class": "urgent" if complaint.urgent else "ordinary",
             "reasons": sorted(reasons),
             "overdue": complaint.due_at is not None and complaint.due_at <= now,

@@ -18,7 +18,6 @@ from service.complaints import alerts
 from service.complaints.classification import (
     count_window,
     is_repeat,
-    is_vip,
     lock_topic,
     open_batch,
 )
@@ -32,6 +31,7 @@ from service.complaints.workflow import (
     answer_window,
     pending_due,
 )
+from service.customers.service import is_vip
 from service.db.models import Chat, Customer
 from service.db.unit_of_work import Work
 from service.errors import UnknownTopic

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from service.complaints.workflow import STAFF_REASONS, FollowUpResult, Reason, Status
+from service.customers.schemas import CustomerCard
 from service.realtime.protocol import MAX_ID, RowId
 
 # S-record: the facts kept with a complaint. A flat object; a few keys have a fixed form.
@@ -99,15 +100,6 @@ Topic = Annotated[str, Field(min_length=1, max_length=64)]
 assert {*StatusName.__args__} == set(Status)  # type: ignore[attr-defined]
 assert {*ReasonName.__args__} == set(Reason)  # type: ignore[attr-defined]
 assert {*StaffReason.__args__} == set(STAFF_REASONS)  # type: ignore[attr-defined]
-
-
-class CustomerCard(BaseModel):
-    id: int
-    player_id: str | None
-    name: str | None
-    tier: str | None
-    guest: bool
-    sensitive: bool
 
 
 class ComplaintOut(BaseModel):
@@ -201,25 +193,6 @@ class FollowUpIn(BaseModel):
 
 
 assert {*FollowUpIn.model_fields["result"].annotation.__args__} == set(FollowUpResult)  # type: ignore[union-attr]
-
-
-class CustomerUpdate(BaseModel):
-    """``tier: null`` clears the tier. The next signed claim of the player sets it again."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tier: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-    sensitive: bool | None = None
-    # S-abuse: flag a customer by hand, or clear a flag the desk set.
-    flagged: bool | None = None
-
-
-class CustomerOut(CustomerCard):
-    vip: bool = Field(description="the tier is one of KEFU_COMPLAINT_VIP_TIERS")
-    flagged: bool = Field(description="a chat of theirs ended for abuse (S-abuse), or set by hand")
-    flagged_at: datetime | None
-    flag_reason: str | None
-    created_at: datetime
 
 
 class WorkflowOut(BaseModel):

@@ -15,11 +15,10 @@ from sqlalchemy import select
 from service.chats.routing import agent_address
 from service.chats.timing import Say
 from service.complaints import alerts
-from service.complaints.classification import is_vip
 from service.complaints.models import Complaint
 from service.complaints.queries import load_card
 from service.complaints.recording import COMPLAINT_DUE, SYSTEM, Opened, Recorder
-from service.complaints.schemas import ComplaintUpdate, CustomerUpdate, FollowUpIn, facts_adapter
+from service.complaints.schemas import ComplaintUpdate, FollowUpIn, facts_adapter
 from service.complaints.survey import Survey
 from service.complaints.workflow import (
     ANSWER_PENDING,
@@ -32,6 +31,8 @@ from service.complaints.workflow import (
     Source,
     Status,
 )
+from service.customers.schemas import CustomerUpdate
+from service.customers.service import change, is_vip
 from service.db.models import Agent, AgentRole, Chat, Customer, Timer
 from service.db.unit_of_work import Work
 from service.errors import (
@@ -227,14 +228,7 @@ class ComplaintService:
         customer = await work.session.get(Customer, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
-        if "tier" in data.model_fields_set:
-            customer.tier = data.tier
-        if data.sensitive is not None:
-            customer.sensitive = data.sensitive
-        if data.flagged is False:
-            customer.flagged_at, customer.flag_reason = None, None
-        elif data.flagged and customer.flagged_at is None:
-            customer.flagged_at, customer.flag_reason = work.now, "staff"
+        change(customer, data, work.now)
         reasons = []
         if is_vip(customer, self.settings):
             reasons.append(Reason.important_customer)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.complaints.export import cell
-from service.complaints.reports import percentile, summarize
 from service.complaints.schemas import facts_adapter
 from service.complaints.workflow import (
     MOVES,
@@ -21,6 +20,7 @@ from service.complaints.workflow import (
     band,
     pending_due,
 )
+from service.reports.satisfaction import percentile, summarize
 from service.settings import ROOT, Settings
 from service.templates import Catalog
 

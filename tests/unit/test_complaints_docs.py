@@ -10,16 +10,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from service.complaints.reports import SatisfactionReport
 from service.complaints.schemas import (
     ComplaintDetail,
     ComplaintOut,
     ComplaintUpdate,
-    CustomerOut,
-    CustomerUpdate,
     FollowUpIn,
 )
 from service.complaints.workflow import MOVES, Status
+from service.customers.schemas import CustomerOut, CustomerUpdate
+from service.reports.satisfaction import SatisfactionReport
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,6 @@ from pydantic import BaseModel, TypeAdapter
 from service import errors
 from service.agents.schemas import AgentCreate, AgentCreated, AgentOut, AgentUpdate
 from service.api.admin.chats import ChatDetail, ChatPage
-from service.api.admin.conduct_reports import PhraseHitReport
 from service.api.admin.desk import DeskOut
 from service.api.admin.shifts import HandoverPage, ShiftsOut
 from service.attachments.schemas import AttachmentList, AttachmentOut
@@ -37,8 +36,9 @@ from service.chats.frames import (
 from service.chats.receipts import read_frame
 from service.complaints.alerts import batch_frame
 from service.complaints.models import ComplaintBatch
-from service.complaints.schemas import ComplaintOut, CustomerCard
+from service.complaints.schemas import ComplaintOut
 from service.complaints.workflow import band
+from service.customers.schemas import CustomerCard
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
 from service.groups.schemas import GroupCreate, GroupOut
@@ -52,6 +52,7 @@ from service.realtime.protocol import (
     customer_commands,
     customer_hello,
 )
+from service.reports.conduct import PhraseHitReport
 from service.reports.schemas import QueueReport, ReplyTimeReport
 from service.security import sign_player, verify_player
 from service.settings import Settings

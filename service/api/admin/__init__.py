@@ -7,18 +7,17 @@ from service.api.admin import (
     audit,
     callbacks,
     chats,
-    conduct_reports,
-    customers,
     desk,
     groups,
     promises,
-    reports,
     shifts,
     templates,
     tokens,
 )
 from service.api.roles import authorize
 from service.complaints import endpoints as complaints
+from service.customers import endpoints as customers
+from service.reports import endpoints as reports
 from service.webhooks import endpoints as webhooks
 
 # Every route's rule is in service/api/roles.py; ``authorize`` applies it.
@@ -47,7 +46,6 @@ router.include_router(callbacks.router)
 router.include_router(promises.router)
 router.include_router(shifts.router)
 router.include_router(desk.router)
-router.include_router(conduct_reports.router)
 router.include_router(tokens.router)
 router.include_router(audit.router)
 router.include_router(webhooks.router)

@@ -1,4 +1,9 @@
-"""/api/v1/reports: reply timing per agent and overall, and the live queue; JSON or CSV."""
+"""/api/v1/reports: every report of the desk, one router.
+
+Reply timing per agent and overall and the live queue (JSON or CSV), satisfaction
+(S-satisfaction) and taboo-phrase hits (S-forbidden-phrases). An agent reads only their own
+(service/api/roles.py).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
 
 from service.api.auth import RuntimeDep
 from service.api.roles import AccessDep
-from service.realtime.protocol import MAX_ID
+from service.realtime.protocol import MAX_ID, RowId
 from service.reports import export, schemas, service
+from service.reports.conduct import AgentPhraseHits, PhraseCount, PhraseHitReport, hits_per_agent
+from service.reports.satisfaction import SatisfactionReport, satisfaction
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -89,3 +97,46 @@ async def queue(
     if wants_csv(request, format):
         return csv_response(export.queue(report), "queue")
     return report
+
+
+@router.get("/satisfaction", response_model=SatisfactionReport)
+async def satisfaction_report(
+    runtime: RuntimeDep,
+    since: Annotated[AwareDatetime | None, Query(description="rated at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="rated before")] = None,
+    agent_id: Annotated[RowId | None, Query()] = None,
+    *,
+    access: AccessDep,
+) -> SatisfactionReport:
+    """S-satisfaction: scores per agent and overall."""
+    if access.only_agent is not None:
+        agent_id = access.only_agent  # an agent's own report, whatever they asked for
+    async with runtime.units.read() as session:
+        return await satisfaction(session, since, until, agent_id)
+
+
+@router.get("/forbidden-phrases", response_model=PhraseHitReport)
+async def forbidden_phrases(
+    runtime: RuntimeDep,
+    access: AccessDep,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> PhraseHitReport:
+    """S-forbidden-phrases: taboo-phrase hits per agent, agents with the most first (an
+    agent's token: their own line only)."""
+    async with runtime.units.read() as session:
+        rows = await hits_per_agent(session, since, until)
+    if access.only_agent is not None:
+        rows = [(agent, counts) for agent, counts in rows if agent.id == access.only_agent]
+    items = [
+        AgentPhraseHits(
+            agent_id=agent.id,
+            name=agent.name,
+            employee_no=agent.employee_no,
+            blocked=sum(count.blocked for count in counts),
+            warned=sum(count.total - count.blocked for count in counts),
+            phrases=[PhraseCount(phrase=count.phrase, count=count.total) for count in counts],
+        )
+        for agent, counts in rows
+    ]
+    return PhraseHitReport(since=since, until=until, items=items)
