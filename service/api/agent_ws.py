@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -18,6 +17,7 @@ from service.api.sockets import (
     receive_hello,
     reject,
     serve_frames,
+    stop_sending,
     throttled,
 )
 from service.chats import receipts
@@ -193,9 +193,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:
         runtime.hub.unregister(address, connection)
-        sender.cancel()
-        with suppress(asyncio.CancelledError):
-            await sender
+        await stop_sending(connection, sender)
 
         async def left() -> None:
             async with runtime.units() as work:

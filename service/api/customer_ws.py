@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -22,6 +21,7 @@ from service.api.sockets import (
     receive_hello,
     reject,
     serve_frames,
+    stop_sending,
     throttled,
 )
 from service.chats import receipts
@@ -154,9 +154,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         await serve_frames(websocket, connection, parser, handle, limiter, runtime.limits.now)
     finally:
         runtime.hub.unregister(address, connection)
-        sender.cancel()
-        with suppress(asyncio.CancelledError):
-            await sender
+        await stop_sending(connection, sender)
         # Through the writer: when thousands of sockets drop at once (a restart, a network
         # blip) their bookkeeping is written in batches, not thousands of transactions at once.
         await bookkeep(

@@ -35,6 +35,8 @@ FORBIDDEN = 4403
 TOO_MANY = 4429  # failed sign-ins, sockets or new chats from one address (docs/protocol.md)
 POLICY = 1008  # a socket that kept sending over its rate
 SERVER_ERROR = 1011
+# How long a socket that is done waits for its close frame to go out before its sender stops.
+CLOSE_WAIT_S = 1.0
 # The frames that store a line: each takes a message token as well as a frame token.
 STORING = frozenset({"message", "template", "note", "correct"})
 
@@ -221,6 +223,17 @@ async def serve_frames(
             log.exception("socket.fault")
             connection.close(SERVER_ERROR, "server error")
             return
+
+
+async def stop_sending(connection: Connection, sender: asyncio.Task[None]) -> None:
+    """The socket is done: a close its sender was asked to send (1011 after a fault, 1008,
+    4429, …) goes out first, within a second, then the sender stops."""
+    if connection.closing and not sender.done():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(sender), CLOSE_WAIT_S)
+    sender.cancel()
+    with suppress(asyncio.CancelledError):
+        await sender
 
 
 async def bookkeep(step: Callable[[], Awaitable[None]], what: str, give_up_s: float) -> None:

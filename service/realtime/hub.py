@@ -93,6 +93,11 @@ class Connection:
                 return
             self._queue.put_nowait(Sync(chat_id))
 
+    @property
+    def closing(self) -> bool:
+        """A close was asked for (it goes out after nothing else)."""
+        return self._closing
+
     def close(self, code: int, reason: str = "") -> None:
         """Drop whatever is still queued and close; the client resumes from its last seq."""
         self._closing = True

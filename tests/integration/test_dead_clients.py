@@ -134,3 +134,20 @@ async def test_a_fault_outside_a_frame_closes_with_1011(
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(peer.recv(), TIMEOUT)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011, closed.value
+
+
+async def test_a_fault_inside_a_frame_closes_with_1011(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # contract v1: a server fault closes the socket with 1011, never a dropped connection.
+    customer = await server.customer()
+
+    async def fault(work: Work, chat_id: int) -> None:
+        raise RuntimeError("a bug in typing")
+
+    monkeypatch.setattr(server.runtime.chats, "customer_typing", fault)
+    await customer.send({"type": "typing"})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(customer.ws.recv(), TIMEOUT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011, closed.value

@@ -165,6 +165,8 @@ async def test_two_agents_may_use_the_same_client_ids(server: Server) -> None:
     await first.expect("assigned", chat_id=customer.chat_id)
     one = await first.say(customer.chat_id, "甲说", client_id="a1")
     await first.send({"type": "status", "status": "offline"})
+    # Off before the second agent comes: the chat waits with nobody online (and is told so).
+    await first.until("status", status="offline")
     second = await server.agent("乙", "2002")
     await second.expect("assigned", chat_id=customer.chat_id)
     two = await second.say(customer.chat_id, "乙说", client_id="a1")
