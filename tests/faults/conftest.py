@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres_server import PostgresProcess
 from tests.support.redis_server import RedisProcess
 
 
@@ -18,3 +19,16 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         yield redis
     finally:
         redis.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresProcess]:
+    """A PostgreSQL cluster of the test's own (initdb, its own port), started; never the
+    machine's shared server."""
+    postgres = PostgresProcess()
+    try:
+        postgres.init()
+        postgres.start()
+        yield postgres
+    finally:
+        postgres.remove()
