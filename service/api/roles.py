@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/reports/reply-times"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/satisfaction"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/forbidden-phrases"): DESK_OR_OWN,
+    ("GET", f"{V1}/reports/drops"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/queue"): DESK,
     ("GET", f"{V1}/desk"): DESK,
     # The notification table, customers, callbacks, promises, shifts: the supervisors' work.

@@ -18,6 +18,8 @@ from service.chats.repository import open_chat
 from service.chats.store import frames_after
 from service.db.models import Chat, Customer
 from service.errors import NotFound
+from service.owners.schemas import OwnerSpan
+from service.owners.service import chat_owners
 from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/chats", tags=["chats"])
@@ -47,6 +49,8 @@ class ChatPage(BaseModel):
 
 class ChatDetail(ChatOut):
     messages: list[dict[str, Any]]
+    # S-first-responder: who took it, when, and how each left (service/owners/).
+    owners: list[OwnerSpan]
 
 
 COMPUTED = frozenset({"customer", "queue_s", "first_response_s"})
@@ -99,9 +103,10 @@ async def get_chat(chat_id: RowId, runtime: RuntimeDep, access: AccessDep) -> Ch
         if row is None or access.only_agent not in (None, row[0].agent_id):
             raise NotFound(f"no chat {chat_id}")
         messages = await frames_after(session, chat_id, 0, internal=True)
+        owners = await chat_owners(session, chat_id)
     # Each attachment with a link to it, valid for KEFU_MEDIA_URL_TTL_S.
     messages = runtime.attachments.signed(messages)
-    return ChatDetail.model_validate({**chat_out(*row), "messages": messages})
+    return ChatDetail.model_validate({**chat_out(*row), "messages": messages, "owners": owners})
 
 
 @router.post("/{chat_id}/close", response_model=ChatOut)
