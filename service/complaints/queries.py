@@ -218,7 +218,7 @@ async def detail(session: AsyncSession, complaint_id: int, now: datetime) -> Com
         {
             **card.model_dump(by_alias=True),
             "history": history,
-            "owners": complaint_owners(events),
+            "owners": complaint_owners(complaint, events),
             "transcript": transcript,
             "rating": RatingOut.model_validate(rating) if rating is not None else None,
         }

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 ROUTED = "routed"
+RECORDED = "recorded"  # a complaint's first holder: the agent who recorded it
 TRANSFER = "transfer"
 SHIFT_END = "shift_end"
 CLOSED = "closed"
@@ -75,11 +76,11 @@ class Span:
 
 
 def chain(changes: Sequence[Change]) -> list[Span]:
-    """The owners of a chat in order, from its changes in order (a transfer both ends one span
-    and starts the next)."""
+    """The owners in order, from the changes in order: a change ends the open span (a transfer
+    both ends one and starts the next) and opens one for its new owner, if any."""
     spans: list[Span] = []
     for change in changes:
-        if change.from_agent_id is not None and spans and spans[-1].left_at is None:
+        if spans and spans[-1].left_at is None:
             last = spans[-1]
             spans[-1] = Span(last.agent_id, last.took_at, last.took_how, change.at, change.why)
         if change.to_agent_id is not None:

@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.complaints.models import ComplaintEvent
+from service.complaints.models import Complaint, ComplaintEvent
 from service.db.models import Agent
 from service.owners.models import OwnerEvent
-from service.owners.rules import HANDED_ON, Change, chain
+from service.owners.rules import HANDED_ON, RECORDED, Change, chain
 from service.owners.schemas import AgentDrops, OwnerSpan
 
 
@@ -25,14 +25,18 @@ async def chat_owners(session: AsyncSession, chat_id: int) -> list[OwnerSpan]:
     return [OwnerSpan.model_validate(span, from_attributes=True) for span in chain(changes)]
 
 
-def complaint_owners(events: Iterable[ComplaintEvent]) -> list[OwnerSpan]:
-    """A complaint's owners from its own history: its ``owner`` events (the actor is the how:
-    ``admin``, ``shift:<name>``, ...), which service/complaints/ writes with every change."""
-    changes = [
-        Change(e.at, _agent(e.from_value), _agent(e.to_value), e.actor)
-        for e in events
-        if e.action == "owner"
-    ]
+def complaint_owners(complaint: Complaint, events: Iterable[ComplaintEvent]) -> list[OwnerSpan]:
+    """A complaint's owners from its own history. Its holder is its owner, or without one the
+    agent who recorded it (as the shift handover counts it); each ``owner`` line of the history
+    (service/complaints/ writes one with every change) passes it on, the actor as the how:
+    ``admin``, ``agent:<id>``, ``shift:<name>``."""
+    changes = []
+    if complaint.agent_id is not None:
+        changes.append(Change(complaint.created_at, None, complaint.agent_id, RECORDED))
+    for e in events:
+        if e.action == "owner":
+            to = _agent(e.to_value) or complaint.agent_id
+            changes.append(Change(e.at, None, to, e.actor))
     return [OwnerSpan.model_validate(span, from_attributes=True) for span in chain(changes)]
 
 
