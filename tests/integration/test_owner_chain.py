@@ -93,8 +93,8 @@ async def test_an_agent_whose_socket_is_gone_drops_the_chat_with_the_reason(
     agent = await server.agent("甲", "2001")
     customer = await held_by(server, agent)
     a = agent.info["agent"]["id"]
-    await agent.close()
-    await server.advance(60)  # KEFU_AGENT_GRACE_S: the agent did not come back
+    await server.leave(agent)
+    assert await server.advance(60) == 1  # KEFU_AGENT_GRACE_S: the agent did not come back
     await customer.until("message", template="returned_to_queue")
 
     detail = (await server.http.get(f"/api/v1/chats/{customer.chat_id}")).json()
