@@ -117,3 +117,16 @@ async def test_the_drop_report_counts_within_its_range(server: Server) -> None:
     assert row["reasons"] == {"offline": 1}
     bad = await server.http.get("/api/v1/reports/drops", params={"since": "yesterday"})
     assert bad.status_code == 422
+
+
+async def test_an_agent_disabled_by_an_admin_lets_go_with_that_reason(server: Server) -> None:
+    agent = await server.agent("甲", "2001")
+    customer = await held_by(server, agent)
+    a = agent.info["agent"]["id"]
+    await server.advance(20)
+    response = await server.http.patch(f"/api/v1/agents/{a}", json={"active": False})
+    assert response.status_code == 200
+    await customer.until("message", template="returned_to_queue")
+
+    detail = (await server.http.get(f"/api/v1/chats/{customer.chat_id}")).json()
+    assert detail["owners"] == [span(a, 0, "routed", 20, "disabled")]
