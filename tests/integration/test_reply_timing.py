@@ -202,10 +202,17 @@ async def test_queue_report_shows_length_and_longest_wait(server: Server) -> Non
         second.chat_id,
     )
     assert (later["waiting_for_reply"], later["agents_online"]) == (1, 1)
+    # The dashboard's agent table: whose customer waits, and for how long (S-no-silence).
+    held = (await server.http.get(f"/api/v1/chats/{first.chat_id}")).json()
+    assert now["agents"] == []
+    assert later["agents"] == [
+        {"agent_id": held["agent_id"], "waiting_for_reply": 1, "longest_reply_wait_s": 5}
+    ]
 
     text = (await server.http.get("/api/v1/reports/queue", params={"format": "csv"})).text
     [row] = list(csv.DictReader(io.StringIO(text)))
     assert (row["length"], row["longest_wait_s"]) == ("2", "20.0")
+    assert "agents" not in row
 
 
 async def report(server: Server, params: dict[str, Any], name: str = "reply-times") -> Any:
