@@ -190,6 +190,9 @@ async def test_queue_report_shows_length_and_longest_wait(server: Server) -> Non
 
     now = await report(server, {}, "queue")
     assert (now["length"], now["longest_wait_s"], now["longest_chat_id"]) == (3, 50, first.chat_id)
+    queued = (await server.http.get("/api/v1/chats", params={"status": "queued"})).json()
+    since = {chat["id"]: chat["queued_since"] for chat in queued["items"]}
+    assert since[first.chat_id] < since[second.chat_id]  # the dashboard's waiting clocks
     assert (now["waiting_for_reply"], now["longest_reply_wait_s"]) == (1, 5)
     assert now["agents_online"] == 0
 
