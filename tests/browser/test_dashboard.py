@@ -140,13 +140,14 @@ async def test_the_supervisor_dashboard_shows_the_queue_the_reply_time_chart_and
 
 
 async def test_the_dashboard_refuses_an_agents_token_and_an_unknown_one(
-    server: Server, browser: Browser, problems: list[str]
+    server: Server, browser: Browser, problems: list[str], snap: Snap
 ) -> None:
     account = await server.new_agent("小王", "1001")
     page = await dashboard(server, browser, problems, account["token"])
     await expect(page.locator("#banner")).to_contain_text("不是主管或管理员")
     await expect(page.locator("#app")).to_have_attribute("data-state", "signed-out")
     await expect(page.locator("#login")).to_be_visible()
+    await snap(page, "dashboard-refused")
     await page.locator("#token").fill("kfsup_nobody_holds_this_token")
     await page.locator("#sign-in").click()
     await expect(page.locator("#banner")).to_contain_text(re.compile("Token 无效"))

@@ -65,7 +65,9 @@ function renderQueue(queue, chats, now) {
   kpi(ui.kpiLongest, seconds(queue.longest_wait_s), level(queue.longest_wait_s));
   kpi(ui.kpiWaiting, `${queue.waiting_for_reply}`, level(queue.longest_reply_wait_s));
   kpi(ui.kpiOnline, String(queue.agents_online), queue.agents_online ? "" : "red");
-  const rows = chats.items.map((chat) => {
+  // The list API is newest first; the queue reads longest waiting first.
+  const waiting = [...chats.items].sort((a, b) => (a.queued_since || "").localeCompare(b.queued_since || ""));
+  const rows = waiting.map((chat) => {
     const wait = chat.queued_since ? (now - new Date(chat.queued_since)) / 1000 : null;
     return el(
       "tr", { dataset: { chatId: String(chat.id) } },
@@ -197,6 +199,7 @@ function signIn(token) {
   api = new Api(token);
   sessionStorage.setItem(TOKEN_KEY, token);
   ui.login.hidden = true;
+  ui.intro.hidden = true;
   ui.me.hidden = false;
   ui.board.hidden = false;
   ui.app.dataset.state = "loading";
@@ -214,6 +217,7 @@ function signOut(reason = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   api = null;
   ui.login.hidden = false;
+  ui.intro.hidden = false;
   ui.me.hidden = true;
   ui.board.hidden = true;
   ui.alarm.hidden = true;
