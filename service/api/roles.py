@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.routing import compile_path
 
-from service.api.auth import signed_in
+from service.api.auth import RuntimeDep, signed_in
 from service.errors import Forbidden
 from service.tokens.service import Caller, Role
 
@@ -149,3 +149,22 @@ async def authorize(request: Request, caller: Annotated[Caller, Depends(signed_i
 
 
 AccessDep = Annotated[Access, Depends(authorize)]
+
+# Permissions beside the routes: "pii" is seeing personal information in clear (S-privacy,
+# docs/privacy.md); without it transcripts, complaints, exports and contacts come masked.
+# Supervisors get it only with KEFU_SUPERVISOR_PII (see ``sees_pii``).
+PERMISSIONS: dict[str, frozenset[Role]] = {"pii": frozenset({Role.admin})}
+
+
+def sees_pii(caller: Caller, supervisor_pii: bool) -> bool:
+    if caller.role in PERMISSIONS["pii"]:
+        return True
+    return supervisor_pii and caller.role is Role.supervisor
+
+
+async def clear_pii(runtime: RuntimeDep, caller: Annotated[Caller, Depends(signed_in)]) -> bool:
+    """True when the caller sees personal information in clear; else the answer is masked."""
+    return sees_pii(caller, runtime.settings.supervisor_pii)
+
+
+ClearPiiDep = Annotated[bool, Depends(clear_pii)]

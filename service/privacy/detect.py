@@ -131,7 +131,10 @@ def mask(text: str) -> str:
     parts: list[str] = []
     last = 0
     for finding in found:
-        parts += [text[last : finding.start], mask_one(finding.kind, text[finding.start : finding.end])]
+        parts += [
+            text[last : finding.start],
+            mask_one(finding.kind, text[finding.start : finding.end]),
+        ]
         last = finding.end
     parts.append(text[last:])
     return "".join(parts)
