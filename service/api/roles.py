@@ -89,6 +89,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/customers"): DESK,
     ("GET", f"{V1}/customers/{{customer_id}}"): DESK,
     ("PATCH", f"{V1}/customers/{{customer_id}}"): DESK,
+    # S-privacy: a customer's data leaves, or goes, on an admin's word only (docs/privacy.md).
+    ("GET", f"{V1}/customers/{{customer_id}}/export"): ADMIN,
+    ("POST", f"{V1}/customers/{{customer_id}}/erase"): ADMIN,
     ("GET", f"{V1}/callbacks"): DESK,
     ("GET", f"{V1}/callbacks/{{callback_id}}"): DESK,
     ("PATCH", f"{V1}/callbacks/{{callback_id}}"): DESK,

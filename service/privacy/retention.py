@@ -111,13 +111,13 @@ async def purge(session: AsyncSession, now: datetime, older_than: timedelta) -> 
     )
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        await _remove_files(session, batch, done)
+        await remove_attachments(session, batch, done)
         await _anonymise(session, [i for i in batch if i in kept], done)
-        await _delete(session, [i for i in batch if i not in kept], done)
+        await delete_chats(session, [i for i in batch if i not in kept], done)
     return done
 
 
-async def _remove_files(session: AsyncSession, chat_ids: Sequence[int], done: Purged) -> None:
+async def remove_attachments(session: AsyncSession, chat_ids: Sequence[int], done: Purged) -> None:
     keys = list(
         await session.scalars(
             select(Attachment.storage_key).where(Attachment.chat_id.in_(chat_ids))
@@ -147,7 +147,7 @@ async def _anonymise(session: AsyncSession, chat_ids: Sequence[int], done: Purge
         done.anonymised_messages += changed
 
 
-async def _delete(session: AsyncSession, chat_ids: Sequence[int], done: Purged) -> None:
+async def delete_chats(session: AsyncSession, chat_ids: Sequence[int], done: Purged) -> None:
     if not chat_ids:
         return
     customers = set(await session.scalars(select(Chat.customer_id).where(Chat.id.in_(chat_ids))))
