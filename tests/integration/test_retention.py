@@ -13,6 +13,7 @@ from service.db.models import Attachment, Chat, Customer, Message
 from service.privacy.service import purge_audited, remove_files
 from service.tokens.service import CLI
 from tests.integration.test_attachments import png, stored_files, upload
+from tests.support.complaints import complain, rows, walk
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.server import Server, running_server, test_settings
 
@@ -90,3 +91,21 @@ async def test_the_daily_purge_runs_with_retention_days_set(
         assert await server.rows(select(Chat.id).where(Chat.id == old)) == []
         audit = (await server.http.get("/api/v1/audit", params={"action": "privacy"})).json()
         assert [row["actor"] for row in audit["items"]] == ["retention"]
+
+
+async def test_a_finished_complaints_chat_is_anonymised_not_deleted(server: Server) -> None:
+    agent = await server.agent()
+    customer = await complain(server, text="充值没到账")
+    await customer.say("回电13800138000")
+    [row] = await rows(server, chat_id=customer.chat_id)
+    await walk(server, row["id"], "closed", agent.info["agent"]["id"])
+    await server.http.post(f"/api/v1/chats/{customer.chat_id}/close")
+    server.clock.advance(181 * DAY)
+
+    done = await purge(server)
+    assert (done["chats"], done["anonymised_chats"]) == (0, 1)
+    texts = await server.rows(select(Message.text).where(Message.chat_id == customer.chat_id))
+    assert "回电138****8000" in texts and not any("13800138000" in t for t in texts)
+    assert await count(server, Complaint, customer.chat_id) == 1  # S-record: the row is filed
+    # Masked text has nothing left to mask: the next run changes nothing and writes no row.
+    assert (await purge(server))["anonymised_messages"] == 0
