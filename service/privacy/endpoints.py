@@ -15,8 +15,16 @@ from service.realtime.protocol import RowId
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such customer (`not_found`)", **PROBLEM}
+}
+OPEN_CHAT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a chat of theirs is open (`invalid_state`)", **PROBLEM}
+}
 
-@router.get("/{customer_id}/export", response_model=dict[str, Any])
+
+@router.get("/{customer_id}/export", response_model=dict[str, Any], responses=NOT_FOUND)
 async def export_customer(customer_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Any:
     """All that is kept about the customer, as JSON; the request itself is audited."""
     async with runtime.units() as work:
@@ -27,7 +35,9 @@ async def export_customer(customer_id: RowId, runtime: RuntimeDep, caller: Calle
     return data
 
 
-@router.post("/{customer_id}/erase", response_model=dict[str, Any])
+@router.post(
+    "/{customer_id}/erase", response_model=dict[str, Any], responses={**NOT_FOUND, **OPEN_CHAT}
+)
 async def erase_customer(customer_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Any:
     """Delete the customer's data; complaint records stay, masked (S-record). 409 while a
     chat of theirs is open."""
