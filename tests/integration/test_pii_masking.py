@@ -3,8 +3,9 @@ chat still reads what the customer wrote."""
 
 from __future__ import annotations
 
+from service.clock import ManualClock
 from tests.integration.test_transfers import held_by
-from tests.support.server import Server
+from tests.support.server import Server, running_server, test_settings
 
 PHONE, MASKED_PHONE = "13800138000", "138****8000"
 ID_CARD = "11010519491231002X"
@@ -72,3 +73,21 @@ async def test_a_leave_message_contact_is_masked_for_supervisors(server: Server)
     assert one.json()["contact"] == "138 **** 8000"
     [clear] = (await server.http.get("/api/v1/callbacks")).json()["items"]
     assert clear["contact"] == "138 0013 8000"
+
+
+async def test_supervisors_see_in_clear_with_supervisor_pii_on(database_url: str) -> None:
+    settings = test_settings(database_url, supervisor_pii=True)
+    async with running_server(settings, ManualClock()) as server:
+        customer = await server.customer()
+        await customer.send({"type": "leave_message", "contact": PHONE, "text": "请回电"})
+        await customer.until("message", template="leave_message_ack")
+        supervisor = await bearer(server, "supervisor")
+        [item] = (await server.http.get("/api/v1/callbacks", headers=supervisor)).json()["items"]
+        assert item["contact"] == PHONE
+        # Agents never hold pii: their own chats still come masked.
+        agent = await server.agent()
+        served = await held_by(server, agent)
+        await served.say(f"手机{PHONE}")
+        mine = {"Authorization": f"Bearer {agent.info['token']}"}
+        answer = await server.http.get(f"/api/v1/chats/{served.chat_id}", headers=mine)
+        assert MASKED_PHONE in str(answer.json()) and PHONE not in str(answer.json())
