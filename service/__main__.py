@@ -149,6 +149,7 @@ def banner(settings: Settings, first_token: str | None, port: int | None = None)
             "kefu is serving",
             f"  customer widget : {base}/widget/",
             f"  agent console   : {base}/console/",
+            f"  supervisor desk : {base}/dashboard/  (a supervisor or admin token)",
             f"  demo host page  : {base}/demo/"
             + ("  (signs a sample VIP player: KEFU_DEMO)" if settings.demo else ""),
             f"  admin API       : {base}/api/v1  (docs: {base}/docs)",

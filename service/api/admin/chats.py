@@ -34,6 +34,8 @@ class ChatOut(BaseModel):
     last_seq: int
     created_at: datetime
     assigned_at: datetime | None
+    # When the current stint in the queue began (null unless queued): the dashboard's clock.
+    queued_since: datetime | None
     closed_at: datetime | None
     closed_by: str | None
     # Stored reply timing (chats/timing.py): time spent in the queue, first response.
