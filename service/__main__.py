@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 import sys
+from datetime import timedelta
 
 from pydantic import ValidationError
 
@@ -14,10 +15,13 @@ from service import audit
 from service.admins import create_admin_token, has_admin_tokens
 from service.agents.schemas import AgentCreate
 from service.agents.service import create_agent
-from service.clock import SystemClock
+from service.attachments.storage import DiskStorage
+from service.clock import Clock, SystemClock
 from service.db.engine import create_database
 from service.db.migrate import upgrade
 from service.errors import KefuError
+from service.privacy.retention import BadAge, parse_age
+from service.privacy.service import purge_audited, remove_files
 from service.serving import run_server
 from service.settings import Settings
 from service.tokens import service as tokens
@@ -87,6 +91,18 @@ async def _tokens(settings: Settings, action: str, ident: int | None, **kwargs: 
         await database.dispose()
 
 
+async def _purge(settings: Settings, older_than: timedelta, clock: Clock) -> str:
+    """``purge --older-than 180d``: as the daily run does, written to the audit log."""
+    database = create_database(settings.database_url)
+    try:
+        async with database.sessions() as session, session.begin():
+            done = await purge_audited(session, CLI, clock.now(), older_than)
+    finally:
+        await database.dispose()
+    await remove_files(DiskStorage(settings.media_dir), done.files)
+    return " ".join(f"{key}={value}" for key, value in done.summary().items())
+
+
 class PortTaken(Exception):
     """``serve`` could not listen where it was told to."""
 
@@ -133,6 +149,7 @@ def banner(settings: Settings, first_token: str | None, port: int | None = None)
             "kefu is serving",
             f"  customer widget : {base}/widget/",
             f"  agent console   : {base}/console/",
+            f"  supervisor desk : {base}/dashboard/  (a supervisor or admin token)",
             f"  demo host page  : {base}/demo/"
             + ("  (signs a sample VIP player: KEFU_DEMO)" if settings.demo else ""),
             f"  admin API       : {base}/api/v1  (docs: {base}/docs)",
@@ -203,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, what in (("rotate-token", "print a new secret for"), ("revoke-token", "revoke")):
         one = commands.add_parser(name, help=f"{what} the API token with this id")
         one.add_argument("id", type=int)
+    purge = commands.add_parser(
+        "purge", help="delete or anonymise closed chats beyond retention (docs/privacy.md)"
+    )
+    purge.add_argument("--older-than", required=True, help="an age: 180d, 36h")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
@@ -229,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.capacity:
             fields["capacity"] = args.capacity
         print(asyncio.run(_with_session(settings, "agent", **fields)))
+    elif args.command == "purge":
+        try:
+            older_than = parse_age(args.older_than)
+        except BadAge as exc:
+            print(f"kefu: {exc}", file=sys.stderr)
+            return 2
+        upgrade(settings.database_url)
+        print(asyncio.run(_purge(settings, older_than, SystemClock())))
     elif args.command == "create-admin-token":
         upgrade(settings.database_url)
         print(asyncio.run(_with_session(settings, "admin-token", name=args.name)))

@@ -1,4 +1,5 @@
-"""The pages kefu serves itself: widget, console, demo host page, API docs, vendored assets.
+"""The pages kefu serves itself: widget, console, dashboard, demo host page, API docs, vendored
+assets.
 
 Everything a page loads comes from kefu (no CDN), so the pages and ``/docs`` work without
 internet. Each response says how it may be cached, and every HTML page carries a
@@ -24,6 +25,8 @@ from service import demo
 WEB = Path(__file__).resolve().parent / "web"
 SWAGGER_UI = "swagger-ui-5.32.0"
 REDOC = "redoc-2.5.0"
+# The dashboard's charts; its page and charts.js name this folder (a test checks they agree).
+UPLOT = "uplot-1.6.32"
 VENDOR_URL = "/vendor"
 
 # Unversioned files revalidate every time (their ETag makes that a 304); vendored ones carry
@@ -37,8 +40,13 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 # Who may frame a page: the widget any site that embeds it (the loader frames it; narrowed by
 # KEFU_WIDGET_FRAME_ANCESTORS), the demo host page only kefu, the console nobody (a framed
-# console could be clicked through).
-FRAMED_BY: dict[str, str | None] = {"widget": None, "demo": "'self'", "console": "'none'"}
+# console could be clicked through), nor the supervisor dashboard.
+FRAMED_BY: dict[str, str | None] = {
+    "widget": None,
+    "demo": "'self'",
+    "console": "'none'",
+    "dashboard": "'none'",
+}
 
 
 def page_csp(host: str | None, framed_by: str | None = None) -> str:

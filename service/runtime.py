@@ -22,6 +22,7 @@ from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
+from service.privacy.service import Retention
 from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
 from service.realtime.hub import Hub
@@ -61,6 +62,7 @@ class Runtime:
     origins: Origins
     webhooks: Outbox
     deliveries: Deliveries
+    retention: Retention
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -109,6 +111,7 @@ class Runtime:
             complaints,
             promises,
         )
+        storage = DiskStorage(settings.media_dir)
         return cls(
             settings,
             clock,
@@ -128,11 +131,12 @@ class Runtime:
             positions,
             router,
             heartbeat,
-            Attachments(settings, units, DiskStorage(settings.media_dir)),
+            Attachments(settings, units, storage),
             Limits(settings, clock, metrics.count_limited),
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
+            Retention(settings.retention_days, scheduler, storage),
             metrics,
         )
 
@@ -147,6 +151,7 @@ class Runtime:
                 await self.chats.reset_presence(work)
         async with self.units() as work:
             await self.handovers.arm(work)
+            await self.retention.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)

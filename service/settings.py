@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # The links' HMAC key; unset, the first process makes one and keeps it in the database,
     # so every process of a deployment signs alike.
     media_secret: str | None = None
+    # Privacy (docs/privacy.md). Supervisors see personal information in clear only when this
+    # is on (they then may dial callbacks' numbers); admins always do, agents over HTTP never.
+    supervisor_pii: bool = False
+    # Closed chats older than this many days are purged once a day; unset: never by itself.
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
     max_frame_bytes: int = 65536
     # Admin API request bodies over this are refused (413) before they are read.
     max_body_kb: int = Field(default=1024, ge=1)

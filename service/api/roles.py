@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.routing import compile_path
 
-from service.api.auth import signed_in
+from service.api.auth import RuntimeDep, signed_in
 from service.errors import Forbidden
 from service.tokens.service import Caller, Role
 
@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/reports/reply-times"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/satisfaction"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/forbidden-phrases"): DESK_OR_OWN,
+    ("GET", f"{V1}/reports/drops"): DESK_OR_OWN,
     ("GET", f"{V1}/reports/queue"): DESK,
     ("GET", f"{V1}/desk"): DESK,
     # The notification table, customers, callbacks, promises, shifts: the supervisors' work.
@@ -89,6 +90,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/customers"): DESK,
     ("GET", f"{V1}/customers/{{customer_id}}"): DESK,
     ("PATCH", f"{V1}/customers/{{customer_id}}"): DESK,
+    # S-privacy: a customer's data leaves, or goes, on an admin's word only (docs/privacy.md).
+    ("GET", f"{V1}/customers/{{customer_id}}/export"): ADMIN,
+    ("POST", f"{V1}/customers/{{customer_id}}/erase"): ADMIN,
     ("GET", f"{V1}/callbacks"): DESK,
     ("GET", f"{V1}/callbacks/{{callback_id}}"): DESK,
     ("PATCH", f"{V1}/callbacks/{{callback_id}}"): DESK,
@@ -149,3 +153,22 @@ async def authorize(request: Request, caller: Annotated[Caller, Depends(signed_i
 
 
 AccessDep = Annotated[Access, Depends(authorize)]
+
+# Permissions beside the routes: "pii" is seeing personal information in clear (S-privacy,
+# docs/privacy.md); without it transcripts, complaints, exports and contacts come masked.
+# Supervisors get it only with KEFU_SUPERVISOR_PII (see ``sees_pii``).
+PERMISSIONS: dict[str, frozenset[Role]] = {"pii": frozenset({Role.admin})}
+
+
+def sees_pii(caller: Caller, supervisor_pii: bool) -> bool:
+    if caller.role in PERMISSIONS["pii"]:
+        return True
+    return supervisor_pii and caller.role is Role.supervisor
+
+
+async def clear_pii(runtime: RuntimeDep, caller: Annotated[Caller, Depends(signed_in)]) -> bool:
+    """True when the caller sees personal information in clear; else the answer is masked."""
+    return sees_pii(caller, runtime.settings.supervisor_pii)
+
+
+ClearPiiDep = Annotated[bool, Depends(clear_pii)]

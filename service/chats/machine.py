@@ -174,7 +174,9 @@ class SetAgentAway:
 
 @dataclass(frozen=True)
 class Requeue:
-    """Back to the front of the queue (and to the next free agent)."""
+    """Back to the front of the queue (and to the next free agent); ``why`` it left its agent."""
+
+    why: str = ACCEPT_TIMEOUT
 
 
 @dataclass(frozen=True)

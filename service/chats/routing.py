@@ -105,18 +105,21 @@ async def line_length(work: Work, group_id: int | None) -> int:
     return int(await work.session.scalar(query) or 0)
 
 
-async def assign(work: Work, chat: Chat, agent: Agent) -> None:
-    """Hand one chat to one agent (a transfer's taker); ``drain`` hands out the line."""
-    await assign_all(work, [(chat, agent)])
+async def assign(work: Work, chat: Chat, agent: Agent, why: str | None = None) -> None:
+    """Hand one chat to one agent (a transfer's taker, ``why`` it moves on: S-first-responder);
+    ``drain`` hands out the line."""
+    await assign_all(work, [(chat, agent)], why)
 
 
-async def assign_all(work: Work, pairs: Sequence[tuple[Chat, Agent]]) -> None:
+async def assign_all(
+    work: Work, pairs: Sequence[tuple[Chat, Agent]], why: str | None = None
+) -> None:
     """Hand each chat to its agent: fields set, the agents' timers started, both sides told.
 
     The customers and the histories of all the chats are read in one query each.
     """
     for chat, agent in pairs:
-        write(chat, machine.assign_to(agent.id, work.now))
+        write(chat, machine.assign_to(agent.id, work.now), why)
         agent.last_assigned_at = work.now
         await work.assigned(chat)
     await work.session.flush()
@@ -438,9 +441,10 @@ def join_line(work: Work, chat: Chat) -> None:
     work.route_due = True
 
 
-async def route(work: Work, chat: Chat) -> None:
-    """Place a chat that is new or back in the queue."""
-    write(chat, machine.requeued(Conversation.of(chat), work.now))
+async def route(work: Work, chat: Chat, why: str | None = None) -> None:
+    """Place a chat that is new or back in the queue (``why`` it left its agent, if it had one:
+    S-first-responder)."""
+    write(chat, machine.requeued(Conversation.of(chat), work.now), why)
     await work.session.flush()
     await drain(work)
     if chat.status == ChatStatus.queued:

@@ -448,7 +448,7 @@ class ChatService:
             await self.timing.unassigned(work, chat)
             write(chat, machine.returned_to_queue())
             await self._template(work, chat, "returned_to_queue", notify_agent=False)
-            await routing.route(work, chat)
+            await routing.route(work, chat, reason)
         await routing.drain(work)
 
     async def _template(

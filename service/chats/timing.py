@@ -167,8 +167,8 @@ class Timing:
                     agent = await work.session.get_one(Agent, agent_id)
                     agent.status = AgentStatus.away
                     work.send(agent_address(agent.id), {"type": "status", "status": agent.status})
-                case machine.Requeue():
-                    await routing.route(work, chat)
+                case machine.Requeue(why):
+                    await routing.route(work, chat, why)
                 case machine.Close(by, template):
                     await self._close(work, chat, by=by, template=template)
                 case machine.Flag(reason):

@@ -34,6 +34,7 @@ from service.db.unit_of_work import Work
 from service.desk.service import serving
 from service.errors import TransferRefused
 from service.groups.service import find
+from service.owners.rules import TRANSFER
 from service.realtime.protocol import Transfer
 from service.settings import Settings
 
@@ -49,7 +50,7 @@ class Transfers:
         if command.to_agent is not None:
             target = await self._agent_target(work, agent_id, command.to_agent)
             await self._hand_over(work, chat, agent_id, command.note, {"agent_id": target.id})
-            await routing.assign(work, chat, target)
+            await routing.assign(work, chat, target, TRANSFER)
         else:
             assert command.to_group is not None
             group = await find(work.session, command.to_group)
@@ -63,9 +64,9 @@ class Transfers:
             await self._hand_over(work, chat, agent_id, command.note, {"group": group.name})
             write(chat, machine.moved_to_group(group.id, agent_id, taken=taker is not None))
             if taker is not None:
-                await routing.assign(work, chat, taker)
+                await routing.assign(work, chat, taker, TRANSFER)
             else:
-                await routing.route(work, chat)
+                await routing.route(work, chat, TRANSFER)
         # The freed seat takes the next waiting chat.
         await routing.drain(work)
 

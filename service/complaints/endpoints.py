@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from service import audit
 from service.api.auth import CallerDep, RuntimeDep
+from service.api.roles import ClearPiiDep
 from service.complaints import export, queries
 from service.complaints.models import Complaint, ComplaintReason
 from service.complaints.queries import SORT_KEYS, Filters
@@ -35,6 +36,7 @@ from service.complaints.workflow import (
     Status,
 )
 from service.db.unit_of_work import Work
+from service.privacy.masking import masked_model
 from service.realtime.protocol import RowId
 from service.runtime import Runtime
 from service.tokens.service import CONFIGURED
@@ -103,13 +105,15 @@ def filters_of(query: ComplaintFilterQuery, runtime: Runtime) -> Filters:
 
 @router.get("/complaints", response_model=ComplaintPage, tags=["complaints"])
 async def list_complaints(
-    runtime: RuntimeDep, query: Annotated[ComplaintListQuery, Query()]
+    runtime: RuntimeDep, query: Annotated[ComplaintListQuery, Query()], clear: ClearPiiDep
 ) -> ComplaintPage:
     filters = filters_of(query, runtime)
     async with runtime.units.read() as session:
         items, total = await queries.page(
             session, filters, query.sort, query.limit, query.offset, runtime.clock.now()
         )
+    if not clear:  # S-privacy: masked for callers without the pii permission
+        items = [masked_model(item) for item in items]
     return ComplaintPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
@@ -120,7 +124,7 @@ async def list_complaints(
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def export_complaints(
-    runtime: RuntimeDep, query: Annotated[ComplaintFilterQuery, Query()]
+    runtime: RuntimeDep, query: Annotated[ComplaintFilterQuery, Query()], clear: ClearPiiDep
 ) -> StreamingResponse:
     filters = filters_of(query, runtime)
     now = runtime.clock.now()
@@ -129,7 +133,8 @@ async def export_complaints(
         yield export.lines((), header=True)
         async with runtime.units.read() as session:
             async for chunk in queries.stream(session, filters, query.sort, now):
-                yield export.lines(chunk, header=False)
+                cards = chunk if clear else [masked_model(card) for card in chunk]
+                yield export.lines(cards, header=False)
 
     return StreamingResponse(
         body(),
@@ -153,9 +158,12 @@ async def workflow(runtime: RuntimeDep) -> WorkflowOut:
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
-async def get_complaint(complaint_id: RowId, runtime: RuntimeDep) -> ComplaintDetail:
+async def get_complaint(
+    complaint_id: RowId, runtime: RuntimeDep, clear: ClearPiiDep
+) -> ComplaintDetail:
     async with runtime.units.read() as session:
-        return await queries.detail(session, complaint_id, runtime.clock.now())
+        detail = await queries.detail(session, complaint_id, runtime.clock.now())
+    return detail if clear else masked_model(detail)
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintDetail, tags=["complaints"])
@@ -165,6 +173,7 @@ async def update_complaint(
     runtime: RuntimeDep,
     actor: Actor,
     caller: CallerDep,
+    clear: ClearPiiDep,
 ) -> ComplaintDetail:
     async with runtime.units() as work:
         before = await complaint_state(work, complaint_id)
@@ -176,14 +185,19 @@ async def update_complaint(
         await audit.record(
             work.session, caller, work.now, "complaint.update", target, before, after
         )
-    return await get_complaint(complaint_id, runtime)
+    return await get_complaint(complaint_id, runtime, clear)
 
 
 @router.post(
     "/complaints/{complaint_id}/follow-up", response_model=ComplaintDetail, tags=["complaints"]
 )
 async def record_follow_up(
-    complaint_id: RowId, data: FollowUpIn, runtime: RuntimeDep, actor: Actor, caller: CallerDep
+    complaint_id: RowId,
+    data: FollowUpIn,
+    runtime: RuntimeDep,
+    actor: Actor,
+    caller: CallerDep,
+    clear: ClearPiiDep,
 ) -> ComplaintDetail:
     async with runtime.units() as work:
         before = await complaint_state(work, complaint_id)
@@ -195,4 +209,4 @@ async def record_follow_up(
         await audit.record(
             work.session, caller, work.now, "complaint.follow_up", target, before, after
         )
-    return await get_complaint(complaint_id, runtime)
+    return await get_complaint(complaint_id, runtime, clear)

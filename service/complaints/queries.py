@@ -23,6 +23,7 @@ from service.complaints.schemas import (
 from service.customers.service import card
 from service.db.models import Agent, Customer, Message
 from service.errors import NotFound
+from service.owners.service import complaint_owners
 
 # Sorting only by these keys; "-key" sorts descending. Ties break on id.
 SORT_COLUMNS: dict[str, Any] = {
@@ -193,11 +194,13 @@ async def detail(session: AsyncSession, complaint_id: int, now: datetime) -> Com
         raise NotFound(f"no complaint {complaint_id}")
     complaint, customer = row
     card = (await cards(session, [(complaint, customer)], now))[0]
-    events = await session.scalars(
-        select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint_id)
-        .order_by(ComplaintEvent.id)
-    )
+    events = (
+        await session.scalars(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(ComplaintEvent.id)
+        )
+    ).all()
     history = [
         EventOut(
             at=e.at,
@@ -215,6 +218,7 @@ async def detail(session: AsyncSession, complaint_id: int, now: datetime) -> Com
         {
             **card.model_dump(by_alias=True),
             "history": history,
+            "owners": complaint_owners(complaint, events),
             "transcript": transcript,
             "rating": RatingOut.model_validate(rating) if rating is not None else None,
         }

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.complaints.workflow import STAFF_REASONS, FollowUpResult, Reason, Status
 from service.customers.schemas import CustomerCard
+from service.owners.schemas import OwnerSpan
 from service.realtime.protocol import MAX_ID, RowId
 
 # S-record: the facts kept with a complaint. A flat object; a few keys have a fixed form.
@@ -157,6 +158,9 @@ class RatingOut(BaseModel):
 
 class ComplaintDetail(ComplaintOut):
     history: list[EventOut]
+    owners: list[OwnerSpan] = Field(
+        description="S-first-responder: its owners in order, from the history's owner events"
+    )
     transcript: list[dict[str, Any]] = Field(
         description="message frames around the moment it was recorded, internal lines included"
     )

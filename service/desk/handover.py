@@ -262,12 +262,12 @@ class Handovers:
         # S-no-blind-transfer: a colleague takes over and sees the whole conversation.
         await self.say(work, chat, "transferred", notify_agent=False)
         if taker is not None:
-            await routing.assign(work, chat, taker)
+            await routing.assign(work, chat, taker, SHIFT_END_WHY)
             return taker.id
         # Nobody of the next shift has a seat: the front of the line, as a returned chat.
         await self.timing.unassigned(work, chat)
         write(chat, machine.returned_to_queue())
-        await routing.route(work, chat)
+        await routing.route(work, chat, SHIFT_END_WHY)
         return None
 
     async def _complaint(

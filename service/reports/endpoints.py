@@ -1,8 +1,8 @@
 """/api/v1/reports: every report of the desk, one router.
 
 Reply timing per agent and overall and the live queue (JSON or CSV), satisfaction
-(S-satisfaction) and taboo-phrase hits (S-forbidden-phrases). An agent reads only their own
-(service/api/roles.py).
+(S-satisfaction), taboo-phrase hits (S-forbidden-phrases) and chats dropped per agent
+(S-first-responder). An agent reads only their own (service/api/roles.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pydantic import AwareDatetime
 
 from service.api.auth import RuntimeDep
 from service.api.roles import AccessDep
+from service.owners.schemas import DropReport
+from service.owners.service import drops_per_agent
 from service.realtime.protocol import MAX_ID, RowId
 from service.reports import export, schemas, service
 from service.reports.conduct import AgentPhraseHits, PhraseCount, PhraseHitReport, hits_per_agent
@@ -140,3 +142,18 @@ async def forbidden_phrases(
         for agent, counts in rows
     ]
     return PhraseHitReport(since=since, until=until, items=items)
+
+
+@router.get("/drops", response_model=DropReport)
+async def drops(
+    runtime: RuntimeDep,
+    access: AccessDep,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> DropReport:
+    """S-first-responder: chats taken from each agent other than by a handover or a close
+    (accept timeout, offline, gone, signed out), agents with the most first (an agent's token:
+    their own line only)."""
+    async with runtime.units.read() as session:
+        items = await drops_per_agent(session, utc(since), utc(until), access.only_agent)
+    return DropReport(since=since, until=until, items=items)

@@ -57,9 +57,9 @@ def _times(times: schemas.ReplyTimes) -> dict[str, Any]:
 
 
 def queue(report: schemas.QueueReport) -> str:
-    row = report.model_dump()
+    row = report.model_dump(exclude={"agents"})
     row["at"] = report.at.isoformat().replace("+00:00", "Z")
-    return _csv(list(schemas.QueueReport.model_fields), [row])
+    return _csv([name for name in schemas.QueueReport.model_fields if name != "agents"], [row])
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:

@@ -44,6 +44,14 @@ class ReplyTimeReport(BaseModel):
     agents: list[AgentReplyTimes]
 
 
+class AgentWait(BaseModel):
+    """One agent's open chats whose customer waits for their answer (S-no-silence)."""
+
+    agent_id: int
+    waiting_for_reply: int
+    longest_reply_wait_s: float
+
+
 class QueueReport(BaseModel):
     at: datetime
     length: int
@@ -52,3 +60,5 @@ class QueueReport(BaseModel):
     waiting_for_reply: int
     longest_reply_wait_s: float | None
     agents_online: int
+    # Per assigned agent, the longest first (the dashboard's agent table); not in the CSV row.
+    agents: list[AgentWait] = []

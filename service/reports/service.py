@@ -153,6 +153,17 @@ async def queue(session: AsyncSession, now: datetime) -> schemas.QueueReport:
             )
         )
     ).one()
+    per_agent = (
+        await session.execute(
+            select(Chat.agent_id, func.count(), func.min(Chat.waiting_since))
+            .where(
+                Chat.status == ChatStatus.assigned,
+                Chat.waiting_since.is_not(None),
+                Chat.agent_id.is_not(None),
+            )
+            .group_by(Chat.agent_id)
+        )
+    ).all()
     online = await session.scalar(
         select(func.count())
         .select_from(Agent)
@@ -170,4 +181,15 @@ async def queue(session: AsyncSession, now: datetime) -> schemas.QueueReport:
         waiting_for_reply=unanswered[0],
         longest_reply_wait_s=since(unanswered[1]),
         agents_online=online or 0,
+        agents=sorted(
+            (
+                schemas.AgentWait(
+                    agent_id=agent_id,
+                    waiting_for_reply=count,
+                    longest_reply_wait_s=since(since_) or 0.0,
+                )
+                for agent_id, count, since_ in per_agent
+            ),
+            key=lambda wait: (-wait.longest_reply_wait_s, wait.agent_id),
+        ),
     )

@@ -393,7 +393,10 @@ async def _exact_while_open(database_url: str, killed: float, world: World) -> f
     on the survivor counts 1: the stopped process's share is gone, the survivor's is there."""
     moved = CUSTOMERS // 2 + AGENTS // 2
     while len(world.resumes) < moved:  # first every client of the stopped one is back
-        assert time.monotonic() - killed < RESUME_WITHIN_S, "clients did not come back"
+        assert time.monotonic() - killed < RESUME_WITHIN_S, (
+            f"clients did not come back: {len(world.resumes)} of {moved},"
+            f" closes {sorted(set(map(str, world.closes)))}"
+        )
         await asyncio.sleep(0.05)
     engine = create_async_engine(database_url)
     try:

@@ -105,3 +105,16 @@ async def test_the_webhook_tables_come_and_go_with_their_migration(empty_databas
     assert not {"webhooks", "webhook_deliveries"} & await tables(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert {"webhooks", "webhook_deliveries"} <= await tables(empty_database)
+
+
+async def test_the_owner_events_table_comes_and_goes_with_its_migration(
+    empty_database: str,
+) -> None:
+    config = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert "owner_events" in await tables(empty_database)
+    await asyncio.to_thread(command.downgrade, config, "0012-1")
+    assert "owner_events" not in await tables(empty_database)
+    assert "chats" in await tables(empty_database)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert "owner_events" in await tables(empty_database)

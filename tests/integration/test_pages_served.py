@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from service.pages import REDOC, SWAGGER_UI
+from service.pages import REDOC, SWAGGER_UI, UPLOT, WEB
 from service.security import sign_player
 from tests.support.server import PLAYER_SECRET, Server
 
@@ -16,8 +16,9 @@ ASSETS = {
     f"/vendor/{SWAGGER_UI}/swagger-ui-bundle.js": "javascript",
     f"/vendor/{SWAGGER_UI}/swagger-ui.css": "text/css",
     f"/vendor/{REDOC}/redoc.standalone.js": "javascript",
+    f"/vendor/{UPLOT}/uPlot.esm.js": "javascript",
 }
-PAGES = ("/widget/", "/console/", "/demo/", "/docs", "/redoc")
+PAGES = ("/widget/", "/console/", "/dashboard/", "/demo/", "/docs", "/redoc")
 SCRIPTS = (
     "/widget/widget.js",
     "/widget/chat.js",
@@ -32,6 +33,11 @@ SCRIPTS = (
     "/console/lines.js",
     "/console/list.js",
     "/demo/demo.js",
+    "/dashboard/dashboard.js",
+    "/dashboard/api.js",
+    "/dashboard/charts.js",
+    "/dashboard/complaints.js",
+    "/dashboard/transcript.js",
 )
 
 # The pages do not depend on the database; one backend is enough.
@@ -88,6 +94,19 @@ async def test_any_site_may_frame_the_widget_but_nobody_the_console(server: Serv
     assert "frame-ancestors" not in widget
     assert console.endswith("frame-ancestors 'none'")
     assert demo.endswith("frame-ancestors 'self'")
+
+
+async def test_the_dashboard_draws_with_the_vendored_uplot_and_is_never_framed(
+    server: Server,
+) -> None:
+    page = await server.http.get("/dashboard/")
+    assert page.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    assert f'href="/vendor/{UPLOT}/uPlot.min.css"' in page.text
+    charts = (WEB / "dashboard" / "charts.js").read_text(encoding="utf-8")
+    assert f'from "/vendor/{UPLOT}/uPlot.esm.js"' in charts
+    css = await server.http.get(f"/vendor/{UPLOT}/uPlot.min.css")
+    assert (css.status_code, "immutable" in css.headers["cache-control"]) == (200, True)
+    assert "MIT License" in (WEB / "vendor" / UPLOT / "LICENSE").read_text(encoding="utf-8")
 
 
 async def test_the_demo_folder_without_its_slash_leads_to_the_page(server: Server) -> None:

@@ -190,6 +190,9 @@ async def test_queue_report_shows_length_and_longest_wait(server: Server) -> Non
 
     now = await report(server, {}, "queue")
     assert (now["length"], now["longest_wait_s"], now["longest_chat_id"]) == (3, 50, first.chat_id)
+    queued = (await server.http.get("/api/v1/chats", params={"status": "queued"})).json()
+    since = {chat["id"]: chat["queued_since"] for chat in queued["items"]}
+    assert since[first.chat_id] < since[second.chat_id]  # the dashboard's waiting clocks
     assert (now["waiting_for_reply"], now["longest_reply_wait_s"]) == (1, 5)
     assert now["agents_online"] == 0
 
@@ -202,10 +205,17 @@ async def test_queue_report_shows_length_and_longest_wait(server: Server) -> Non
         second.chat_id,
     )
     assert (later["waiting_for_reply"], later["agents_online"]) == (1, 1)
+    # The dashboard's agent table: whose customer waits, and for how long (S-no-silence).
+    held = (await server.http.get(f"/api/v1/chats/{first.chat_id}")).json()
+    assert now["agents"] == []
+    assert later["agents"] == [
+        {"agent_id": held["agent_id"], "waiting_for_reply": 1, "longest_reply_wait_s": 5}
+    ]
 
     text = (await server.http.get("/api/v1/reports/queue", params={"format": "csv"})).text
     [row] = list(csv.DictReader(io.StringIO(text)))
     assert (row["length"], row["longest_wait_s"]) == ("2", "20.0")
+    assert "agents" not in row
 
 
 async def report(server: Server, params: dict[str, Any], name: str = "reply-times") -> Any:

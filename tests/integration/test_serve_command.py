@@ -127,3 +127,8 @@ async def test_a_graceful_stop_closes_sockets_with_1001(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_the_banner_says_where_the_supervisor_dashboard_is() -> None:
+    text = banner(Settings(admin_token=FIXED), None, 8123)
+    assert "supervisor desk : http://127.0.0.1:8123/dashboard/" in text

@@ -186,3 +186,34 @@ async def test_a_shift_end_missed_while_no_process_ran_is_handed_over_at_the_nex
             datetime(2026, 1, 5, 18, tzinfo=UTC),
             {"shifts": ["evening"]},
         )
+
+
+async def test_the_chains_of_owners_show_the_shift_end(server: Server) -> None:
+    """S-first-responder: a chat and a complaint passed on at a shift's end say so in their
+    chains of owners; the chat that found no taker left with the same reason."""
+    going = await sign_in(server, "白班甲", "1001", capacity=2)
+    passed, queued = await served_by(server, going), await served_by(server, going)
+    await going.send(
+        {"type": "complaint", "chat_id": passed.chat_id, "topic": "recharge", "summary": "未到账"}
+    )
+    complaint = (await going.until("complaint", event="recorded"))["complaint"]
+    taker = await sign_in(server, "晚班乙", "2001", capacity=1, status="away")
+    await taker.send({"type": "status", "status": "online"})
+    await taker.until("status", status="online")
+    assert await server.advance(3600) == 1  # 18:00: the day shift ends
+    await taker.until("assigned", chat_id=passed.chat_id)
+    await queued.until("queue")
+    g, t = going.info["agent"]["id"], taker.info["agent"]["id"]
+
+    def owners(body: dict[str, Any]) -> list[tuple[int, str, str | None]]:
+        return [(o["agent_id"], o["took_how"], o["left_how"]) for o in body["owners"]]
+
+    chat = (await server.http.get(f"/api/v1/chats/{passed.chat_id}")).json()
+    assert owners(chat) == [(g, "routed", "shift_end"), (t, "shift_end", None)]
+    assert chat["owners"][0]["left_at"] == chat["owners"][1]["took_at"] == "2026-01-05T10:00:00Z"
+    left = (await server.http.get(f"/api/v1/chats/{queued.chat_id}")).json()
+    assert owners(left) == [(g, "routed", "shift_end")]
+    # A shift end is a handover, not a drop.
+    assert (await server.http.get("/api/v1/reports/drops")).json()["items"] == []
+    detail = (await server.http.get(f"/api/v1/complaints/{complaint['id']}")).json()
+    assert owners(detail) == [(g, "recorded", "shift:day"), (t, "shift:day", None)]

@@ -10,8 +10,13 @@ changed in SQL by service/chats/presence.py, never on a loaded row).
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from service.chats import machine
+from service.chats.rows import write
 from service.db.models import Chat
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
@@ -53,3 +58,11 @@ def test_no_module_but_rows_assigns_a_chat_field() -> None:
 def test_the_check_sees_a_write() -> None:
     source = "chat.status = 'closed'\nchat.priority += 1\nagent.status = 'away'\n"
     assert writes_of_chat_fields(source) == [(1, "status"), (2, "priority")]
+
+
+def test_an_owner_change_outside_a_unit_of_work_is_refused() -> None:
+    """S-first-responder: the owner event goes into the row's session, with the change."""
+    chat = Chat(id=1, status="queued", agent_id=None)
+    with pytest.raises(RuntimeError, match="outside a unit of work"):
+        write(chat, machine.assign_to(7, datetime(2026, 1, 5, 9, tzinfo=UTC)))
+    assert chat.agent_id is None  # nothing was changed either

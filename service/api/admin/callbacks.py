@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query
 
 from service import audit
 from service.api.auth import CallerDep, RuntimeDep
+from service.api.roles import ClearPiiDep
 from service.callbacks.schemas import CallbackDone, CallbackOut, CallbackPage
 from service.db.models import Callback
+from service.privacy.masking import masked_model
 from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
@@ -18,13 +20,14 @@ router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 @router.get("", response_model=CallbackPage)
 async def list_callbacks(
     runtime: RuntimeDep,
+    clear: ClearPiiDep,
     status: Literal["open", "done"] | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> CallbackPage:
     async with runtime.units.read() as session:
-        return await runtime.callbacks.page(
+        page = await runtime.callbacks.page(
             session,
             runtime.clock.now(),
             status=status,
@@ -32,17 +35,24 @@ async def list_callbacks(
             limit=limit,
             offset=offset,
         )
+    # S-privacy: the contact a customer left is masked without the pii permission.
+    return page if clear else masked_model(page)
 
 
 @router.get("/{callback_id}", response_model=CallbackOut)
-async def get_callback(callback_id: RowId, runtime: RuntimeDep) -> CallbackOut:
+async def get_callback(callback_id: RowId, runtime: RuntimeDep, clear: ClearPiiDep) -> CallbackOut:
     async with runtime.units.read() as session:
-        return await runtime.callbacks.get(session, callback_id, runtime.clock.now())
+        one = await runtime.callbacks.get(session, callback_id, runtime.clock.now())
+    return one if clear else masked_model(one)
 
 
 @router.patch("/{callback_id}", response_model=CallbackOut)
 async def complete_callback(
-    callback_id: RowId, data: CallbackDone, runtime: RuntimeDep, caller: CallerDep
+    callback_id: RowId,
+    data: CallbackDone,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    clear: ClearPiiDep,
 ) -> CallbackOut:
     async with runtime.units() as work:
         before = audit.snapshot(await work.session.get(Callback, callback_id), DONE)
@@ -52,7 +62,7 @@ async def complete_callback(
         await audit.record(
             work.session, caller, work.now, "callback.complete", target, before, after
         )
-        return done
+    return done if clear else masked_model(done)
 
 
 DONE = ("status", "done_at", "done_by", "outcome")

@@ -12,12 +12,15 @@ from sqlalchemy import func, select
 
 from service import audit
 from service.api.auth import CallerDep, RuntimeDep
-from service.api.roles import AccessDep
+from service.api.roles import AccessDep, ClearPiiDep
 from service.chats.frames import customer_card
 from service.chats.repository import open_chat
 from service.chats.store import frames_after
 from service.db.models import Chat, Customer
 from service.errors import NotFound
+from service.owners.schemas import OwnerSpan
+from service.owners.service import chat_owners
+from service.privacy.masking import masked
 from service.realtime.protocol import MAX_ID, RowId
 
 router = APIRouter(prefix="/chats", tags=["chats"])
@@ -33,6 +36,8 @@ class ChatOut(BaseModel):
     last_seq: int
     created_at: datetime
     assigned_at: datetime | None
+    # When the current stint in the queue began (null unless queued): the dashboard's clock.
+    queued_since: datetime | None
     closed_at: datetime | None
     closed_by: str | None
     # Stored reply timing (chats/timing.py): time spent in the queue, first response.
@@ -47,6 +52,8 @@ class ChatPage(BaseModel):
 
 class ChatDetail(ChatOut):
     messages: list[dict[str, Any]]
+    # S-first-responder: who took it, when, and how each left (service/owners/).
+    owners: list[OwnerSpan]
 
 
 COMPUTED = frozenset({"customer", "queue_s", "first_response_s"})
@@ -62,10 +69,15 @@ def chat_out(chat: Chat, customer: Customer) -> dict[str, Any]:
     }
 
 
+def shown(answer: dict[str, Any], clear: bool) -> dict[str, Any]:
+    return answer if clear else masked(answer)
+
+
 @router.get("", response_model=ChatPage)
 async def list_chats(
     runtime: RuntimeDep,
     access: AccessDep,
+    clear: ClearPiiDep,
     status: Literal["queued", "assigned", "closed"] | None = None,
     agent_id: Annotated[RowId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -81,12 +93,14 @@ async def list_chats(
     async with runtime.units.read() as session:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await session.execute(query.order_by(Chat.id.desc()).limit(limit).offset(offset))
-        items = [ChatOut.model_validate(chat_out(c, u)) for c, u in rows]
+        items = [ChatOut.model_validate(shown(chat_out(c, u), clear)) for c, u in rows]
     return ChatPage(items=items, total=total or 0)
 
 
 @router.get("/{chat_id}", response_model=ChatDetail)
-async def get_chat(chat_id: RowId, runtime: RuntimeDep, access: AccessDep) -> ChatDetail:
+async def get_chat(
+    chat_id: RowId, runtime: RuntimeDep, access: AccessDep, clear: ClearPiiDep
+) -> ChatDetail:
     async with runtime.units.read() as session:
         row = (
             await session.execute(
@@ -99,9 +113,13 @@ async def get_chat(chat_id: RowId, runtime: RuntimeDep, access: AccessDep) -> Ch
         if row is None or access.only_agent not in (None, row[0].agent_id):
             raise NotFound(f"no chat {chat_id}")
         messages = await frames_after(session, chat_id, 0, internal=True)
+        owners = await chat_owners(session, chat_id)
     # Each attachment with a link to it, valid for KEFU_MEDIA_URL_TTL_S.
     messages = runtime.attachments.signed(messages)
-    return ChatDetail.model_validate({**chat_out(*row), "messages": messages})
+    # S-privacy: without the pii permission the transcript comes masked (docs/privacy.md).
+    # The chain of owners holds no personal data (ids, times, reasons): shown as it is.
+    answer = shown({**chat_out(*row), "messages": messages}, clear)
+    return ChatDetail.model_validate({**answer, "owners": owners})
 
 
 @router.post("/{chat_id}/close", response_model=ChatOut)
