@@ -36,14 +36,27 @@ def bindir() -> Path | None:
     return None
 
 
+def _has_account(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 class PostgresProcess:
     def __init__(self) -> None:
         found = bindir()
+        message = None
         if found is None:
             message = "PostgreSQL's initdb is not installed"
+        elif os.geteuid() == 0 and not _has_account("postgres"):
+            message = "PostgreSQL refuses root, and there is no postgres account to run it as"
+        if message is not None:
             if os.environ.get("CI") == "true":
                 pytest.fail(message)
             pytest.skip(message)
+        assert found is not None
         self.bin = found
         # A directory of its own, outside pytest's (which only its owner may enter): PostgreSQL
         # refuses to run as root, so under root it runs as the ``postgres`` account, which must
