@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.errors import Forbidden, Unauthorized
 
@@ -15,6 +15,12 @@ MAX_TS = 253402300799
 
 def new_token(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def resume_expired(closed_at: datetime | None, now: datetime, ttl_h: float) -> bool:
+    """A chat's resume token stops working ``KEFU_RESUME_TTL_H`` after the chat closed (an open
+    chat's never does): for the socket's resume and for the chat's files alike."""
+    return closed_at is not None and now > closed_at + timedelta(hours=ttl_h)
 
 
 def hash_token(token: str) -> str:

@@ -39,7 +39,7 @@ from service.db.models import (
 )
 from service.db.unit_of_work import Units
 from service.errors import BadUpload, InvalidState, NotFound, NotYourChat, Unauthorized
-from service.security import hash_token
+from service.security import hash_token, resume_expired
 from service.settings import Settings
 from service.tokens.service import Role, caller_of
 
@@ -110,9 +110,16 @@ class Attachments:
             raise Unauthorized("a bearer token is required (a chat's resume token, an agent's)")
         async with self.units.read() as session:
             digest = hash_token(token)
-            chat_id = await session.scalar(select(Chat.id).where(Chat.resume_token_hash == digest))
-            if chat_id is not None:
-                return Viewer("customer", chat_id=chat_id)
+            row = (
+                await session.execute(
+                    select(Chat.id, Chat.closed_at).where(Chat.resume_token_hash == digest)
+                )
+            ).first()
+            if row is not None:
+                now, ttl_h = self.units.clock.now(), self.settings.resume_ttl_h
+                if resume_expired(row.closed_at, now, ttl_h):
+                    raise Unauthorized("resume token has expired")  # as on the socket
+                return Viewer("customer", chat_id=row.id)
             # An agent's or supervisor's own token, an admin or supervisor token (service/tokens).
             caller = await caller_of(session, token, self.settings.admin_token)
             if caller is not None:

@@ -35,7 +35,7 @@ from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
-from service.security import hash_token, new_token, verify_player
+from service.security import hash_token, new_token, resume_expired, verify_player
 from service.settings import Settings
 from service.templates import Catalog
 from service.templates.service import Templates
@@ -170,8 +170,7 @@ class ChatService:
         )
         if chat is None:
             raise Forbidden("unknown resume token")
-        ttl = timedelta(hours=self.settings.resume_ttl_h)
-        if chat.closed_at is not None and work.now > chat.closed_at + ttl:
+        if resume_expired(chat.closed_at, work.now, self.settings.resume_ttl_h):
             raise Forbidden("resume token has expired")  # KEFU_RESUME_TTL_H after the close
         if hello.player is not None:
             # A claim sent along must be valid and be the chat's own player.

@@ -340,3 +340,18 @@ async def test_a_link_signed_by_one_process_is_good_on_another(
     response = await get(two, card["url"])
     assert response.status_code == 200, response.text
     assert Image.open(io.BytesIO(response.content)).size == (64, 48)
+
+
+async def test_a_closed_chats_files_follow_its_resume_ttl(server: Server) -> None:
+    # KEFU_RESUME_TTL_H holds for the chat's files as for its socket: a token that can no longer
+    # resume the chat can no longer read its files either.
+    customer, _agent = await served(server)
+    await upload(server, customer.token, customer.chat_id, png())
+    await customer.send({"type": "close"})
+    await customer.until("closed")
+    path = f"/media/chats/{customer.chat_id}"
+    server.clock.advance(server.runtime.settings.resume_ttl_h * 3600 - 1)
+    assert (await get(server, path, customer.token)).status_code == 200
+    server.clock.advance(2)
+    body = problem(await get(server, path, customer.token), 401, "unauthorized")
+    assert body["detail"] == "resume token has expired"
