@@ -22,6 +22,7 @@ from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
 from service.metrics import DeskMetrics
+from service.privacy.contacts import Sealer
 from service.privacy.service import Retention
 from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
@@ -124,7 +125,14 @@ class Runtime:
             chats,
             complaints,
             Transfers(settings, chats.template),
-            Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
+            Callbacks(
+                settings,
+                scheduler,
+                chats.desk,
+                chats.template,
+                chats.close,
+                Sealer.of(settings, clock),
+            ),
             promises,
             handovers,
             GroupCommit(units),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import re
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     # The links' HMAC key; unset, the first process makes one and keeps it in the database,
     # so every process of a deployment signs alike.
     media_secret: str | None = None
+    # Leave-message contacts are stored encrypted (docs/privacy.md): Fernet keys, comma-
+    # separated, the first encrypts and each decrypts (rotation). Required with PostgreSQL (a
+    # key in the database it protects would protect nothing); on SQLite, unset, the first run
+    # writes one to KEFU_DATA_KEY_FILE (default: data.key beside the SQLite file).
+    data_key: str | None = None
+    data_key_file: Path | None = None
     # Privacy (docs/privacy.md). Supervisors see personal information in clear only when this
     # is on (they then may dial callbacks' numbers); admins always do, agents over HTTP never.
     supervisor_pii: bool = False
@@ -239,6 +246,23 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item.strip(), strict=False)
         return value
 
+    @field_validator("data_key")
+    @classmethod
+    def _fernet_keys(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for item in value.split(","):
+            try:
+                raw = base64.urlsafe_b64decode(item.strip().encode())
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "KEFU_DATA_KEY must be Fernet keys (32 bytes, url-safe base64), comma-"
+                    "separated; make one with `python -m service data-key`"
+                )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str) -> str:
@@ -258,6 +282,16 @@ class Settings(BaseSettings):
         return "kefu." + hashlib.sha256(url.encode()).hexdigest()[:12]
 
     @property
+    def data_key_path(self) -> Path:
+        """Where the embedded default keeps its generated KEFU_DATA_KEY."""
+        if self.data_key_file is not None:
+            return self.data_key_file
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return Path("var/data.key")
+        return Path(database).parent / "data.key"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -268,6 +302,15 @@ class Settings(BaseSettings):
     @property
     def vip_tiers(self) -> frozenset[str]:
         return frozenset(tier.casefold() for tier in _items(self.complaint_vip_tiers))
+
+    @model_validator(mode="after")
+    def _data_key_given(self) -> Settings:
+        if self.data_key is None and not self.is_sqlite:
+            raise ValueError(
+                "KEFU_DATA_KEY is required with PostgreSQL: it encrypts the contacts customers"
+                " leave (docs/privacy.md); make one with `python -m service data-key`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _complaint_topics_known(self) -> Settings:

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 async def export_customer(customer_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Any:
     """All that is kept about the customer, as JSON; the request itself is audited."""
     async with runtime.units() as work:
-        data = await erasure.export(work.session, customer_id)
+        data = await erasure.export(work.session, customer_id, runtime.callbacks.sealer)
         counts = {name: len(data[name]) for name in ("chats", "complaints", "ratings")}
         target = ("customer", customer_id)
         await audit.record(work.session, caller, work.now, "customer.export", target, None, counts)
