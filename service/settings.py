@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=20, ge=1)
     # How long a process holds deliveries it is sending; past it (it crashed) another may.
     webhook_lease_s: float = Field(default=60.0, gt=0)
+    # Networks a webhook may post to although they are not public (comma-separated CIDRs):
+    # by default none, no loopback, private, link-local or metadata address (SSRF).
+    webhook_allow_networks: str = ""
 
     # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
     docs_public: bool = True
@@ -238,7 +241,7 @@ class Settings(BaseSettings):
             raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
         return value.strip() or None
 
-    @field_validator("limits_exempt")
+    @field_validator("limits_exempt", "webhook_allow_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
         for item in value.split(","):
