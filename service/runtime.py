@@ -32,6 +32,7 @@ from service.supervisor import Supervisor
 from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
+from service.tokens.sweep import SignInSweep
 from service.webhooks.delivery import Deliveries
 from service.webhooks.outbox import Outbox
 
@@ -64,6 +65,7 @@ class Runtime:
     webhooks: Outbox
     deliveries: Deliveries
     retention: Retention
+    sign_ins: SignInSweep
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -145,6 +147,7 @@ class Runtime:
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
+            SignInSweep(units, hub, settings.sign_in_check_s, lambda: bus.up),
             metrics,
         )
 
@@ -164,6 +167,7 @@ class Runtime:
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)
         self.supervisor.start("routing", self.router.run)
+        self.supervisor.start("sign_ins", self.sign_ins.run)
         if self.settings.redis_url is not None:
             poll_s = self.settings.bus_poll_s
             self.supervisor.start("gap_fill", lambda: self.hub.run_gap_fill(poll_s))

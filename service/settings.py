@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # may frame it. Unset, any site may; every other page may be framed by none.
     widget_frame_ancestors: str | None = None
     hello_timeout_s: float = 5.0
+    # How often each process checks, in the database, that the agents it holds sockets for
+    # are still signed in (a revocation while Redis is away: service/tokens/sweep.py).
+    sign_in_check_s: float = Field(default=0.5, gt=0, le=60)
     outgoing_queue: int = 256
     default_capacity: int = 5
     # When a new chat joins the line for an agent (S-welcome is sent at hello either way):
