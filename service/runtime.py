@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from service.api.limits import Limits
 from service.api.origins import Origins
+from service.api.shared_caps import SharedCaps
 from service.attachments.service import Attachments
 from service.attachments.storage import DiskStorage
 from service.callbacks.service import Callbacks
@@ -66,6 +67,7 @@ class Runtime:
     deliveries: Deliveries
     retention: Retention
     sign_ins: SignInSweep
+    caps: SharedCaps
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -115,6 +117,7 @@ class Runtime:
             promises,
         )
         storage = DiskStorage(settings.media_dir)
+        limits = Limits(settings, clock, metrics.count_limited)
         return cls(
             settings,
             clock,
@@ -142,12 +145,13 @@ class Runtime:
             router,
             heartbeat,
             Attachments(settings, units, storage),
-            Limits(settings, clock, metrics.count_limited),
+            limits,
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
             SignInSweep(units, hub, settings.sign_in_check_s, lambda: bus.up),
+            SharedCaps(limits, settings.redis_url, settings.bus_prefix, settings.process_ttl_s),
             metrics,
         )
 
@@ -171,6 +175,7 @@ class Runtime:
         if self.settings.redis_url is not None:
             poll_s = self.settings.bus_poll_s
             self.supervisor.start("gap_fill", lambda: self.hub.run_gap_fill(poll_s))
+            self.supervisor.start("caps", self.caps.run)
         if run_scheduler:
             self.supervisor.start("scheduler", self.scheduler.run)
             self.supervisor.start("webhooks", self.deliveries.run)
@@ -194,4 +199,5 @@ class Runtime:
             await asyncio.wait_for(self.bus.disconnect(), bound)
         except TimeoutError:
             log.error("bus.stuck_on_stop")
+        await self.caps.close()
         await self.database.dispose()
