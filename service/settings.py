@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # The links' HMAC key; unset, the first process makes one and keeps it in the database,
     # so every process of a deployment signs alike.
     media_secret: str | None = None
+    # An upload no sent message carries is deleted (row and file) once older than this.
+    unsent_upload_ttl_h: float = Field(default=24.0, gt=0, le=8760)
     # Privacy (docs/privacy.md). Supervisors see personal information in clear only when this
     # is on (they then may dial callbacks' numbers); admins always do, agents over HTTP never.
     supervisor_pii: bool = False
