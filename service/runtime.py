@@ -114,6 +114,7 @@ class Runtime:
             promises,
         )
         storage = DiskStorage(settings.media_dir)
+        unsent = UnsentUploads(settings.unsent_upload_ttl_h, scheduler, storage)
         return cls(
             settings,
             clock,
@@ -133,13 +134,13 @@ class Runtime:
             positions,
             router,
             heartbeat,
-            Attachments(settings, units, storage),
+            Attachments(settings, units, storage, unsent),
             Limits(settings, clock, metrics.count_limited),
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
-            UnsentUploads(settings.unsent_upload_ttl_h, scheduler, storage),
+            unsent,
             metrics,
         )
 

@@ -1,6 +1,6 @@
 """Unsent uploads (S-privacy; docs/protocol.md, "Attachments"): a file uploaded but never sent
-in a message is deleted, row and file, once older than KEFU_UNSENT_UPLOAD_TTL_H, by the hourly
-sweep, on the injected clock; a sent one stays, and a younger unsent one waits its turn."""
+in a message is deleted, row and file, KEFU_UNSENT_UPLOAD_TTL_H after its upload, on the injected
+clock; a sent one stays, and a younger unsent one waits its turn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.db.models import Attachment
+from service.attachments.unsent import KIND
+from service.db.models import Attachment, Timer
 from tests.integration.test_attachments import png, served, stored_files, upload
 from tests.support.server import Server
 
@@ -48,8 +49,7 @@ async def test_an_upload_never_sent_is_deleted_after_the_bound_with_its_file(
     await server.advance(3 * HOUR)
     assert await kept(server) == [sent["id"], abandoned["id"], agents_draft["id"], young["id"]]
 
-    # Past 24 h (and the sweep's hour): the two unsent ones go, row and file; the sent one and
-    # the young one stay.
+    # Past 24 h: the two unsent ones go, row and file; the sent one and the young one stay.
     await server.advance(2 * HOUR)
     assert await kept(server) == [sent["id"], young["id"]]
     assert len(stored_files(server)) == 2
@@ -62,6 +62,8 @@ async def test_an_upload_never_sent_is_deleted_after_the_bound_with_its_file(
     await server.advance(20 * HOUR)
     assert await kept(server) == [sent["id"]]
     assert len(stored_files(server)) == 1
+    # Nothing unsent is left: no timer waits for it.
+    assert await server.rows(select(Timer.key).where(Timer.key == KIND)) == []
 
 
 async def test_a_message_naming_a_swept_upload_is_refused_and_stores_nothing(
