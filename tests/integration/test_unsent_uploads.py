@@ -1,17 +1,21 @@
 """Unsent uploads (S-privacy; docs/protocol.md, "Attachments"): a file uploaded but never sent
 in a message is deleted, row and file, KEFU_UNSENT_UPLOAD_TTL_H after its upload, on the injected
-clock; a sent one stays, and a younger unsent one waits its turn."""
+clock; a sent one stays, and a younger unsent one waits its turn. An upload whose body arrives
+too slowly is cut off (408) and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
 
 from service.attachments.unsent import KIND
+from service.clock import ManualClock
 from service.db.models import Attachment, Timer
 from tests.integration.test_attachments import png, served, stored_files, upload
-from tests.support.server import Server
+from tests.support.databases import PostgresTemplate, SqliteTemplate
+from tests.support.server import TIMEOUT, Server, running_server, test_settings
 
 HOUR = 3600.0
 
@@ -83,3 +87,30 @@ async def test_a_message_naming_a_swept_upload_is_refused_and_stores_nothing(
     error = await customer.until("error", ref="late")
     assert error["code"] == "unknown_attachment"
     assert await kept(server) == []
+
+
+async def test_an_upload_sent_too_slowly_is_cut_off_408_and_stores_nothing(
+    backend: SqliteTemplate | PostgresTemplate, database_url: str
+) -> None:
+    settings = test_settings(database_url, upload_timeout_s=0.3)
+    async with running_server(settings, ManualClock()) as server:
+        customer = await server.customer()
+        host, port = server.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        # A PNG's first bytes of an announced 100 kB, and then nothing.
+        writer.write(
+            (
+                f"POST /media/chats/{customer.chat_id} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {customer.token}\r\nContent-Length: 100000\r\n\r\n"
+            ).encode()
+            + png()[:40]
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        assert head.startswith(b"HTTP/1.1 408"), head
+        assert b"application/problem+json" in head
+        writer.close()
+        assert await kept(server) == []
+        assert stored_files(server) == []
+        # A file that arrives in time is taken as before.
+        assert (await upload(server, customer.token, customer.chat_id, png())).status_code == 201
