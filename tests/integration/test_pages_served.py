@@ -27,6 +27,7 @@ SCRIPTS = (
     "/widget/log.js",
     "/common/socket.js",
     "/common/owners.js",
+    "/common/notify.js",
     "/console/owners.js",
     "/console/console.js",
     "/console/quick.js",
@@ -40,6 +41,7 @@ SCRIPTS = (
     "/dashboard/charts.js",
     "/dashboard/complaints.js",
     "/dashboard/transcript.js",
+    "/dashboard/alerts.js",
 )
 
 # The pages do not depend on the database; one backend is enough.
