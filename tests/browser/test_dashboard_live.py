@@ -71,6 +71,27 @@ async def test_an_urgent_complaint_appears_as_a_live_alert_without_a_reload(
     )
 
 
+async def test_a_left_message_not_called_back_in_a_day_becomes_an_alert(
+    server: Server, browser: Browser, problems: list[str]
+) -> None:
+    page = await dashboard(server, browser, problems, await supervisor_token(server))
+    await expect(page.locator("#app")).to_have_attribute("data-state", "ready")
+    customer = await server.customer(locale="zh-CN")
+    await customer.send({"type": "leave_message", "contact": "138 0013 8000", "text": "请回电"})
+    await customer.until("message", template="leave_message_ack")
+    [callback] = (await server.http.get("/api/v1/callbacks")).json()["items"]
+    alert = page.locator(f'#alerts [data-key="callback:{callback["id"]}"]')
+    await page.clock.fast_forward("00:06")
+    await expect(page.locator("#alerts")).to_have_attribute("data-count", "1")  # the empty desk
+    await expect(alert).to_have_count(0)
+    # S-callback-24h: a day later nobody has called back.
+    await server.advance(24 * 3600 + 60)
+    await page.clock.fast_forward("00:06")
+    await expect(alert).to_have_class("alert is-warn is-new")
+    await expect(alert).to_contain_text("留言超时")
+    assert await page.locator("html").get_attribute("data-chimes") is None  # a warning
+
+
 async def test_desktop_notifications_are_opt_in(
     server: Server, browser: Browser, problems: list[str]
 ) -> None:
