@@ -12,7 +12,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import DESKTOP, Snap, new_page
 from tests.browser.test_dashboard import dashboard, supervisor_token
 from tests.integration.test_transfers import held_by, transfer
-from tests.support.complaints import complain
+from tests.support.complaints import complain, file, patch
 from tests.support.server import Server
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -178,3 +178,25 @@ async def test_the_chain_of_owners_shows_in_the_console_and_the_dashboard(
     await expect(chain.locator(".owner").nth(0)).to_have_class("owner is-drop")
     await expect(chain.locator(".owner").nth(1)).to_contain_text("乙(2002)")
     await snap(page, "dashboard-owners")
+
+
+async def test_a_complaints_drawer_shows_its_holders(
+    server: Server, browser: Browser, problems: list[str]
+) -> None:
+    first = await server.agent("甲", "2001")
+    customer = await held_by(server, first)
+    row = await file(first, customer.chat_id)
+    second = await server.agent("乙", "2002", status="away")
+    server.clock.advance(60)
+    await patch(server, row["id"], owner_id=second.info["agent"]["id"])
+
+    page = await dashboard(server, browser, problems, await supervisor_token(server))
+    await page.locator(f'#complaints tr[data-complaint-id="{row["id"]}"]').click()
+    chain = page.locator("#complaint-chain")
+    await expect(chain).to_be_visible()
+    holders = chain.locator(".owner")
+    await expect(holders).to_have_count(2)
+    await expect(holders.nth(0)).to_contain_text("甲(2001) 登记")
+    await expect(holders.nth(0)).to_contain_text("主管改派")
+    await expect(holders.nth(1)).to_contain_text("乙(2002) 主管指定")
+    await expect(holders.nth(1)).to_have_class("owner is-current")
