@@ -11,6 +11,7 @@ from service.api.origins import Origins
 from service.api.shared_caps import SharedCaps
 from service.attachments.service import Attachments
 from service.attachments.storage import DiskStorage
+from service.attachments.unsent import UnsentUploads
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -66,6 +67,7 @@ class Runtime:
     webhooks: Outbox
     deliveries: Deliveries
     retention: Retention
+    unsent_uploads: UnsentUploads
     sign_ins: SignInSweep
     caps: SharedCaps
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
@@ -118,6 +120,7 @@ class Runtime:
         )
         storage = DiskStorage(settings.media_dir)
         limits = Limits(settings, clock, metrics.count_limited)
+        unsent = UnsentUploads(settings.unsent_upload_ttl_h, scheduler, storage)
         return cls(
             settings,
             clock,
@@ -144,12 +147,13 @@ class Runtime:
             positions,
             router,
             heartbeat,
-            Attachments(settings, units, storage),
+            Attachments(settings, units, storage, unsent),
             limits,
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
+            unsent,
             SignInSweep(units, hub, settings.sign_in_check_s, lambda: bus.up),
             SharedCaps(limits, settings.redis_url, settings.bus_prefix, settings.process_ttl_s),
             metrics,
@@ -167,6 +171,7 @@ class Runtime:
         async with self.units() as work:
             await self.handovers.arm(work)
             await self.retention.arm(work)
+            await self.unsent_uploads.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)
