@@ -35,7 +35,7 @@ WHEN = {
     401: "no bearer token, or one nobody holds (`unauthorized`)",
     403: "the caller may not use this route or this row (docs/admin.md)",
     404: "no such row, or not one the caller may see",
-    408: "the body did not arrive within KEFU_BODY_TIMEOUT_S (`request_timeout`)",
+    408: "the body did not arrive in time (`request_timeout`)",
     409: "the row is not in a state that allows this",
     410: "the link has expired",
     413: "the body is over its limit",
