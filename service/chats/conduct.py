@@ -25,6 +25,7 @@ from service.chats.routing import agent_address
 from service.chats.rows import write
 from service.chats.store import append, check_length, find_resend
 from service.chats.timing import Timing
+from service.db import new_messages
 from service.db.models import Agent, Chat, Message, PhraseHit, Sender
 from service.db.unit_of_work import Work
 from service.errors import (
@@ -79,16 +80,18 @@ class Conduct:
     async def record(
         self, work: Work, agent_id: int, chat_id: int, hit: Hit, message: Message | None
     ) -> None:
-        work.session.add(
-            PhraseHit(
+        # Added once the message has its id (service/db/new_messages.py).
+        new_messages.then(
+            work.session,
+            lambda: PhraseHit(
                 agent_id=agent_id,
                 chat_id=chat_id,
-                message=message,
+                message_id=None if message is None else message.id,
                 phrase=hit.phrase,
                 locale=hit.locale,
                 blocked=message is None,
                 created_at=work.now,
-            )
+            ),
         )
 
     async def record_refusal(self, work: Work, refused: Refused) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.db import new_messages
 from service.db.engine import Database
 from service.db.models import Chat, Message
 from service.metrics import DeskMetrics
@@ -196,6 +197,7 @@ class Units:
         """Write what the unit has left pending (its timers, then its rows); before the commit."""
         if work.timers:
             await self.write_timers(work)
+        await new_messages.write(work.session)
         if self.on_flush is not None:
             await self.on_flush(work)
         await work.session.flush()
