@@ -66,6 +66,15 @@ class Attached:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A hello's chat, and the unit that opened it: the frames it sent, built once committed
+    (``work.frames_to``), go straight to the new socket."""
+
+    attached: Attached
+    work: Work
+
+
+@dataclass(frozen=True)
 class Ack:
     client_id: str
     seq: int
@@ -125,6 +134,15 @@ class ChatService:
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
+
+    def customer_hello_step(self, hello: CustomerHello) -> tuple[Step[Opened], Touches]:
+        """A customer's hello as a unit for the group commit (a storm of new chats is written in
+        a few transactions, not one each), and what it touches (a chat it finds or creates)."""
+
+        async def open_(work: Work) -> Opened:
+            return Opened(await self.customer_hello(work, hello), work)
+
+        return open_, Touches(None)
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(
