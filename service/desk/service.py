@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.chats import routing
@@ -54,6 +54,16 @@ WATCHING = (  # supervisors who get alerts: connected, online or away
 )
 
 
+# Built once: every new chat asks (S-callback-24h), and building a statement costs more than
+# the count.
+_SERVING_COUNT = select(func.count()).select_from(Agent).where(*SERVING)
+_SERVING_IN_GROUP = _SERVING_COUNT.where(
+    Agent.id.in_(
+        select(AgentGroup.agent_id).where(AgentGroup.group_id == bindparam("group_id"))
+    )
+)
+
+
 async def count(session: AsyncSession, model: Any, *where: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
@@ -69,10 +79,12 @@ class Desk:
         return in_service(self.windows, self.zone, now)
 
     async def serving_count(self, session: AsyncSession, group_id: int | None = None) -> int:
+        """Agents who can take a chat now (of ``group_id``'s members); asked at every hello."""
         if group_id is None:
-            return await count(session, Agent, *SERVING)
-        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
-        return await count(session, Agent, *SERVING, Agent.id.in_(members))
+            found = await session.scalar(_SERVING_COUNT)
+        else:
+            found = await session.scalar(_SERVING_IN_GROUP, {"group_id": group_id})
+        return int(found or 0)
 
     async def tell_if_nobody_serves(self, work: Work, chats: Sequence[Chat]) -> None:
         """S-callback-24h: a waiting customer nobody can serve hears so, once per situation."""
