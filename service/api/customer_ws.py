@@ -16,7 +16,6 @@ from service.api.sockets import (
     client_address,
     guarded,
     limited,
-    ready_frame,
     reason,
     receive_hello,
     reject,
@@ -30,6 +29,7 @@ from service.chats.service import Ack, Attached, Opened
 from service.db.group_commit import Touches
 from service.db.unit_of_work import Work
 from service.errors import Forbidden, NotYourChat, Unauthorized, Unsupported
+from service.realtime.events import Closed, CustomerAck, CustomerReady
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     CUSTOMER_TYPES,
@@ -106,7 +106,9 @@ async def customer_socket(websocket: WebSocket) -> None:
         # socket is in the hub for them (an ``assigned`` at hello), after ``ready``.
         joined = opened.attached
         connection.offer(
-            ready_frame(chat_id=joined.chat_id, resume_token=joined.resume_token, **joined.state)
+            CustomerReady(
+                chat_id=joined.chat_id, resume_token=joined.resume_token, **joined.state
+            ).frame()
         )
         connection.offer(SetCursor(joined.chat_id, joined.after_seq))
         if hello.resume is None:
@@ -117,7 +119,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         else:
             connection.offer(Sync(joined.chat_id))
         if joined.closed_by is not None:
-            connection.offer({"type": "closed", "chat_id": joined.chat_id, "by": joined.closed_by})
+            connection.offer(Closed(joined.chat_id, joined.closed_by).frame())
         runtime.hub.register(customer_address(joined.chat_id), connection)
         attached.append(joined)
 
@@ -140,7 +142,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
 
     def acknowledge(ack: Ack) -> None:
-        connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
+        connection.offer(CustomerAck(ack.client_id, ack.seq).frame())
 
     async def handle(command: CustomerCommand) -> None:
         if isinstance(command, CustomerMessage):

@@ -36,6 +36,7 @@ from service.errors import (
     UnknownTemplate,
 )
 from service.promises.rules import KIND_OF_TEMPLATE
+from service.realtime import events
 from service.settings import Settings
 from service.templates import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
 from service.templates.service import AUTOMATIC, QUICK_REPLIES, Templates
@@ -244,14 +245,7 @@ class Conduct:
                 text = await self.templates.render(work.session, key, chat.locale)
                 work.send(
                     agent_address(chat.agent_id),
-                    {
-                        "type": "suggest",
-                        "chat_id": chat.id,
-                        "seq": message.seq,
-                        "key": key,
-                        "standard": self.catalog.standard(key),
-                        "text": text,
-                    },
+                    events.Suggest(chat.id, message.seq, key, self.catalog.standard(key), text),
                 )
 
     # -- helpers -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from service.db.models import (
     in_line,
 )
 from service.db.unit_of_work import Units, Work
+from service.realtime import events
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +140,13 @@ async def assign_all(
     for chat, agent in pairs:
         work.send(
             customer_address(chat.id),
-            {"type": "assigned", "chat_id": chat.id, "agent": agent_card(agent)},
+            events.CustomerAssigned(chat.id, agent_card(agent)),
         )
         work.send(
             agent_address(agent.id),
-            {
-                **chat_summary(chat, customers[chat.customer_id]),
-                "type": "assigned",
-                "history": histories.get(chat.id, []),
-            },
+            events.AgentAssigned(
+                chat_summary(chat, customers[chat.customer_id]), histories.get(chat.id, [])
+            ),
         )
 
 
@@ -359,7 +358,7 @@ async def tell_positions(work: Work) -> int:
         position = ahead[group_id] = ahead.get(group_id, 0) + 1
         if stored != position:
             changed.append({"id": chat_id, "queue_position": position})
-            work.send(customer_address(chat_id), {"type": "queue", "position": position})
+            work.send(customer_address(chat_id), events.Queue(position))
     if changed:
         # In id order, as the writer locks chats: the two never deadlock on them.
         changed.sort(key=lambda row: row["id"])

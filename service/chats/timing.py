@@ -66,6 +66,7 @@ from service.db.models import (
 )
 from service.db.unit_of_work import Units, Work
 from service.errors import InvalidState
+from service.realtime import events
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
 
@@ -162,7 +163,7 @@ class Timing:
                 case machine.SetAgentAway(agent_id):
                     agent = await work.session.get_one(Agent, agent_id)
                     agent.status = AgentStatus.away
-                    work.send(agent_address(agent.id), {"type": "status", "status": agent.status})
+                    work.send(agent_address(agent.id), events.Status(agent.status))
                 case machine.Requeue(why):
                     await routing.route(work, chat, why)
                 case machine.Close(by, template):

@@ -28,13 +28,15 @@ from service.db.engine import Database
 from service.db.models import Chat, Message
 from service.metrics import DeskMetrics
 from service.realtime.bus import Bus, Envelope
+from service.realtime.events import Event
 
 log = logging.getLogger(__name__)
 
 # Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
 AssignedHook = Callable[["Work", Chat], Awaitable[None]]
-# A frame, or what builds it once the unit has committed (it shows ids the commit assigned).
-Frame = dict[str, Any] | Callable[[], dict[str, Any]]
+# A frame (typed: service/realtime/events.py), or what builds it once the unit has committed
+# (it shows ids the commit assigned).
+Frame = Event | dict[str, Any] | Callable[[], Event | dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -46,6 +48,8 @@ class Outgoing:
         """The frame, its builder run once (after the commit: it shows ids the commit gave)."""
         if callable(self.frame):
             self.frame = self.frame()
+        if isinstance(self.frame, Event):
+            self.frame = self.frame.frame()
         return self.frame
 
     def envelope(self) -> Envelope:

@@ -34,6 +34,7 @@ from service.db.unit_of_work import Work
 from service.hours import in_service, parse_hours, zone
 from service.promises.models import Promise
 from service.promises.rules import State
+from service.realtime import events
 
 if TYPE_CHECKING:
     from service.chats.timing import Say
@@ -111,14 +112,12 @@ class Desk:
         await self.tell_if_nobody_serves(work, await routing.queued_chats(work))
         if self.in_service(work.now) and await self.serving_count(work.session) == 0:
             queued = len(await routing.queued_chats(work))
-            await self.alert(
-                work, {"kind": "desk_unattended", "at": _iso(work.now), "queued": queued}
-            )
+            await self.alert(work, events.DeskUnattended(_iso(work.now), queued))
 
-    async def alert(self, work: Work, fields: dict[str, Any]) -> None:
+    async def alert(self, work: Work, alert: events.Event) -> None:
         """An ``alert`` frame to every supervisor on watch."""
         supervisors = await work.session.scalars(select(Agent.id).where(*WATCHING))
-        work.send([agent_address(id_) for id_ in supervisors], {"type": "alert", **fields})
+        work.send([agent_address(id_) for id_ in supervisors], alert)
 
     async def status(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
         """Where the desk stands, for GET /api/v1/desk."""
