@@ -91,8 +91,12 @@ class GroupCommit:
         touches: Touches,
         *,
         acked: Acked[T] | None = None,
+        hello: bool = False,
     ) -> T:
-        """Run ``step`` in a unit of work; its result once that unit has committed."""
+        """Run ``step`` in a unit of work; its result once that unit has committed.
+
+        Its time to the result is an ack's (``kefu_ack_seconds``), or a new chat's (``hello``).
+        """
         if self._stopped:
             return await _alone(self.units, step, acked)
         self._start()
@@ -104,7 +108,8 @@ class GroupCommit:
         # its unit still commits, unacknowledged, and a resend finds it.
         result = await asyncio.shield(done)
         if self.metrics is not None:
-            self.metrics.ack_seconds.observe(time.perf_counter() - started)
+            timed = self.metrics.hello_seconds if hello else self.metrics.ack_seconds
+            timed.observe(time.perf_counter() - started)
         return result
 
     def _start(self) -> None:
