@@ -146,13 +146,19 @@ def listing(filters: Filters, now: datetime) -> Select[Complaint, Customer]:
     )
 
 
-def ordered(query: Select[Complaint, Customer], sort: str) -> Select[Complaint, Customer]:
-    descending = sort.startswith("-")
-    column = SORT_COLUMNS[sort.lstrip("-")]
-    # Rows without a value (no deadline, not opened yet) come last either way, on both backends.
-    order = [column.is_(None), column.desc() if descending else column.asc()]
-    if column is not Complaint.id:
-        order.append(Complaint.id.desc() if descending else Complaint.id.asc())
+def ordered(
+    query: Select[Complaint, Customer], sort: Sequence[str]
+) -> Select[Complaint, Customer]:
+    """By each key in turn (``"-key"``: descending); ties break on id, in the first key's way."""
+    order: list[Any] = []
+    for key in sort:
+        column = SORT_COLUMNS[key.lstrip("-")]
+        # Rows without a value (no deadline, not opened yet) come last either way, on both
+        # backends.
+        order += [column.is_(None), column.desc() if key.startswith("-") else column.asc()]
+    if not any(key.lstrip("-") == "id" for key in sort):
+        first_descending = bool(sort) and sort[0].startswith("-")
+        order.append(Complaint.id.desc() if first_descending else Complaint.id.asc())
     return query.order_by(*order)
 
 
@@ -164,7 +170,12 @@ async def cards(
 
 
 async def page(
-    session: AsyncSession, filters: Filters, sort: str, limit: int, offset: int, now: datetime
+    session: AsyncSession,
+    filters: Filters,
+    sort: Sequence[str],
+    limit: int,
+    offset: int,
+    now: datetime,
 ) -> tuple[list[ComplaintOut], int]:
     query = listing(filters, now)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
@@ -173,7 +184,7 @@ async def page(
 
 
 async def stream(
-    session: AsyncSession, filters: Filters, sort: str, now: datetime, chunk: int = 500
+    session: AsyncSession, filters: Filters, sort: Sequence[str], now: datetime, chunk: int = 500
 ) -> AsyncIterator[list[ComplaintOut]]:
     """Every matching row, in pages, for the CSV export."""
     query = ordered(listing(filters, now), sort)

@@ -230,7 +230,12 @@ class ComplaintFilterQuery(BaseModel):
     player_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     agent_id: RowId | None = None
     chat_id: RowId | None = None
-    sort: SortKey = "-id"
+    sort: list[SortKey] = Field(
+        default_factory=lambda: list[SortKey](["-id"]),
+        min_length=1,
+        max_length=3,
+        description="up to three keys, the first deciding (sort=-urgent&sort=due_at)",
+    )
 
 
 class ComplaintListQuery(ComplaintFilterQuery):

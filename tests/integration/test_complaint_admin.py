@@ -103,6 +103,19 @@ async def test_pages_and_sorting(server: Server) -> None:
     ]
     assert (await ids_for(server, sort="-due_at"))[-1] == ids["draft"]
     assert (await ids_for(server, sort="-urgent"))[0] == ids["vip"]
+    # Several keys, the first deciding: the urgent row, then the rest by their deadlines.
+    assert await ids_for(server, sort=["-urgent", "due_at"]) == [
+        ids["vip"],
+        ids["guest"],
+        ids["filed"],
+        ids["draft"],
+    ]
+    assert await ids_for(server, sort=["urgent", "-created_at"]) == [
+        ids["draft"],
+        ids["filed"],
+        ids["guest"],
+        ids["vip"],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -110,6 +123,7 @@ async def test_pages_and_sorting(server: Server) -> None:
     [
         {"sort": "summary"},
         {"sort": "id; drop table complaints"},
+        {"sort": ["id", "-due_at", "topic", "status"]},  # four keys: three at most
         {"status": "lost"},
         {"class": "vip"},
         {"owner": "me"},
@@ -164,7 +178,7 @@ async def test_export_pages_through_every_row_in_order(server: Server) -> None:
         pages = [
             [card.id for card in chunk]
             async for chunk in queries.stream(
-                session, queries.Filters(), "-id", server.clock.now(), chunk=2
+                session, queries.Filters(), ["-id"], server.clock.now(), chunk=2
             )
         ]
     assert pages == [[5, 4], [3, 2], [1]]

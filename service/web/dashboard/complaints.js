@@ -6,7 +6,7 @@ import { REASONS, STATUS, TOPICS, el, when } from "./api.js";
 
 // Rows still being worked; closed and dismissed ones are in the admin API and its CSV.
 const WORKED = ["draft", "open", "acknowledged", "escalated", "resolved", "followed_up"];
-const QUERY = `?${WORKED.map((s) => `status=${s}`).join("&")}&sort=-urgent&limit=200`;
+const QUERY = `?${WORKED.map((s) => `status=${s}`).join("&")}&sort=-urgent&sort=due_at&limit=200`;
 
 const ACTIONS = {
   recorded: "登记", status: "状态", owner: "负责人", reason_added: "加紧急原因",
