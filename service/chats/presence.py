@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.models import Agent, Chat, Process, ProcessSockets
+from service.db.outage import Outage
 from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,7 @@ class Heartbeat:
         self.units = units
         self.leave = leave
         self.expired = 0  # dead processes this one counted out
+        self.outage = Outage("presence.beat", log)
         # Since when this process's beats have all succeeded: after a database outage every
         # heartbeat is old, and the others need one TTL to beat again before any looks dead.
         self.beating_since: datetime | None = None
@@ -294,7 +296,9 @@ class Heartbeat:
                 await self.once()
             except Exception as exc:
                 self.beating_since = None
-                log.warning("presence.beat_failed error=%s", type(exc).__name__)
+                self.outage.failed(exc)
+            else:
+                self.outage.passed()
 
     async def once(self) -> int:
         """One beat: stay alive, then count out the sockets of processes that died."""
