@@ -336,19 +336,29 @@ async def run_step(
 
 
 async def phase_c(world: World, plan: dict[str, Any]) -> dict[str, Any]:
-    """The rate ladder until p99 > 20 ms, a lost message or a saturated generator."""
+    """The rate ladder until p99 > 20 ms, a lost message or a saturated generator.
+
+    With ``through`` (``bench.run procs``) the ladder goes on past the first step that failed,
+    for the CPU per message at every rate, until the server falls behind (a message lost or
+    the rate not reached) or the generator saturates; the sustained rate is still the last
+    step passed before the first failure.
+    """
     steps: list[dict[str, Any]] = []
     timers: dict[str, Any] | None = None
     best = 0.0
     stop_reason = "ladder exhausted"
+    failed = False
     for rate in plan["rates"]:
         step = await run_step(world, rate, plan["step_s"], plan["agent_share"], plan["drain_s"])
         steps.append(step)
         print(f"  step {rate:>6} msg/s: {step_line(step)}", file=sys.stderr, flush=True)
-        if not step["passed"]:
-            stop_reason = reason(step)
+        if not step["passed"] and not failed:
+            stop_reason, failed = reason(step), True
+        behind = step["lost"] or step["achieved_rate"] < 0.95 * rate
+        if failed and (not plan.get("through") or behind or step["generator_cpu"] >= SATURATED_CPU):
             break
-        best = step["achieved_rate"]
+        if not failed:
+            best = step["achieved_rate"]
         await asyncio.sleep(plan.get("pause_s", 0.5))
     if plan.get("timers"):
         # Phase E: its own step at the timer rate, so the ladder above measures messages alone.
