@@ -9,35 +9,20 @@ served: no 1011, nothing acknowledged lost, and the counts come out as if nothin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
-from service.clock import ManualClock
 from service.db.models import Agent, Chat, Message, Process, ProcessSockets
-from tests.integration.test_presence_counts import Counts
-from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import Server, running_server, test_settings
+from tests.support.counts import Counts
+from tests.support.server import Server
 
 TTL_S = 20.0
 
 
 @pytest.fixture
-async def quiet_servers(
-    backend: SqliteTemplate | PostgresTemplate,
-    database_url: str,
-    redis_url: str,
-    clock: ManualClock,
-) -> AsyncIterator[tuple[Server, Server]]:
-    """Two servers whose heartbeats beat only when the test says (``heartbeat.once()``)."""
-    if isinstance(backend, SqliteTemplate):
-        pytest.skip("a second process needs PostgreSQL")
-    settings = test_settings(
-        database_url, redis_url=redis_url, process_heartbeat_s=3600, process_ttl_s=TTL_S
-    )
-    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
-        yield one, two
+def settings_overrides() -> dict[str, object]:
+    """``server_pair``'s heartbeats beat only when the test says (``heartbeat.once()``)."""
+    return {"process_heartbeat_s": 3600, "process_ttl_s": TTL_S}
 
 
 async def _expire(one: Server, two: Server) -> None:
@@ -61,9 +46,9 @@ async def _shares(server: Server) -> dict[tuple[str, int], int]:
 
 
 async def test_an_expired_live_process_rejoins_on_its_next_connect(
-    quiet_servers: tuple[Server, Server],
+    server_pair: tuple[Server, Server],
 ) -> None:
-    one, two = quiet_servers
+    one, two = server_pair
     counts = Counts(one)
     customer = await two.customer()
     account = await one.new_agent("复活", "7201")
@@ -108,11 +93,11 @@ async def test_an_expired_live_process_rejoins_on_its_next_connect(
 
 
 async def test_an_expired_live_process_rejoins_on_its_next_close(
-    quiet_servers: tuple[Server, Server],
+    server_pair: tuple[Server, Server],
 ) -> None:
     """A socket of the expired process closes first: the rejoin counts the others in again and
     this one out, so the agent who stays keeps their count and the customer who left gets 0."""
-    one, two = quiet_servers
+    one, two = server_pair
     counts = Counts(one)
     customer = await two.customer()
     account = await one.new_agent("留下", "7202")
@@ -134,11 +119,11 @@ async def test_an_expired_live_process_rejoins_on_its_next_close(
 
 
 async def test_an_agent_taken_offline_while_expired_is_online_again_after_the_rejoin(
-    quiet_servers: tuple[Server, Server],
+    server_pair: tuple[Server, Server],
 ) -> None:
     """Two stalled past the TTL and the agent's grace: one took the agent offline. Two's next
     beat rejoins: the agent, connected all along, is online again and told so."""
-    one, two = quiet_servers
+    one, two = server_pair
     counts = Counts(one)
     account = await one.new_agent("回来", "7203")
     agent = await two.agent_socket(account["token"])
@@ -147,8 +132,8 @@ async def test_an_agent_taken_offline_while_expired_is_online_again_after_the_re
     assert await one.rows(select(Agent.status).where(Agent.id == account["id"])) == ["offline"]
 
     assert await two.runtime.heartbeat.once() == 0
-    assert two.runtime.chats.presence.rejoins == 1
     assert await agent.until("status", status="online")
+    assert two.runtime.chats.presence.rejoins == 1
     assert await one.rows(select(Agent.status).where(Agent.id == account["id"])) == ["online"]
     assert await counts.agent(account["id"]) == 1
     customer = await one.customer()
