@@ -10,6 +10,7 @@ from service.api.limits import Limits
 from service.api.origins import Origins
 from service.attachments.service import Attachments
 from service.attachments.storage import DiskStorage
+from service.attachments.unsent import UnsentUploads
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -63,6 +64,7 @@ class Runtime:
     webhooks: Outbox
     deliveries: Deliveries
     retention: Retention
+    unsent_uploads: UnsentUploads
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -113,6 +115,7 @@ class Runtime:
             promises,
         )
         storage = DiskStorage(settings.media_dir)
+        unsent = UnsentUploads(settings.unsent_upload_ttl_h, scheduler, storage)
         return cls(
             settings,
             clock,
@@ -132,12 +135,13 @@ class Runtime:
             positions,
             router,
             heartbeat,
-            Attachments(settings, units, storage),
+            Attachments(settings, units, storage, unsent),
             Limits(settings, clock, metrics.count_limited),
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
+            unsent,
             metrics,
         )
 
@@ -153,6 +157,7 @@ class Runtime:
         async with self.units() as work:
             await self.handovers.arm(work)
             await self.retention.arm(work)
+            await self.unsent_uploads.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)

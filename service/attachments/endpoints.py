@@ -6,6 +6,8 @@ the chat's resume token or their agent token; admin tokens work too.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,10 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from service.api.auth import RuntimeDep, bearer
 from service.attachments.media import IMAGES
 from service.attachments.schemas import AttachmentList, AttachmentOut
-from service.errors import UploadTooLarge
+from service.errors import RequestTimeout, UploadTooLarge
 from service.realtime.protocol import RowId
 from service.security import MAX_TS
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/media", tags=["attachments"])
 
 
@@ -55,7 +58,14 @@ async def upload(
     attachments = runtime.attachments
     viewer = await attachments.who(await token_of(request))
     await attachments.check_upload(viewer, chat_id)
-    data = await read_upload(request, attachments.max_bytes)
+    # A body announced and sent slowly holds a connection and memory: cut off after the bound.
+    timeout_s = runtime.settings.upload_timeout_s
+    try:
+        data = await asyncio.wait_for(read_upload(request, attachments.max_bytes), timeout_s)
+    except TimeoutError:
+        log.info("media.upload_timeout chat=%s", chat_id)
+        runtime.limits.refused("body_timeout")
+        raise RequestTimeout(f"the file did not arrive within {timeout_s} s") from None
     response.headers["Cache-Control"] = "no-store"  # a link is a credential while it lasts
     return await attachments.upload(viewer, chat_id, name, data)
 
