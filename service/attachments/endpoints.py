@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from service.api.auth import RuntimeDep, bearer
+from service.api.problems import documented
 from service.attachments.media import IMAGES
 from service.attachments.schemas import AttachmentList, AttachmentOut
 from service.errors import RequestTimeout, UploadTooLarge
@@ -22,7 +23,13 @@ from service.realtime.protocol import RowId
 from service.security import MAX_TS
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/media", tags=["attachments"])
+# A missing or foreign token, an unknown chat, a bad or expired link, a body too slow, a file
+# too large or of a type not kept: each a problem+json body.
+router = APIRouter(
+    prefix="/media",
+    tags=["attachments"],
+    responses=documented(400, 401, 403, 404, 408, 410, 413, 415, 422),
+)
 
 
 async def token_of(request: Request) -> str | None:

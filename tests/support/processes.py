@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.server import FACTOR, free_socket
+from tests.support.server import DATA_KEY, FACTOR, free_socket
 
 
 @dataclass
@@ -46,6 +46,7 @@ async def serve(
         "KEFU_HOST": "127.0.0.1",
         "KEFU_PORT": str(port),
         "KEFU_ADMIN_TOKEN": admin,
+        "KEFU_DATA_KEY": DATA_KEY,
         "KEFU_ROUTE_ON": "hello",
         "KEFU_LOG_LEVEL": "warning",
         # The load comes from this host, as the bench's does.
