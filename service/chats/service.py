@@ -34,6 +34,7 @@ from service.desk.service import Desk, serving
 from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
+from service.realtime import events
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import hash_token, new_token, resume_expired, verify_player
 from service.settings import Settings
@@ -63,6 +64,15 @@ class Attached:
     after_seq: int
     state: dict[str, Any]
     closed_by: str | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A hello's chat, and the unit that opened it: the frames it sent, built once committed
+    (``work.frames_to``), go straight to the new socket."""
+
+    attached: Attached
+    work: Work
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,15 @@ class ChatService:
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
+
+    def customer_hello_step(self, hello: CustomerHello) -> tuple[Step[Opened], Touches]:
+        """A customer's hello as a unit for the group commit (a storm of new chats is written in
+        a few transactions, not one each), and what it touches (a chat it finds or creates)."""
+
+        async def open_(work: Work) -> Opened:
+            return Opened(await self.customer_hello(work, hello), work)
+
+        return open_, Touches(None)
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(
@@ -243,7 +262,7 @@ class ChatService:
     async def customer_typing(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
         if chat.agent_id is not None:
-            work.send(agent_address(chat.agent_id), {"type": "typing", "chat_id": chat.id})
+            work.send(agent_address(chat.agent_id), events.AgentTyping(chat.id))
 
     async def customer_close(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
@@ -310,7 +329,7 @@ class ChatService:
             await self._requeue_chats_of(work, agent, "offline")
         elif status == AgentStatus.online:
             await routing.drain(work)
-        work.send(agent_address(agent.id), {"type": "status", "status": status})
+        work.send(agent_address(agent.id), events.Status(status))
         await self.desk.presence_changed(work, agent, was_serving)
 
     async def sign_out(self, work: Work, agent_id: int, reason: str) -> None:
@@ -319,7 +338,7 @@ class ChatService:
         agent.status = AgentStatus.offline
         await work.session.flush()
         await self._requeue_chats_of(work, agent, reason)
-        work.send(agent_address(agent.id), {"type": "signed_out", "reason": reason})
+        work.send(agent_address(agent.id), events.SignedOut(reason))
 
     async def agent_message(
         self,
@@ -373,7 +392,7 @@ class ChatService:
 
     async def agent_typing(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await chat_of(work, agent_id, chat_id)
-        work.send(customer_address(chat.id), {"type": "typing"})
+        work.send(customer_address(chat.id), events.CustomerTyping())
 
     async def agent_close(
         self, work: Work, agent_id: int, chat_id: int, reason: str | None = None
@@ -432,7 +451,7 @@ class ChatService:
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         await self.timing.apply(work, chat, machine.closed(Conversation.of(chat), by, work.now))
         await work.session.flush()
-        work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
+        work.send(audience, events.Closed(chat.id, by))
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
         if was_assigned:
             await routing.drain(work)
@@ -457,7 +476,7 @@ class ChatService:
                 continue
             work.send(
                 agent_address(agent.id),
-                {"type": "unassigned", "chat_id": chat.id, "reason": reason},
+                events.Unassigned(chat.id, reason),
             )
             await self.timing.unassigned(work, chat)
             write(chat, machine.returned_to_queue())
