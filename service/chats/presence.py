@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -48,6 +48,13 @@ CUSTOMER = "customer"
 Leave = Callable[[Work, str, int, str], Awaitable[None]]
 # (unit, kind, ref id): a socket of this process counted in again after it rejoined.
 Rejoined = Callable[[Work, str, int], Awaitable[None]]
+
+
+# This process's row, read (and, on a socket opening, held FOR KEY SHARE till the unit ends).
+_OWN_ROW = select(Process.id).where(Process.id == bindparam("id"))
+_OWN_ROW_HELD = _OWN_ROW.with_for_update(read=True, key_share=True)
+# Set on a session whose transaction holds this process's row (its id as the value).
+_ROW_HELD = "kefu.presence.row_held"
 
 
 def _less(column: Any) -> Any:
@@ -192,12 +199,20 @@ class Presence:
 
     async def _joined(self, work: Work, *, lock: bool) -> None:
         """This process's row is there (kept there, with ``lock``, until the unit ends: a peer
-        claiming it skips it) or the process rejoins in this unit before writing a share."""
-        query = select(Process.id).where(Process.id == self.process_id)
-        if lock:
-            query = query.with_for_update(read=True, key_share=True)
-        if await work.session.scalar(query) is None:
+        claiming it skips it) or the process rejoins in this unit before writing a share.
+
+        Asked once per transaction once the row is locked (a batch of hellos in the group
+        commit asks once), and never on SQLite: the embedded default is one process, which no
+        peer gives up.
+        """
+        info = work.session.info
+        if not work.is_postgres or info.get(_ROW_HELD) == self.process_id:
+            return
+        query = _OWN_ROW_HELD if lock else _OWN_ROW
+        if await work.session.scalar(query, {"id": self.process_id}) is None:
             await self.rejoin(work)
+        elif lock:
+            info[_ROW_HELD] = self.process_id
 
     async def rejoin(self, work: Work) -> bool:
         """Given up by a peer while alive: the row again and every held socket counted in again,

@@ -152,8 +152,16 @@ class ChatLife(RuleBasedStateMachine):
             self.agents.append(await server.agent(f"坐席{number}", number, capacity=5))
         self.customer_home = home
         self.customer = await self.servers[home].customer()
-        # Routed at hello (the customer's ready says so, no assigned frame): to either agent.
-        [holder] = await self.servers[0].rows(select(Chat.agent_id).where(Chat.id == self.chat_id))
+        # Routed at hello, to either agent; or, when a routing pass held the agents' rows just
+        # then (an agent's hello pulls the line), by that pass a moment later.
+        deadline = time.monotonic() + 5 * FACTOR
+        while True:
+            [holder] = await self.servers[0].rows(
+                select(Chat.agent_id).where(Chat.id == self.chat_id)
+            )
+            if holder is not None or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         self.holder = [agent.info["agent"]["id"] for agent in self.agents].index(holder)
         await self.agents[self.holder].until("assigned", chat_id=self.customer.chat_id)
 
