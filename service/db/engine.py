@@ -62,6 +62,9 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
 def create_database(url: str, *, echo: bool = False) -> Database:
     kwargs: dict[str, Any] = {"echo": echo}
     sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -78,6 +81,10 @@ def create_database(url: str, *, echo: bool = False) -> Database:
         # its statement instead; SQLAlchemy then drops every pooled connection, the writer
         # replays the batch on fresh ones, and any other unit's socket closes (1011) and resumes.
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=False, pool_recycle=1800)
+        # A connection attempt to a server that is restarting gives up after a few seconds
+        # (asyncpg waits 60 s by default): the unit fails with `unavailable` and is retried by
+        # its client, instead of holding the frame past every client's patience.
+        kwargs.update(connect_args={"timeout": CONNECT_TIMEOUT_S})
     engine = create_async_engine(url, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
