@@ -21,6 +21,7 @@ from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
+from service.incidents.service import Incidents
 from service.metrics import DeskMetrics
 from service.privacy.service import Retention
 from service.promises.service import Promises
@@ -49,6 +50,7 @@ class Runtime:
     catalog: Catalog
     chats: ChatService
     complaints: ComplaintService
+    incidents: Incidents
     transfers: Transfers
     callbacks: Callbacks
     promises: Promises
@@ -81,6 +83,11 @@ class Runtime:
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
         chats.message_hooks.append(complaints.scan_message)
+        # Surge mode: a first message matching an open incident is answered and linked; so
+        # is a matching complaint, and a large batch declares an incident by itself.
+        incidents = Incidents(settings, catalog, chats.template, chats.desk)
+        chats.message_hooks.append(incidents.first_message)
+        complaints.recorder.recorded_hooks.append(incidents.complaint_recorded)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
@@ -123,6 +130,7 @@ class Runtime:
             catalog,
             chats,
             complaints,
+            incidents,
             Transfers(settings, chats.template),
             Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
             promises,

@@ -98,7 +98,9 @@ async def customer_socket(websocket: WebSocket) -> None:
         return
     try:
         async with runtime.units() as work:
-            attached = await runtime.chats.customer_hello(work, hello)
+            attached = await runtime.chats.customer_hello(work, hello, peer)
+            # Surge mode: the open incidents' public text, for the widget's banner.
+            banners = await runtime.incidents.banners(work)
     except (Unauthorized, Forbidden) as exc:
         runtime.limits.signin_failed(peer, key)
         await reject(websocket, exc)
@@ -108,8 +110,11 @@ async def customer_socket(websocket: WebSocket) -> None:
     connection = Connection(
         websocket, "customer", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
     )
+    extra = {"incidents": banners} if banners else {}
     connection.offer(
-        ready_frame(chat_id=chat_id, resume_token=attached.resume_token, **attached.state)
+        ready_frame(
+            chat_id=chat_id, resume_token=attached.resume_token, **attached.state, **extra
+        )
     )
     connection.offer(SetCursor(chat_id, attached.after_seq))
     if hello.resume is None:

@@ -35,7 +35,7 @@ from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
-from service.security import hash_token, new_token, resume_expired, verify_player
+from service.security import address_key, hash_token, new_token, resume_expired, verify_player
 from service.settings import Settings
 from service.templates import Catalog
 from service.templates.service import Templates
@@ -92,10 +92,12 @@ class ChatService:
 
     # -- customer side -------------------------------------------------------------------------
 
-    async def customer_hello(self, work: Work, hello: CustomerHello) -> Attached:
+    async def customer_hello(
+        self, work: Work, hello: CustomerHello, address: str = ""
+    ) -> Attached:
         if hello.resume is not None:
             return await self._resume(work, hello)
-        customer = await self._customer(work, hello)
+        customer = await self._customer(work, hello, address)
         group_id = None
         if hello.group is not None:
             group = await find_group(work.session, hello.group)
@@ -138,10 +140,12 @@ class ChatService:
             ttl_s=self.settings.player_sig_ttl_s,
         )
 
-    async def _customer(self, work: Work, hello: CustomerHello) -> Customer:
+    async def _customer(self, work: Work, hello: CustomerHello, address: str) -> Customer:
         player = hello.player
         if player is None:
-            customer = Customer(created_at=work.now)
+            customer = Customer(
+                device=hello.device, address=address_key(address), created_at=work.now
+            )
         else:
             self._verify(player, work.now)
             await spend(

@@ -17,6 +17,7 @@ from service.api.admin import (
 from service.api.roles import authorize
 from service.complaints import endpoints as complaints
 from service.customers import endpoints as customers
+from service.incidents import endpoints as incidents
 from service.privacy import endpoints as privacy
 from service.reports import endpoints as reports
 from service.webhooks import endpoints as webhooks
@@ -40,6 +41,7 @@ router.include_router(agents.router)
 router.include_router(chats.router)
 router.include_router(reports.router)
 router.include_router(complaints.router)
+router.include_router(incidents.router)
 router.include_router(customers.router)
 router.include_router(privacy.router)
 router.include_router(groups.router)
