@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ from service.templates.matching import Entry, Matcher
 log = logging.getLogger(__name__)
 
 KIND = "incident"
+STABILITY = frozenset({"stability"})
 KEFU = "kefu"  # who declared an incident kefu declared by itself
 
 
@@ -123,16 +125,20 @@ class Incidents:
         self.desk = desk
         self._open: Open | None = None
         self._read_at = 0.0
+        self._reread_until = 0.0
 
     # -- the open incidents, cached per process ------------------------------------------------
 
     def forget(self) -> None:
-        """Read the open incidents again next time (this process declared or changed one)."""
+        """This process declared or changed an incident: read them again at each use for a
+        moment, so that a unit reading before the change committed is not what stays."""
         self._open = None
+        self._reread_until = time.monotonic() + max(self.settings.incident_cache_s, 1.0)
 
     async def current(self, session: AsyncSession) -> Open:
         """The open incidents; another process's change is seen within KEFU_INCIDENT_CACHE_S."""
-        stale = time.monotonic() - self._read_at > self.settings.incident_cache_s
+        now = time.monotonic()
+        stale = now - self._read_at > self.settings.incident_cache_s or now < self._reread_until
         if self._open is None or stale:
             rows = await session.scalars(
                 select(Incident).where(Incident.status == IncidentStatus.open).order_by(Incident.id)
@@ -238,13 +244,27 @@ class Incidents:
         await self._declare(
             work,
             title=text,
-            keywords=[],
+            keywords=await self._outage_words(work, batch.id),
             topic=batch.topic,
             known_issue=text,
             eta_at=work.now + timedelta(minutes=self.settings.incident_auto_eta_min),
             batch_id=batch.id,
             by=KEFU,
         )
+
+    async def _outage_words(self, work: Work, batch_id: int) -> list[str]:
+        """The stability keywords (S-stability: 掉线, 登不上, …) that at least half of the
+        batch's complaints use: what the next customers will write about the same outage."""
+        summaries = (
+            await work.session.scalars(
+                select(Complaint.summary).where(Complaint.batch_id == batch_id)
+            )
+        ).all()
+        guard = self.catalog.guard()
+        uses: Counter[str] = Counter()
+        for summary in summaries:
+            uses.update({match.entry.phrase for match in guard.matcher.find(summary, STABILITY)})
+        return sorted(word for word, n in uses.items() if 2 * n >= len(summaries))
 
     async def update(self, work: Work, incident_id: int, data: IncidentUpdate) -> Incident:
         incident = await self._locked(work, incident_id)
