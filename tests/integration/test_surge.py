@@ -42,9 +42,7 @@ async def reporters(server: Server, count: int, start: int = 0) -> list[Customer
 
 async def newcomer(server: Server, n: int, text: str) -> tuple[Customer, dict[str, Any]]:
     """A new customer writes a first message; returns the socket and its ``ready``."""
-    customer = await server.customer(
-        ready=False, device=f"new-{n}", address=f"203.0.113.{n + 1}"
-    )
+    customer = await server.customer(ready=False, device=f"new-{n}", address=f"203.0.113.{n + 1}")
     ready = await customer.expect("ready")
     customer.chat_id = ready["chat_id"]
     await customer.say(text)
