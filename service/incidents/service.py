@@ -221,7 +221,17 @@ class Incidents:
                 "batch_id": batch_id,
             },
         )
-        work.event("incident.declared", {"incident_id": incident.id, "by": by})
+        work.event(
+            "incident.declared",
+            {
+                "incident_id": incident.id,
+                "title": incident.title,
+                "by": by,
+                "batch_id": batch_id,
+                "eta": iso(incident.eta_at),
+                "at": iso(work.now),
+            },
+        )
         self.forget()
         return incident
 
@@ -361,6 +371,7 @@ class Incidents:
             .where(IncidentLink.incident_id == incident.id)
             .order_by(Chat.id)
         )
+        delivered = 0
         for chat, callback_id in rows.all():
             if chat.status != ChatStatus.closed:
                 way = "message"
@@ -377,6 +388,7 @@ class Incidents:
             }
             if not await _insert_once(work, IncidentDelivery, values):
                 continue
+            delivered += 1
             if way == "message":
                 await self.say(
                     work,
@@ -386,7 +398,10 @@ class Incidents:
                     title=incident.title,
                     resolution=resolution,
                 )
-        work.event("incident.resolved", {"incident_id": incident.id, "by": by})
+        work.event(
+            "incident.resolved",
+            {"incident_id": incident.id, "by": by, "delivered": delivered, "at": iso(work.now)},
+        )
         self.forget()
         return incident
 
