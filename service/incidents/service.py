@@ -209,8 +209,12 @@ class Incidents:
             complaints = await work.session.scalars(
                 select(Complaint).where(Complaint.batch_id == batch_id).order_by(Complaint.id)
             )
+            declared = Declared.of(incident)
             for complaint in complaints:
-                await self._link(work, incident.id, complaint.chat_id, "complaint", complaint.id)
+                chat_id = complaint.chat_id
+                if await self._link(work, incident.id, chat_id, "complaint", complaint.id):
+                    # The reporters waiting in their chats hear that it is known, and by when.
+                    await self._known_issue(work, chat_id, declared)
         await self.desk.alert(
             work,
             {
@@ -329,8 +333,13 @@ class Incidents:
             return
         if not await self._link(work, incident.id, chat_id, "first_message", None):
             return
-        chat = await work.session.get_one(Chat, chat_id)
         # At once, before routing: the customer knows the problem is known and by when.
+        await self._known_issue(work, chat_id, incident)
+
+    async def _known_issue(self, work: Work, chat_id: int, incident: Declared) -> None:
+        chat = await work.session.get_one(Chat, chat_id)
+        if chat.status == ChatStatus.closed:
+            return
         await self.say(
             work,
             chat,
@@ -348,7 +357,9 @@ class Incidents:
                 continue
             same_batch = incident.batch_id is not None and incident.batch_id == complaint.batch_id
             if same_batch or index((incident,)).matching(complaint.summary) is not None:
-                await self._link(work, incident.id, complaint.chat_id, "complaint", complaint.id)
+                chat_id = complaint.chat_id
+                if await self._link(work, incident.id, chat_id, "complaint", complaint.id):
+                    await self._known_issue(work, chat_id, incident)  # told once per chat
                 return
 
     # -- resolving -----------------------------------------------------------------------------

@@ -114,6 +114,9 @@ async def test_complaints_whose_words_match_are_linked(server: Server) -> None:
     assert links[0].complaint_id is not None
     listed = (await server.http.get(f"/api/v1/incidents/{created['id']}")).json()
     assert listed["linked_chats"] == 1
+    # Only the linked one is told the problem is known.
+    told = await server.rows(select(Message.chat_id).where(Message.template == "known_issue"))
+    assert told == [matching.chat_id]
 
 
 async def test_two_processes_resolving_at_once_tell_each_customer_once(

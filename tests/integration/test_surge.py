@@ -85,6 +85,10 @@ async def test_surge_declared_by_a_supervisor(server: Server) -> None:
 
     incident = await declare(server, batch_id=batch["id"])
     assert incident["status"] == "open" and incident["linked_chats"] == 30
+    # The reporters still in their chats hear at once that it is known, and by when.
+    for customer in crowd:
+        told = await customer.until("message", template="known_issue")
+        assert "2026-01-05 18:02" in told["text"]
     alert = await supervisor.until("alert", kind="incident_declared")
     assert alert["incident_id"] == incident["id"] and alert["batch_id"] == batch["id"]
 
@@ -111,7 +115,7 @@ async def test_surge_declared_by_a_supervisor(server: Server) -> None:
     await never_gets(other, "known_issue")
     await never_gets(late, "known_issue")
     answered = await templates_sent(server, "known_issue")
-    assert sorted(answered) == sorted(c.chat_id for c in news)
+    assert sorted(answered) == sorted(c.chat_id for c in [*crowd, *news])
     assert set(answered.values()) == {1}
 
     # One reporter leaves a contact for a callback; one leaves without one.
@@ -181,6 +185,11 @@ async def test_surge_declared_by_kefu_above_the_threshold(
     await customer.until("message", template="known_issue")
     # A report after the declaration is linked too (it joins the batch).
     crowd += await reporters(server, 1, start=30)
+    # Every reporter (told as kefu declared it, or as their report linked) and the newcomer
+    # had the known-issue answer once.
+    answered = await templates_sent(server, "known_issue")
+    assert sorted(answered) == sorted(one.chat_id for one in [*crowd, customer])
+    assert set(answered.values()) == {1}
 
     response = await server.http.post(
         f"/api/v1/incidents/{incident['id']}/resolve", json={"resolution": RESOLUTION}
