@@ -29,7 +29,7 @@ from service.complaints.models import Complaint, ComplaintBatch
 from service.db.models import Callback, Chat, ChatStatus, Message, Sender
 from service.db.unit_of_work import Work
 from service.desk.service import Desk
-from service.errors import InvalidState, NotFound, UnknownTopic
+from service.errors import InvalidRange, InvalidState, NotFound, UnknownTopic
 from service.hours import local_time
 from service.incidents.models import (
     Incident,
@@ -159,9 +159,16 @@ class Incidents:
             )
         return topic
 
+    @staticmethod
+    def _ahead(work: Work, eta: datetime) -> datetime:
+        if eta <= work.now:  # the customers would be promised a time already gone
+            raise InvalidRange("eta must be in the future")
+        return eta
+
     async def declare(self, work: Work, data: IncidentIn, by: str) -> Incident:
         """A supervisor declares an incident (from a batch: its complaints are linked)."""
         topic = self._topic(data.topic)
+        self._ahead(work, data.eta)
         if data.batch_id is not None:
             batch = await work.session.get(ComplaintBatch, data.batch_id)
             if batch is None:
@@ -291,7 +298,7 @@ class Incidents:
         if data.known_issue is not None:
             incident.known_issue = data.known_issue
         if data.eta is not None:
-            incident.eta_at = data.eta
+            incident.eta_at = self._ahead(work, data.eta)
         incident.updated_at = work.now
         await work.session.flush()
         self.forget()
@@ -324,13 +331,17 @@ class Incidents:
         incident = (await self.current(work.session)).matching(text)
         if incident is None:
             return
-        said = await work.session.scalar(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.chat_id == chat_id, Message.sender == Sender.customer)
+        earlier = await work.session.scalar(
+            select(Message.seq)
+            .where(
+                Message.chat_id == chat_id,
+                Message.seq < seq,
+                Message.sender == Sender.customer,
+            )
+            .limit(1)
         )
-        if (said or 0) > 1:
-            return
+        if earlier is not None:
+            return  # not the first message: the customer has been heard already
         if not await self._link(work, incident.id, chat_id, "first_message", None):
             return
         # At once, before routing: the customer knows the problem is known and by when.

@@ -37,6 +37,7 @@ def body(server: Server, **fields: Any) -> dict[str, Any]:
         ({"batch_id": 999}, 404, "not_found"),
         ({"keywords": ["!!!"]}, 422, "invalid_request"),
         ({"eta": "2026-01-05T12:00:00"}, 422, "invalid_request"),  # no zone
+        ({"eta": "2026-01-05T09:00:00Z"}, 422, "invalid_range"),  # not ahead: now
         ({"title": ""}, 422, "invalid_request"),
         ({"keywords": ["x" * 65]}, 422, "invalid_request"),
         ({"surprise": 1}, 422, "invalid_request"),
