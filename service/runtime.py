@@ -86,7 +86,7 @@ class Runtime:
         # Surge mode: a first message matching an open incident is answered and linked; so
         # is a matching complaint, and a large batch declares an incident by itself.
         incidents = Incidents(settings, catalog, chats.template, chats.desk)
-        chats.message_hooks.append(incidents.first_message)
+        chats.first_message_hooks.append(incidents.first_message)
         complaints.recorder.recorded_hooks.append(incidents.complaint_recorded)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)

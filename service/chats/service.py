@@ -79,6 +79,8 @@ class ChatService:
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
         self.message_hooks: list[MessageHook] = []
+        # Run after the chat's first customer message only (surge mode's known-issue answer).
+        self.first_message_hooks: list[MessageHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
@@ -219,6 +221,7 @@ class ChatService:
         if existing is not None:
             return Ack(client_id, existing, duplicate=True)
         chat = await open_chat(work, chat_id)
+        first = chat.first_customer_at is None  # read before the machine sets it below
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         if attachments:
             message.attachments = await claim(work, chat.id, message.seq, attachments, None)
@@ -231,6 +234,9 @@ class ChatService:
         await self.conduct.customer_said(work, chat, message)
         for hook in self.message_hooks:
             await hook(work, chat.id, message.seq, text)
+        if first:
+            for hook in self.first_message_hooks:
+                await hook(work, chat.id, message.seq, text)
         return Ack(client_id, message.seq, duplicate=False)
 
     def customer_message_step(

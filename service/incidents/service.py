@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.chats.timing import Say
 from service.complaints.models import Complaint, ComplaintBatch
-from service.db.models import Callback, Chat, ChatStatus, Message, Sender
+from service.db.models import Callback, Chat, ChatStatus
 from service.db.unit_of_work import Work
 from service.desk.service import Desk
 from service.errors import InvalidRange, InvalidState, NotFound, UnknownTopic
@@ -140,9 +140,13 @@ class Incidents:
         now = time.monotonic()
         stale = now - self._read_at > self.settings.incident_cache_s or now < self._reread_until
         if self._open is None or stale:
-            rows = await session.scalars(
-                select(Incident).where(Incident.status == IncidentStatus.open).order_by(Incident.id)
-            )
+            # Not flushed first: a batch of messages is written in one go at its end.
+            with session.no_autoflush:
+                rows = await session.scalars(
+                    select(Incident)
+                    .where(Incident.status == IncidentStatus.open)
+                    .order_by(Incident.id)
+                )
             self._open = index(tuple(Declared.of(row) for row in rows.all()))
             self._read_at = time.monotonic()
         return self._open
@@ -327,21 +331,14 @@ class Incidents:
         return await _insert_once(work, IncidentLink, values)
 
     async def first_message(self, work: Work, chat_id: int, seq: int, text: str) -> None:
-        """A customer's message stored: the first of a chat that matches gets the answer."""
+        """A chat's first customer message stored: if it matches, the answer and the link.
+
+        A later message that matches is not answered: the customer has been heard already.
+        No statement runs unless the text matches (the open incidents are cached), so the
+        group commit's batches stay batches."""
         incident = (await self.current(work.session)).matching(text)
         if incident is None:
             return
-        earlier = await work.session.scalar(
-            select(Message.seq)
-            .where(
-                Message.chat_id == chat_id,
-                Message.seq < seq,
-                Message.sender == Sender.customer,
-            )
-            .limit(1)
-        )
-        if earlier is not None:
-            return  # not the first message: the customer has been heard already
         if not await self._link(work, incident.id, chat_id, "first_message", None):
             return
         # At once, before routing: the customer knows the problem is known and by when.
