@@ -177,6 +177,13 @@ class Incidents:
             batch = await work.session.get(ComplaintBatch, data.batch_id)
             if batch is None:
                 raise NotFound(f"no batch {data.batch_id}")
+            taken = await work.session.scalar(
+                select(Incident.id)
+                .where(Incident.batch_id == batch.id, Incident.status == IncidentStatus.open)
+                .limit(1)
+            )
+            if taken is not None:  # its customers would hear of one outage twice
+                raise InvalidState(f"batch {batch.id} is already incident {taken}")
             topic = topic or batch.topic
         incident = await self._declare(
             work,

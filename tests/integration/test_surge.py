@@ -60,15 +60,18 @@ async def templates_sent(server: Server, key: str) -> Counter[int]:
     return Counter(rows)
 
 
-async def declare(server: Server, **fields: Any) -> dict[str, Any]:
+async def declare_body(server: Server) -> dict[str, Any]:
     eta = server.clock.now() + timedelta(hours=1)
-    body = {
+    return {
         "title": "登录服务器故障",
         "keywords": ["登不上", "登录失败"],
         "known_issue": "部分玩家无法登录游戏,技术人员正在紧急处理。",
         "eta": eta.isoformat(),
-        **fields,
     }
+
+
+async def declare(server: Server, **fields: Any) -> dict[str, Any]:
+    body = {**(await declare_body(server)), **fields}
     response = await server.http.post("/api/v1/incidents", json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -91,6 +94,12 @@ async def test_surge_declared_by_a_supervisor(server: Server) -> None:
         assert "2026-01-05 18:02" in told["text"]
     alert = await supervisor.until("alert", kind="incident_declared")
     assert alert["incident_id"] == incident["id"] and alert["batch_id"] == batch["id"]
+    # A second supervisor declaring from the same batch is told it is declared already.
+    twice = await server.http.post(
+        "/api/v1/incidents",
+        json={**(await declare_body(server)), "batch_id": batch["id"]},
+    )
+    assert twice.status_code == 409 and twice.json()["code"] == "invalid_state"
 
     # The next customers see the banner and get the known-issue answer at once, before any
     # agent: the answer is the very next message of the chat.
