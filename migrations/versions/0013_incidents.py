@@ -1,4 +1,5 @@
-"""incidents: surge mode for outages; guests' device and address digest (S-classes batch)
+"""incidents: surge mode for outages; guests' device and address digest (S-classes batch);
+a callback's follow-up (an incident's resolution to pass on)
 
 Revision ID: 0013
 Revises: 0012
@@ -24,6 +25,8 @@ def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("device", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("address", sa.String(length=32), nullable=True))
+    with op.batch_alter_table("callbacks") as batch:
+        batch.add_column(sa.Column("follow_up", sa.Text(), nullable=True))
     op.create_table(
         "incidents",
         sa.Column("id", ID, nullable=False),
@@ -99,6 +102,8 @@ def downgrade() -> None:
     op.drop_table("incident_links")
     op.drop_index("ix_incidents_status", table_name="incidents")
     op.drop_table("incidents")
+    with op.batch_alter_table("callbacks") as batch:
+        batch.drop_column("follow_up")
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("address")
         batch.drop_column("device")

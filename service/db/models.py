@@ -395,6 +395,8 @@ class Callback(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(Text)
+    # Surge mode: the resolution of an incident the customer wrote about, to tell them.
+    follow_up: Mapped[str | None] = mapped_column(Text)
 
 
 class Attachment(Base):

@@ -415,7 +415,10 @@ class Incidents:
             if not await _insert_once(work, IncidentDelivery, values):
                 continue
             delivered += 1
-            if way == "message":
+            if way == "callback":
+                callback = await work.session.get_one(Callback, callback_id)
+                callback.follow_up = resolution  # the caller passes it on
+            else:
                 await self.say(
                     work,
                     chat,

@@ -151,6 +151,9 @@ async def test_surge_declared_by_a_supervisor(server: Server) -> None:
     assert ways == {"message": 33, "callback": 1}
     [callback] = [d for d in deliveries if d.way == "callback"]
     assert callback.chat_id == crowd[0].chat_id and callback.callback_id is not None
+    # Whoever calls back sees what to pass on.
+    left = (await server.http.get(f"/api/v1/callbacks/{callback.callback_id}")).json()
+    assert left["follow_up"] == RESOLUTION and left["status"] == "open"
 
     # Resolving again (a retry, a second supervisor) tells nobody a second time.
     again = await server.http.post(
