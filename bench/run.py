@@ -34,6 +34,7 @@ import httpx
 
 from bench import report
 from bench.machine import machine_info, postgres_admin, versions
+from service.privacy.contacts import new_key
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +199,8 @@ def run_server(kind: str, mode: str, workdir: Path) -> dict[str, Any]:
         "KEFU_ADMIN_TOKEN": token,
         "KEFU_LOG_LEVEL": "warning",
         "KEFU_LIMITS_EXEMPT": "127.0.0.1,::1",
+        # Required with PostgreSQL (contacts are sealed under it); a new one for each run.
+        "KEFU_DATA_KEY": new_key(),
     }
     database: contextlib.AbstractContextManager[str] = contextlib.nullcontext("")
     if kind == "sqlite":

@@ -20,6 +20,7 @@ from service.clock import Clock, SystemClock
 from service.db.engine import create_database
 from service.db.migrate import upgrade
 from service.errors import KefuError
+from service.privacy.contacts import new_key
 from service.privacy.retention import BadAge, parse_age
 from service.privacy.service import purge_audited, remove_files
 from service.serving import run_server
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, what in (("rotate-token", "print a new secret for"), ("revoke-token", "revoke")):
         one = commands.add_parser(name, help=f"{what} the API token with this id")
         one.add_argument("id", type=int)
+    commands.add_parser(
+        "data-key", help="print a new key for KEFU_DATA_KEY (it needs no settings)"
+    )
     purge = commands.add_parser(
         "purge", help="delete or anonymise closed chats beyond retention (docs/privacy.md)"
     )
@@ -227,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    if args.command == "data-key":
+        # Before the settings: PostgreSQL without KEFU_DATA_KEY is refused, and this makes one.
+        print(new_key())
+        return 0
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -152,6 +152,14 @@ class NotYourMessage(KefuError):
     status = 403
 
 
+class UnsafeWebhookUrl(KefuError):
+    """A webhook endpoint that resolves to an address kefu never posts to (SSRF); ``reason``
+    says which kind (service/webhooks/targets.py)."""
+
+    code = "unsafe_url"
+    status = 422
+
+
 class RateLimited(KefuError):
     """Too much, too fast: a socket over its frame or message rate, or an address over its
     failed sign-ins; ``retry_after`` says how many seconds to wait."""

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from service.api.limits import Limits
 from service.api.origins import Origins
+from service.api.shared_caps import SharedCaps
 from service.attachments.service import Attachments
 from service.attachments.storage import DiskStorage
+from service.attachments.unsent import UnsentUploads
 from service.callbacks.service import Callbacks
 from service.chats.presence import AGENT, Heartbeat
 from service.chats.routing import Pass, positions_pass, routing_pass
@@ -23,6 +25,7 @@ from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
 from service.incidents.service import Incidents
 from service.metrics import DeskMetrics
+from service.privacy.contacts import Sealer
 from service.privacy.service import Retention
 from service.promises.service import Promises
 from service.realtime.bus import Bus, create_bus
@@ -32,6 +35,7 @@ from service.supervisor import Supervisor
 from service.templates import Catalog
 from service.templates.service import Templates
 from service.timers import Scheduler
+from service.tokens.sweep import SignInSweep
 from service.webhooks.delivery import Deliveries
 from service.webhooks.outbox import Outbox
 
@@ -65,6 +69,9 @@ class Runtime:
     webhooks: Outbox
     deliveries: Deliveries
     retention: Retention
+    unsent_uploads: UnsentUploads
+    sign_ins: SignInSweep
+    caps: SharedCaps
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -119,6 +126,8 @@ class Runtime:
             promises,
         )
         storage = DiskStorage(settings.media_dir)
+        limits = Limits(settings, clock, metrics.count_limited)
+        unsent = UnsentUploads(settings.unsent_upload_ttl_h, scheduler, storage)
         return cls(
             settings,
             clock,
@@ -132,19 +141,29 @@ class Runtime:
             complaints,
             incidents,
             Transfers(settings, chats.template),
-            Callbacks(settings, scheduler, chats.desk, chats.template, chats.close),
+            Callbacks(
+                settings,
+                scheduler,
+                chats.desk,
+                chats.template,
+                chats.close,
+                Sealer.of(settings, clock),
+            ),
             promises,
             handovers,
             GroupCommit(units),
             positions,
             router,
             heartbeat,
-            Attachments(settings, units, storage),
-            Limits(settings, clock, metrics.count_limited),
+            Attachments(settings, units, storage, unsent),
+            limits,
             Origins.of(settings),
             webhooks,
             Deliveries(database, settings, clock, metrics.count_webhook),
             Retention(settings.retention_days, scheduler, storage),
+            unsent,
+            SignInSweep(units, hub, settings.sign_in_check_s, lambda: bus.up),
+            SharedCaps(limits, settings.redis_url, settings.bus_prefix, settings.process_ttl_s),
             metrics,
         )
 
@@ -160,13 +179,16 @@ class Runtime:
         async with self.units() as work:
             await self.handovers.arm(work)
             await self.retention.arm(work)
+            await self.unsent_uploads.arm(work)
         self.supervisor.start("heartbeat", self.heartbeat.run)
         self.supervisor.start("hub", self.hub.run)
         self.supervisor.start("positions", self.positions.run)
         self.supervisor.start("routing", self.router.run)
+        self.supervisor.start("sign_ins", self.sign_ins.run)
         if self.settings.redis_url is not None:
             poll_s = self.settings.bus_poll_s
             self.supervisor.start("gap_fill", lambda: self.hub.run_gap_fill(poll_s))
+            self.supervisor.start("caps", self.caps.run)
         if run_scheduler:
             self.supervisor.start("scheduler", self.scheduler.run)
             self.supervisor.start("webhooks", self.deliveries.run)
@@ -190,4 +212,5 @@ class Runtime:
             await asyncio.wait_for(self.bus.disconnect(), bound)
         except TimeoutError:
             log.error("bus.stuck_on_stop")
+        await self.caps.close()
         await self.database.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import re
@@ -63,6 +64,17 @@ class Settings(BaseSettings):
     # The links' HMAC key; unset, the first process makes one and keeps it in the database,
     # so every process of a deployment signs alike.
     media_secret: str | None = None
+    # Leave-message contacts are stored encrypted (docs/privacy.md): Fernet keys, comma-
+    # separated, the first encrypts and each decrypts (rotation). Required with PostgreSQL (a
+    # key in the database it protects would protect nothing); on SQLite, unset, the first run
+    # writes one to KEFU_DATA_KEY_FILE (default: data.key beside the SQLite file).
+    data_key: str | None = None
+    data_key_file: Path | None = None
+    # An upload's body must have fully arrived within this, or it is answered 408 and nothing
+    # is stored (generous: 10 MB from a phone on a poor line).
+    upload_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # An upload no sent message carries is deleted (row and file) once older than this.
+    unsent_upload_ttl_h: float = Field(default=24.0, gt=0, le=8760)
     # Privacy (docs/privacy.md). Supervisors see personal information in clear only when this
     # is on (they then may dial callbacks' numbers); admins always do, agents over HTTP never.
     supervisor_pii: bool = False
@@ -118,6 +130,9 @@ class Settings(BaseSettings):
     webhook_batch: int = Field(default=20, ge=1)
     # How long a process holds deliveries it is sending; past it (it crashed) another may.
     webhook_lease_s: float = Field(default=60.0, gt=0)
+    # Networks a webhook may post to although they are not public (comma-separated CIDRs):
+    # by default none, no loopback, private, link-local or metadata address (SSRF).
+    webhook_allow_networks: str = ""
 
     # /docs, /redoc and /openapi.json: served to anyone (true) or not at all (false: 404).
     docs_public: bool = True
@@ -127,6 +142,9 @@ class Settings(BaseSettings):
     # may frame it. Unset, any site may; every other page may be framed by none.
     widget_frame_ancestors: str | None = None
     hello_timeout_s: float = 5.0
+    # How often each process checks, in the database, that the agents it holds sockets for
+    # are still signed in (a revocation while Redis is away: service/tokens/sweep.py).
+    sign_in_check_s: float = Field(default=0.5, gt=0, le=60)
     outgoing_queue: int = 256
     default_capacity: int = 5
     # When a new chat joins the line for an agent (S-welcome is sent at hello either way):
@@ -237,12 +255,29 @@ class Settings(BaseSettings):
             raise ValueError("KEFU_WIDGET_FRAME_ANCESTORS is a space-separated source list")
         return value.strip() or None
 
-    @field_validator("limits_exempt")
+    @field_validator("limits_exempt", "webhook_allow_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
         for item in value.split(","):
             if item.strip():
                 ipaddress.ip_network(item.strip(), strict=False)
+        return value
+
+    @field_validator("data_key")
+    @classmethod
+    def _fernet_keys(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for item in value.split(","):
+            try:
+                raw = base64.urlsafe_b64decode(item.strip().encode())
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "KEFU_DATA_KEY must be Fernet keys (32 bytes, url-safe base64), comma-"
+                    "separated; make one with `python -m service data-key`"
+                )
         return value
 
     @field_validator("timezone")
@@ -264,6 +299,16 @@ class Settings(BaseSettings):
         return "kefu." + hashlib.sha256(url.encode()).hexdigest()[:12]
 
     @property
+    def data_key_path(self) -> Path:
+        """Where the embedded default keeps its generated KEFU_DATA_KEY."""
+        if self.data_key_file is not None:
+            return self.data_key_file
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return Path("var/data.key")
+        return Path(database).parent / "data.key"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -274,6 +319,15 @@ class Settings(BaseSettings):
     @property
     def vip_tiers(self) -> frozenset[str]:
         return frozenset(tier.casefold() for tier in _items(self.complaint_vip_tiers))
+
+    @model_validator(mode="after")
+    def _data_key_given(self) -> Settings:
+        if self.data_key is None and not self.is_sqlite:
+            raise ValueError(
+                "KEFU_DATA_KEY is required with PostgreSQL: it encrypts the contacts customers"
+                " leave (docs/privacy.md); make one with `python -m service data-key`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _complaint_topics_known(self) -> Settings:

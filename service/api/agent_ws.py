@@ -52,6 +52,7 @@ from service.realtime.protocol import (
     agent_hello,
 )
 from service.runtime import Runtime
+from service.security import hash_token
 
 router = APIRouter()
 
@@ -124,6 +125,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     connection = Connection(
         websocket, "agent", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
     )
+    connection.credential = hash_token(hello.token)  # for the sign-in sweep (service/tokens)
     me = {
         "id": agent.id,
         "name": agent.name,

@@ -91,7 +91,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     if await throttled(websocket, runtime.limits, key):
         return
     peer = client_address(websocket)
-    if key is None and (wait := runtime.limits.new_guest_chat(peer)):
+    if key is None and (wait := await runtime.caps.new_guest_chat(peer)):
         log.info("socket.too_many_chats address=%s", peer)
         after = retry_after(wait)
         await websocket.close(TOO_MANY, reason(f"too many new chats; retry in {after} s"))

@@ -2,8 +2,8 @@
 
 Every rule takes ``now`` in seconds from the caller, so the rules are tested without a clock and
 the gateways pass the injected clock's time. The per-address state (open sockets, new guest
-chats, failed sign-ins) lives in this process: with N processes behind a load balancer each
-counts its own share, so an address may reach N times a cap (docs/protocol.md, "Limits").
+chats, failed sign-ins) lives in this process; with Redis, service/api/shared_caps.py counts
+sockets and guest chats across processes as well (docs/protocol.md, "Limits").
 """
 
 from __future__ import annotations

@@ -9,12 +9,49 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from service.errors import KefuError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """The body of every refusal; some carry more (``errors``, ``retry_after``, ``reason``)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+
+
+WHEN = {
+    400: "the request cannot be taken as it is",
+    401: "no bearer token, or one nobody holds (`unauthorized`)",
+    403: "the caller may not use this route or this row (docs/admin.md)",
+    404: "no such row, or not one the caller may see",
+    408: "the body did not arrive in time (`request_timeout`)",
+    409: "the row is not in a state that allows this",
+    410: "the link has expired",
+    413: "the body is over its limit",
+    415: "the file's type is not one kefu keeps",
+    422: "the request does not match its schema, or a value is refused",
+    429: "too many failed sign-ins from this address or token (`Retry-After`)",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` for these refusals: each a problem+json body."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {"description": WHEN[status], "content": {PROBLEM: {"schema": schema}}}
+        for status in statuses
+    }
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:

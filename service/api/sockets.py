@@ -81,7 +81,8 @@ def client_address(websocket: WebSocket) -> str:
 
 def limited(endpoint: Endpoint) -> Endpoint:
     """A browser from an origin not allowed is refused before the upgrade (HTTP 403); an
-    address holding KEFU_IP_MAX_SOCKETS sockets in this process gets its next one closed 4429."""
+    address holding KEFU_IP_MAX_SOCKETS sockets (in Redis: in every process) gets its next one
+    closed 4429."""
 
     @functools.wraps(endpoint)
     async def run(websocket: WebSocket) -> None:
@@ -93,8 +94,9 @@ def limited(endpoint: Endpoint) -> Endpoint:
             await websocket.close(POLICY)  # not accepted yet: the browser is answered 403
             return
         address = client_address(websocket)
-        limits: Limits = runtime.limits
-        if not limits.open_socket(address):
+        # Counted across processes when Redis is configured (service/api/shared_caps.py).
+        ticket = await runtime.caps.open_socket(address)
+        if ticket is None:
             log.info("socket.too_many address=%s", address)
             await websocket.accept()
             await websocket.close(TOO_MANY, "too many sockets from this address")
@@ -102,7 +104,7 @@ def limited(endpoint: Endpoint) -> Endpoint:
         try:
             await endpoint(websocket)
         finally:
-            limits.close_socket(address)
+            await runtime.caps.close_socket(ticket)
 
     return run
 

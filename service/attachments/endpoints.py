@@ -6,6 +6,8 @@ the chat's resume token or their agent token; admin tokens work too.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,13 +15,21 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from service.api.auth import RuntimeDep, bearer
+from service.api.problems import documented
 from service.attachments.media import IMAGES
 from service.attachments.schemas import AttachmentList, AttachmentOut
-from service.errors import UploadTooLarge
+from service.errors import RequestTimeout, UploadTooLarge
 from service.realtime.protocol import RowId
 from service.security import MAX_TS
 
-router = APIRouter(prefix="/media", tags=["attachments"])
+log = logging.getLogger(__name__)
+# A missing or foreign token, an unknown chat, a bad or expired link, a body too slow, a file
+# too large or of a type not kept: each a problem+json body.
+router = APIRouter(
+    prefix="/media",
+    tags=["attachments"],
+    responses=documented(400, 401, 403, 404, 408, 410, 413, 415, 422),
+)
 
 
 async def token_of(request: Request) -> str | None:
@@ -55,7 +65,14 @@ async def upload(
     attachments = runtime.attachments
     viewer = await attachments.who(await token_of(request))
     await attachments.check_upload(viewer, chat_id)
-    data = await read_upload(request, attachments.max_bytes)
+    # A body announced and sent slowly holds a connection and memory: cut off after the bound.
+    timeout_s = runtime.settings.upload_timeout_s
+    try:
+        data = await asyncio.wait_for(read_upload(request, attachments.max_bytes), timeout_s)
+    except TimeoutError:
+        log.info("media.upload_timeout chat=%s", chat_id)
+        runtime.limits.refused("body_timeout")
+        raise RequestTimeout(f"the file did not arrive within {timeout_s} s") from None
     response.headers["Cache-Control"] = "no-store"  # a link is a credential while it lasts
     return await attachments.upload(viewer, chat_id, name, data)
 

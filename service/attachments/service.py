@@ -28,6 +28,7 @@ from service.attachments import media
 from service.attachments.links import Links, expires_at
 from service.attachments.storage import Storage, new_key
 from service.attachments.store import card
+from service.attachments.unsent import UnsentUploads
 from service.chats.frames import iso
 from service.db.models import (
     Attachment,
@@ -67,10 +68,13 @@ class File:
 
 
 class Attachments:
-    def __init__(self, settings: Settings, units: Units, storage: Storage) -> None:
+    def __init__(
+        self, settings: Settings, units: Units, storage: Storage, unsent: UnsentUploads
+    ) -> None:
         self.settings = settings
         self.units = units
         self.storage = storage
+        self.unsent = unsent
         self.max_bytes = int(settings.max_upload_mb * 1024 * 1024)
         self._links: Links | None = None
         # Decoding a 40-megapixel image takes ~160 MB: two at a time, the others wait.
@@ -187,6 +191,7 @@ class Attachments:
                 )
                 work.session.add(row)
                 await work.session.flush()
+                await self.unsent.uploaded(work)
         except BaseException:
             await self.storage.delete(key)  # nothing is kept of a refused upload
             raise

@@ -24,6 +24,7 @@ from service.db.models import Callback, CallbackStatus, ChatStatus, Customer, Se
 from service.db.unit_of_work import Work
 from service.errors import InvalidState, NotFound
 from service.hours import local_time
+from service.privacy.contacts import Sealer
 from service.timers import Scheduler, arm, cancel
 
 if TYPE_CHECKING:
@@ -36,9 +37,16 @@ CALLBACK_DUE = "callback_due"
 
 class Callbacks:
     def __init__(
-        self, settings: Settings, scheduler: Scheduler, desk: Desk, say: Say, close: Close
+        self,
+        settings: Settings,
+        scheduler: Scheduler,
+        desk: Desk,
+        say: Say,
+        close: Close,
+        sealer: Sealer,
     ) -> None:
         self.max_text = settings.max_text
+        self.sealer = sealer
         self.within = timedelta(hours=settings.callback_within_h)
         self.desk = desk
         self.say = say
@@ -56,7 +64,7 @@ class Callbacks:
         callback = Callback(
             chat_id=chat.id,
             customer_id=chat.customer_id,
-            contact=contact,
+            contact=self.sealer.seal(contact),  # S-privacy: never in clear at rest
             text=text,
             locale=chat.locale,
             status=CallbackStatus.open,
@@ -110,14 +118,14 @@ class Callbacks:
         rows = await session.execute(
             query.order_by(Callback.due_at, Callback.id).limit(limit).offset(offset)
         )
-        items = [out(callback, customer, now) for callback, customer in rows]
+        items = [self._out(callback, customer, now) for callback, customer in rows]
         return CallbackPage(items=items, total=total or 0)
 
     async def get(self, session: AsyncSession, callback_id: int, now: datetime) -> CallbackOut:
         callback = await session.get(Callback, callback_id)
         if callback is None:
             raise NotFound(f"no callback {callback_id}")
-        return out(callback, await session.get_one(Customer, callback.customer_id), now)
+        return self._out(callback, await session.get_one(Customer, callback.customer_id), now)
 
     async def complete(
         self, work: Work, callback_id: int, data: CallbackDone, by: str
@@ -134,20 +142,24 @@ class Callbacks:
         await cancel(work, _key(callback.id))
         await work.session.flush()
         customer = await work.session.get_one(Customer, callback.customer_id)
-        return out(callback, customer, work.now)
+        return self._out(callback, customer, work.now)
+
+    def _out(self, callback: Callback, customer: Customer, now: datetime) -> CallbackOut:
+        return out(callback, customer, now, self.sealer.open(callback.contact))
 
 
 def _key(callback_id: int) -> str:
     return f"{CALLBACK_DUE}:{callback_id}"
 
 
-def out(callback: Callback, customer: Customer, now: datetime) -> CallbackOut:
+def out(callback: Callback, customer: Customer, now: datetime, contact: str) -> CallbackOut:
+    """The answer's shape; ``contact`` already opened (the admin API masks it without pii)."""
     fields: dict[str, Any] = {
         name: getattr(callback, name)
         for name in CallbackOut.model_fields
-        if name not in {"customer", "overdue"}
+        if name not in {"customer", "overdue", "contact"}
     }
     overdue = callback.status == CallbackStatus.open and callback.due_at <= now
     return CallbackOut.model_validate(
-        {**fields, "customer": customer_card(customer), "overdue": overdue}
+        {**fields, "contact": contact, "customer": customer_card(customer), "overdue": overdue}
     )

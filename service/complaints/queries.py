@@ -23,7 +23,7 @@ from service.complaints.schemas import (
 from service.customers.service import card
 from service.db.models import Agent, Customer, Message
 from service.errors import NotFound
-from service.owners.service import complaint_owners
+from service.owners.service import complaint_owners, named
 
 # Sorting only by these keys; "-key" sorts descending. Ties break on id.
 SORT_COLUMNS: dict[str, Any] = {
@@ -218,7 +218,7 @@ async def detail(session: AsyncSession, complaint_id: int, now: datetime) -> Com
         {
             **card.model_dump(by_alias=True),
             "history": history,
-            "owners": complaint_owners(complaint, events),
+            "owners": await named(session, complaint_owners(complaint, events)),
             "transcript": transcript,
             "rating": RatingOut.model_validate(rating) if rating is not None else None,
         }

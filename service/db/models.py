@@ -386,7 +386,8 @@ class Callback(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    contact: Mapped[str] = mapped_column(String(200))
+    # Sealed (service/privacy/contacts.py): a Fernet token, never the contact in clear.
+    contact: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.open)

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 
 class OwnerSpan(BaseModel):
     agent_id: int
+    # Who that is, as the pages show it (the console cannot list agents; None: no such row).
+    name: str | None = None
+    employee_no: str | None = None
     took_at: datetime
     took_how: str = Field(description="routed, transfer, shift_end (a complaint: the actor)")
     left_at: datetime | None = Field(description="None: the owner now")

@@ -22,7 +22,20 @@ async def chat_owners(session: AsyncSession, chat_id: int) -> list[OwnerSpan]:
         select(OwnerEvent).where(OwnerEvent.chat_id == chat_id).order_by(OwnerEvent.id)
     )
     changes = [Change(e.at, e.from_agent_id, e.to_agent_id, e.why) for e in rows]
-    return [OwnerSpan.model_validate(span, from_attributes=True) for span in chain(changes)]
+    spans = [OwnerSpan.model_validate(span, from_attributes=True) for span in chain(changes)]
+    return await named(session, spans)
+
+
+async def named(session: AsyncSession, spans: list[OwnerSpan]) -> list[OwnerSpan]:
+    """The spans with each owner's name and employee number (one query for all of them)."""
+    ids = {span.agent_id for span in spans}
+    if not ids:
+        return spans
+    rows = await session.execute(
+        select(Agent.id, Agent.name, Agent.employee_no).where(Agent.id.in_(ids))
+    )
+    names = {row.id: {"name": row.name, "employee_no": row.employee_no} for row in rows}
+    return [span.model_copy(update=names.get(span.agent_id, {})) for span in spans]
 
 
 def complaint_owners(complaint: Complaint, events: Iterable[ComplaintEvent]) -> list[OwnerSpan]:

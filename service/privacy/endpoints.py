@@ -9,35 +9,26 @@ from fastapi import APIRouter
 
 from service import audit
 from service.api.auth import CallerDep, RuntimeDep
+from service.api.problems import documented
 from service.privacy import erasure
 from service.privacy.service import remove_files
 from service.realtime.protocol import RowId
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such customer (`not_found`)", **PROBLEM}
-}
-OPEN_CHAT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "a chat of theirs is open (`invalid_state`)", **PROBLEM}
-}
 
-
-@router.get("/{customer_id}/export", response_model=dict[str, Any], responses=NOT_FOUND)
+@router.get("/{customer_id}/export", response_model=dict[str, Any], responses=documented(404))
 async def export_customer(customer_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Any:
     """All that is kept about the customer, as JSON; the request itself is audited."""
     async with runtime.units() as work:
-        data = await erasure.export(work.session, customer_id)
+        data = await erasure.export(work.session, customer_id, runtime.callbacks.sealer)
         counts = {name: len(data[name]) for name in ("chats", "complaints", "ratings")}
         target = ("customer", customer_id)
         await audit.record(work.session, caller, work.now, "customer.export", target, None, counts)
     return data
 
 
-@router.post(
-    "/{customer_id}/erase", response_model=dict[str, Any], responses={**NOT_FOUND, **OPEN_CHAT}
-)
+@router.post("/{customer_id}/erase", response_model=dict[str, Any], responses=documented(404, 409))
 async def erase_customer(customer_id: RowId, runtime: RuntimeDep, caller: CallerDep) -> Any:
     """Delete the customer's data; complaint records stay, masked (S-record). 409 while a
     chat of theirs is open."""

@@ -18,6 +18,7 @@ from service.complaints.models import Complaint, ComplaintEvent, Rating
 from service.complaints.workflow import Status
 from service.db.models import Callback, Chat, ChatStatus, Customer, Message, PhraseHit, Reply
 from service.errors import InvalidState, NotFound
+from service.privacy.contacts import Sealer
 from service.privacy.detect import mask
 from service.privacy.masking import masked
 from service.privacy.retention import Purged, delete_chats, remove_attachments
@@ -31,7 +32,7 @@ async def _customer(session: AsyncSession, customer_id: int) -> Customer:
     return customer
 
 
-async def export(session: AsyncSession, customer_id: int) -> dict[str, Any]:
+async def export(session: AsyncSession, customer_id: int, sealer: Sealer) -> dict[str, Any]:
     """Everything kept about one customer: their row, chats with what was said to and by them
     (internal notes are the desk's, not theirs), complaints, ratings, callbacks, promises."""
     customer = await _customer(session, customer_id)
@@ -50,6 +51,8 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any]:
             select(model).where(model.customer_id == customer_id).order_by(model.id)
         )
         out[name] = [audit.snapshot(row) for row in rows]
+    for callback in out["callbacks"]:
+        callback["contact"] = sealer.open(callback["contact"])  # theirs, so in clear
     return out
 
 

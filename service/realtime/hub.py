@@ -72,6 +72,8 @@ class Connection:
         self._queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=limit)
         self._cursors: dict[int, int] = {}
         self._closing = False
+        # What the socket signed in with (a token's hash), for the sign-in sweep to compare.
+        self.credential: str | None = None
 
     def offer(self, item: Item) -> None:
         if self._closing:
@@ -227,6 +229,14 @@ class Hub:
     def held(self) -> dict[str, int]:
         """Sockets held here, by address."""
         return {address: len(sockets) for address, sockets in self._sockets.items() if sockets}
+
+    def sockets_of(self, audience: str) -> dict[str, tuple[Connection, ...]]:
+        """The sockets held here for one audience ("agent", "customer"), by address."""
+        return {
+            address: tuple(sockets)
+            for address, sockets in self._sockets.items()
+            if sockets and address.partition(":")[0] == audience
+        }
 
     def close_address(self, address: str, code: int, reason: str = "") -> None:
         for connection in tuple(self._sockets.get(address, ())):

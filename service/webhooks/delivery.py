@@ -20,9 +20,11 @@ from sqlalchemy import or_, select
 
 from service.clock import Clock
 from service.db.engine import Database
+from service.errors import UnsafeWebhookUrl
 from service.settings import Settings
 from service.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from service.webhooks.signing import signature
+from service.webhooks.targets import Guard, networks
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class Deliveries:
         self.clock = clock
         self._counted = counted
         self._wake = asyncio.Event()
+        self.guard = Guard(networks(settings.webhook_allow_networks), settings.webhook_timeout_s)
 
     def poke(self) -> None:
         self._wake.set()
@@ -141,7 +144,22 @@ class Deliveries:
             "Kefu-Webhook-Signature": signature(item.secret, timestamp, body),
         }
         try:
-            response = await client.post(item.url, content=body, headers=headers)
+            # Checked again at each delivery (a name may point elsewhere since), and sent to
+            # the address checked, under the URL's own host name (Host header, TLS SNI).
+            target = await self.guard.check(item.url)
+        except UnsafeWebhookUrl as exc:
+            log.warning(
+                "webhook.unsafe_url delivery=%s reason=%s", item.delivery_id, exc.extra["reason"]
+            )
+            return Outcome(item.id, None, exc.message[:500])
+        headers["Host"] = target.host_header
+        try:
+            response = await client.post(
+                target.pinned_url(),
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": target.host},
+            )
         except httpx.HTTPError as exc:
             log.info(
                 "webhook.unreachable delivery=%s error=%s", item.delivery_id, type(exc).__name__

@@ -34,7 +34,7 @@ async def create_webhook(
     data: WebhookCreate, runtime: RuntimeDep, caller: CallerDep
 ) -> WebhookCreated:
     async with runtime.units() as work:
-        created = await service.create(work, data)
+        created = await service.create(work, data, runtime.deliveries.guard)
         target = ("webhook", created.id)
         await audit.record(
             work.session, caller, work.now, "webhook.create", target, None, state(created)
@@ -61,7 +61,7 @@ async def update_webhook(
 ) -> WebhookOut:
     async with runtime.units() as work:
         before = state(service.out(await service.get(work.session, webhook_id)))
-        updated = await service.update(work, webhook_id, data)
+        updated = await service.update(work, webhook_id, data, runtime.deliveries.guard)
         after = state(updated) | ({"secret": "replaced"} if data.secret is not None else {})
         target = ("webhook", webhook_id)
         await audit.record(work.session, caller, work.now, "webhook.update", target, before, after)

@@ -38,6 +38,10 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("a webhook URL is http:// or https:// with a host")
+    try:
+        parts.port  # noqa: B018  (parsing it is the check)
+    except ValueError as exc:
+        raise ValueError("a webhook URL's port is a number from 0 to 65535") from exc
     if parts.username or parts.password:
         raise ValueError("a webhook URL carries no credentials; the signature proves the sender")
     return value

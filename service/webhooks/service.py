@@ -18,6 +18,7 @@ from service.webhooks.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
+from service.webhooks.targets import Guard
 
 HINT_CHARS = 10
 
@@ -38,7 +39,8 @@ def _in_order(events: list[str]) -> list[str]:
     return [name for name in EVENTS if name in events]
 
 
-async def create(work: Work, data: WebhookCreate) -> WebhookCreated:
+async def create(work: Work, data: WebhookCreate, guard: Guard) -> WebhookCreated:
+    await guard.check(data.url)  # SSRF: refused before anything is stored
     secret = data.secret or f"whsec_{secrets.token_urlsafe(32)}"
     webhook = Webhook(
         url=data.url,
@@ -64,9 +66,10 @@ async def list_all(session: AsyncSession) -> list[WebhookOut]:
     return [out(w) for w in await session.scalars(select(Webhook).order_by(Webhook.id))]
 
 
-async def update(work: Work, webhook_id: int, data: WebhookUpdate) -> WebhookOut:
+async def update(work: Work, webhook_id: int, data: WebhookUpdate, guard: Guard) -> WebhookOut:
     webhook = await get(work.session, webhook_id)
     if data.url is not None:
+        await guard.check(data.url)
         webhook.url = data.url
     if data.events is not None:
         webhook.events = _in_order(list(data.events))

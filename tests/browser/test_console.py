@@ -134,6 +134,9 @@ async def test_an_agent_answers_with_the_consoles_tools(
     assert [m["text"] for m in notes] == ["顾客账号疑似被盗,已提交风控", "登录问题,已约 18:00 回电"]
     await expect(item).to_contain_text("已转交")
     await expect(console.locator("#chat-sub")).to_contain_text("给 小李(1002)")
+    # S-first-responder: the chain read while it was ours, its end as the console saw it.
+    await expect(console.locator("#owners .owner").last).to_contain_text("小王(1001) 分配接手")
+    await expect(console.locator("#owners .owner").last).to_contain_text("已转交")
     await expect(console.locator(".msg-who", has_text="交接备注")).to_have_count(1)
     await snap(console, "console-transferred")
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from service.db.models import Agent, Chat, ChatStatus, Message
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.redis_server import RedisProcess
-from tests.support.server import FACTOR, free_socket
+from tests.support.server import DATA_KEY, FACTOR, free_socket
 
 BOUND = 60 * FACTOR
 CUSTOMERS = 100
@@ -76,6 +76,7 @@ async def start(database_url: str, redis_url: str, log: Path) -> Process:
         "KEFU_HOST": "127.0.0.1",
         "KEFU_PORT": str(port),
         "KEFU_ADMIN_TOKEN": ADMIN,
+        "KEFU_DATA_KEY": DATA_KEY,
         "KEFU_ROUTE_ON": "hello",
         "KEFU_PROCESS_HEARTBEAT_S": "0.5",
         "KEFU_PROCESS_TTL_S": str(TTL_S),

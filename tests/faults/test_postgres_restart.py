@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service.db.models import Agent, Chat, Message
 from tests.support.postgres_server import PostgresProcess
 from tests.support.redis_server import RedisProcess
-from tests.support.server import FACTOR, free_socket
+from tests.support.server import DATA_KEY, FACTOR, free_socket
 
 BOUND = 60 * FACTOR  # the whole test, start-up and both clusters' lives included
 CUSTOMERS = 20
@@ -74,6 +74,7 @@ async def serve(database_url: str, redis_url: str, log: Path) -> Process:
         "KEFU_HOST": "127.0.0.1",
         "KEFU_PORT": str(port),
         "KEFU_ADMIN_TOKEN": ADMIN,
+        "KEFU_DATA_KEY": DATA_KEY,
         "KEFU_ROUTE_ON": "hello",
         "KEFU_LOG_LEVEL": "warning",
         "KEFU_LIMITS_EXEMPT": "127.0.0.1",  # the load comes from this host, as the bench's does

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import POSTGRES_URL, PostgresTemplate, SqliteTemplate, _admin, _dsn
+from tests.support.server import DATA_KEY
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def fresh_postgres(backend: SqliteTemplate | PostgresTemplate) -> Iterator[str]:
 
 async def migrate(database_url: str) -> tuple[int, bytes]:
     """``python -m service migrate`` in a process of its own, as each container runs it."""
-    env = {**os.environ, "KEFU_DATABASE_URL": database_url}
+    env = {**os.environ, "KEFU_DATABASE_URL": database_url, "KEFU_DATA_KEY": DATA_KEY}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "migrate", env=env, stderr=asyncio.subprocess.PIPE
     )

@@ -138,7 +138,7 @@ async def test_the_incident_tables_come_and_go_with_their_migration(empty_databa
     assert surge <= await tables(empty_database)
     assert {"device", "address"} <= await columns_of(empty_database, "customers")
     assert "follow_up" in await columns_of(empty_database, "callbacks")
-    await asyncio.to_thread(command.downgrade, config, "0012")
+    await asyncio.to_thread(command.downgrade, config, "0013")
     assert not surge & await tables(empty_database)
     assert not {"device", "address"} & await columns_of(empty_database, "customers")
     assert "follow_up" not in await columns_of(empty_database, "callbacks")

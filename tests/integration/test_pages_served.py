@@ -26,6 +26,9 @@ SCRIPTS = (
     "/widget/store.js",
     "/widget/log.js",
     "/common/socket.js",
+    "/common/owners.js",
+    "/common/notify.js",
+    "/console/owners.js",
     "/console/console.js",
     "/console/quick.js",
     "/console/transfer.js",
@@ -38,6 +41,7 @@ SCRIPTS = (
     "/dashboard/charts.js",
     "/dashboard/complaints.js",
     "/dashboard/transcript.js",
+    "/dashboard/alerts.js",
 )
 
 # The pages do not depend on the database; one backend is enough.
@@ -85,6 +89,25 @@ async def test_the_widget_scripts_are_served_as_javascript(server: Server) -> No
         response = await server.http.get(url)
         assert response.status_code == 200, url
         assert "javascript" in response.headers["content-type"], url
+
+
+async def test_the_three_pages_share_one_stylesheet_served_once(server: Server) -> None:
+    """The base (palette, type, buttons, focus ring) is /common/common.css, linked before each
+    page's own sheet; no page repeats it."""
+    for page, own in (
+        ("widget", "widget.css"),
+        ("console", "console.css"),
+        ("dashboard", "dashboard.css"),
+    ):
+        text = (await server.http.get(f"/{page}/")).text
+        links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', text)
+        assert links[0] == "/common/common.css" and links[-1] == own, (page, links)
+        sheet = (await server.http.get(f"/{page}/{own}")).text
+        assert "font-family" not in sheet and "\n:focus-visible" not in sheet, page
+    common = await server.http.get("/common/common.css")
+    assert common.status_code == 200 and "text/css" in common.headers["content-type"]
+    assert common.headers["cache-control"] == "no-cache"
+    assert "--brand:" in common.text and ":focus-visible" in common.text
 
 
 async def test_any_site_may_frame_the_widget_but_nobody_the_console(server: Server) -> None:

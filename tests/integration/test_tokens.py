@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from service.db.models import AdminToken
 from service.settings import Settings
-from tests.support.server import FACTOR, Peer, Server
+from tests.support.server import DATA_KEY, FACTOR, Peer, Server
 
 CLOSE_WITHIN_S = 1.0 * FACTOR  # the bound (STYLE 16: scaled on a slow machine)
 
@@ -137,6 +137,7 @@ def cli(
             **os.environ,
             "KEFU_DATABASE_URL": database_url,
             "KEFU_ADMIN_TOKEN": "",
+            "KEFU_DATA_KEY": DATA_KEY,
             "KEFU_LOG_LEVEL": "warning",
             **env,
         },

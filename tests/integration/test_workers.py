@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import FACTOR, free_socket
+from tests.support.server import DATA_KEY, FACTOR, free_socket
 
 
 def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
@@ -28,6 +28,7 @@ def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
         "KEFU_HOST": "127.0.0.1",
         "KEFU_PORT": str(port),
         "KEFU_ADMIN_TOKEN": "workers-admin-token-0123",
+        "KEFU_DATA_KEY": DATA_KEY,
         **more,
     }
 

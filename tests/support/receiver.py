@@ -23,6 +23,7 @@ class Request:
 class Receiver:
     port: int = 0
     status: int = 200
+    answer_headers: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     _server: asyncio.Server | None = None
 
@@ -57,6 +58,7 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append(Request(path, headers, body))
             head = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in self.answer_headers.items())
             writer.write(head.encode() + b"\r\n")
             await writer.drain()
         finally:

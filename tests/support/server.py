@@ -34,6 +34,7 @@ QUIET = 0.3 * FACTOR  # how long "nothing more arrives" is watched for
 ADMIN_TOKEN = "test-admin-token"
 T = TypeVar("T")
 PLAYER_SECRET = "test-player-secret"
+DATA_KEY = "dGVzdC1kYXRhLWtleS1vZi0zMi1ieXRlcy0wMTIzNDU="  # 32 bytes, url-safe base64
 
 
 class Peer:
@@ -277,6 +278,8 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         # Tests open many sockets and send fast from 127.0.0.1, as the bench does; the limits
         # have their own tests (tests/integration/test_limits.py), from other addresses.
         "limits_exempt": "127.0.0.0/8,::1",
+        # Contacts are sealed under it (service/privacy/contacts.py); PostgreSQL requires one.
+        "data_key": DATA_KEY,
         **overrides,
     }
     return Settings(_env_file=None, **values)

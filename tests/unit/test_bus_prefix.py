@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from service.realtime.bus import MemoryBus, RedisBus, create_bus
 from service.settings import Settings
+from tests.support.server import DATA_KEY
 
 PG = "postgresql+asyncpg://kefu:{password}@db.internal:5432/{name}"
 
 
 def prefix(database_url: str, **values: str) -> str:
-    return Settings(_env_file=None, database_url=database_url, **values).bus_prefix
+    return Settings(
+        _env_file=None, database_url=database_url, data_key=DATA_KEY, **values
+    ).bus_prefix
 
 
 def test_prefix_defaults_to_a_short_hash_of_the_database() -> None:

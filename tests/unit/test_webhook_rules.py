@@ -3,6 +3,7 @@ backoff, which URLs a subscription may name."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from service.webhooks.delivery import backoff_s
 from service.webhooks.schemas import WebhookCreate
 from service.webhooks.signing import signature, verify
+from service.webhooks.targets import Guard, Target, networks, why_refused
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 BODY = b'{"id":"d1","event":"chat.closed","created_at":"2026-01-05T09:00:00Z","data":{}}'
@@ -91,3 +93,47 @@ def test_only_http_urls_with_a_host_are_taken(url: str) -> None:
 def test_an_http_or_https_url_is_taken() -> None:
     for url in ("http://10.0.0.5:8080/hook", "https://crm.example.com/kefu?x=1"):
         assert WebhookCreate(url=url, events=["chat.opened"]).url == url
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),  # IPv4 spelled inside IPv6
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("fd12::1", "private"),
+        ("169.254.169.254", "a metadata service"),
+        ("fd00:ec2::254", "a metadata service"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "private"),
+        ("100.64.0.1", "not public"),  # shared address space (CGNAT)
+        ("93.184.215.14", None),
+        ("2606:4700::1111", None),
+    ],
+)
+def test_webhooks_post_to_public_addresses_only(address: str, reason: str | None) -> None:
+    assert why_refused(ipaddress.ip_address(address)) == reason
+
+
+def test_an_allowed_network_lets_its_addresses_through_and_no_other() -> None:
+    guard = Guard(networks("127.0.0.0/8, 10.0.0.0/24"), timeout_s=1)
+    assert guard.allows(ipaddress.ip_address("127.0.0.1")) is None
+    assert guard.allows(ipaddress.ip_address("10.0.0.9")) is None
+    assert guard.allows(ipaddress.ip_address("10.0.1.9")) == "private"
+
+
+IPv4, IPv6 = ipaddress.IPv4Address, ipaddress.IPv6Address
+
+
+def test_a_delivery_connects_to_the_checked_address_under_its_host_name() -> None:
+    v4 = Target("https://hooks.example.com:8443/k?x=1", "hooks.example.com", IPv4("93.184.215.14"))
+    assert v4.pinned_url() == "https://93.184.215.14:8443/k?x=1"
+    assert v4.host_header == "hooks.example.com:8443"
+    v6 = Target("http://hooks.example.com/k", "hooks.example.com", IPv6("2606:4700::1111"))
+    assert (v6.pinned_url(), v6.host_header) == ("http://[2606:4700::1111]/k", "hooks.example.com")

@@ -11,6 +11,7 @@ import { Complaints } from "./complaints.js";
 import { QuickReplies } from "./quick.js";
 import { firstAfter, formatTime, lineElement, markFailed, pendingElement, pendingLine } from "./lines.js";
 import { listItem, statusTag } from "./list.js";
+import { OwnerChain } from "./owners.js";
 import { Tasks } from "./tasks.js";
 import { Transfer } from "./transfer.js";
 import { errorText, refusalText, templateName } from "./words.js";
@@ -66,6 +67,8 @@ const ui = {
   correctCancel: $("correct-cancel"),
   attach: $("attach"),
   file: $("file"),
+  owners: $("owners"),
+  ownersList: $("owners-list"),
 };
 
 const state = {
@@ -86,6 +89,10 @@ const files = new Files(() => ui.token.value.trim(), {
 });
 
 const clock = new ServerClock();
+const ownerChain = new OwnerChain(
+  { section: ui.owners, list: ui.ownersList }, () => ui.token.value.trim(), () => state.selected,
+  (chatId) => statusTag(state.chats.get(chatId)?.status),
+);
 
 const transfer = new Transfer(
   { open: ui.transferChat, form: $("transfer"), to: $("transfer-to"), note: $("transfer-note"),
@@ -302,6 +309,7 @@ function onAssigned(frame) {
   }
   for (const message of frame.history || []) onMessage(message, false);
   if (state.selected === null) selectChat(chat.id, { auto: true });
+  else if (state.selected === chat.id) ownerChain.load(chat.id);
   refresh();
 }
 
@@ -633,6 +641,9 @@ function selectChat(chatId, { auto = false } = {}) {
   stopCorrecting();
   if (quick.isOpen) ui.quick.hidden = true;
   ui.transcript.replaceChildren(chat.log);
+  // S-first-responder: who held it before us, read while it is ours to read.
+  if (chat.status === "open") ownerChain.load(chatId);
+  else ownerChain.show(chatId);
   ui.input.value = chat.draft;
   hideError();
   refresh();
@@ -811,6 +822,7 @@ function renderPane() {
   if (chat.status === "open" && chat.closesAt) parts.push(`${formatTime(chat.closesAt)} 结束`);
   if (chat.status === "open" && chat.heldSince) parts.push("保持中");
   ui.chatSub.textContent = parts.join(" · ");
+  if (chat.status !== "open") ownerChain.show(chat.id);
   const open = chat.status === "open";
   ui.input.disabled = !open;
   ui.composer.querySelector("button[type=submit]").disabled = !open;

@@ -1,6 +1,7 @@
 // The complaint table (S-record): urgent first, overdue highlighted; a row opens its drawer with
 // the history, the status moves the workflow allows, the owner, a comment and the follow-up.
 
+import { ownerItems } from "/common/owners.js";
 import { REASONS, STATUS, TOPICS, el, when } from "./api.js";
 
 // Rows still being worked; closed and dismissed ones are in the admin API and its CSV.
@@ -48,7 +49,9 @@ export class ComplaintDesk {
     this.agents = agents;
     this.workflow ??= await this.api.get("/complaints/workflow");
     const page = await this.api.get(`/complaints${QUERY}`);
-    this.render(page.items.sort(byRank), page.total);
+    const rows = page.items.sort(byRank);
+    this.render(rows, page.total);
+    return rows;
   }
 
   render(rows, total) {
@@ -118,6 +121,9 @@ export class ComplaintDesk {
       return button;
     }));
     ui.followUp.hidden = detail.status !== "resolved";
+    // S-first-responder: the complaint's holders, from its history.
+    ui.complaintOwners.replaceChildren(...ownerItems(detail.owners || []));
+    ui.complaintChain.hidden = !detail.owners?.length;
     ui.complaintHistory.replaceChildren(...detail.history.map((line) => el(
       "li", {},
       el("time", {}, when(line.at)), " ",

@@ -3,7 +3,10 @@
 // S-no-silence), today's reply times and satisfaction (S-answer-fast, S-satisfaction), the
 // complaint table (S-record), flagged customers (S-abuse) and overdue promises (S-callback-24h).
 
+import { unlockSound } from "/common/notify.js";
+import { leftText } from "/common/owners.js";
 import { AGENT_STATUS, Api, el, seconds, when, who } from "./api.js";
+import { AlertPanel, alertsOf } from "./alerts.js";
 import { BreachChart, ReplyChart } from "./charts.js";
 import { ComplaintDesk } from "./complaints.js";
 import { Transcript } from "./transcript.js";
@@ -22,6 +25,7 @@ let timer = null;
 let charts = null;
 let complaints = null;
 let transcript = null;
+let alerts = null;
 
 function tell(text) {
   ui.banner.textContent = text;
@@ -144,6 +148,18 @@ function renderFlagged(page) {
   ui.flaggedEmpty.hidden = page.items.length > 0;
 }
 
+// S-first-responder: chats taken from an agent without a handover or a close, today.
+function renderDrops(report) {
+  const rows = report.items.map((line) => el(
+    "tr", { dataset: { agentId: String(line.agent_id), dropped: String(line.dropped) } },
+    el("td", {}, line.name, " ", el("small", {}, line.employee_no)),
+    el("td", { className: "is-drop" }, String(line.dropped)),
+    el("td", {}, Object.entries(line.reasons).map(([how, n]) => `${leftText(how)} ${n}`).join(" · ")),
+  ));
+  ui.drops.tBodies[0].replaceChildren(...rows);
+  ui.dropsEmpty.hidden = rows.length > 0;
+}
+
 function renderPromises(page) {
   const kinds = { callback: "回电 callback", follow_up: "答复 follow-up" };
   ui.promises.replaceChildren(...page.items.map((promise) => el(
@@ -162,7 +178,7 @@ async function refresh() {
   try {
     const desk = await api.get("/desk");
     const today = encodeURIComponent(startOfDay(desk.at));
-    const [queue, queued, agents, replies, satisfaction, flagged, promises] = await Promise.all([
+    const [queue, queued, agents, replies, satisfaction, flagged, promises, drops, callbacks] = await Promise.all([
       api.get("/reports/queue"),
       api.get("/chats?status=queued&limit=100"),
       api.get("/agents"),
@@ -170,6 +186,8 @@ async function refresh() {
       api.get(`/reports/satisfaction?since=${today}`),
       api.get("/customers?flagged=true&limit=100"),
       api.get("/promises?overdue=true&limit=100"),
+      api.get(`/reports/drops?since=${today}`),
+      api.get("/callbacks?status=open&overdue=true&limit=100"),
     ]);
     const now = new Date(queue.at);
     renderAlarm(desk);
@@ -179,7 +197,12 @@ async function refresh() {
     renderSatisfaction(satisfaction);
     renderFlagged(flagged);
     renderPromises(promises);
-    await complaints.load(agents);
+    renderDrops(drops);
+    const rows = await complaints.load(agents);
+    alerts.update(alertsOf({
+      desk, queue, queued: queued.items, agents, complaints: rows, promises: promises.items,
+      callbacks: callbacks.items, maxWait: replies.max_wait_s, now,
+    }));
     tell("");
     ui.updated.textContent = `更新于 ${now.toLocaleTimeString("zh-CN")} · 每 ${REFRESH_MS / 1000} 秒刷新`;
     ui.app.dataset.state = "ready";
@@ -207,6 +230,8 @@ function signIn(token) {
   // Made once (they hold listeners); a new sign-in hands them the new token.
   complaints ??= new ComplaintDesk(ui, api, (chatId) => transcript.open(chatId));
   transcript ??= new Transcript(ui, api, tell);
+  alerts ??= new AlertPanel(ui, (what) => (what.complaint ? complaints.open(what.complaint) : transcript.open(what.chat)));
+  alerts.reset();
   complaints.api = api;
   transcript.api = api;
   refresh();
@@ -224,12 +249,14 @@ function signOut(reason = "") {
   ui.complaint.hidden = true;
   ui.transcript.hidden = true;
   ui.app.dataset.state = "signed-out";
+  alerts?.reset();
   tell(reason);
 }
 
 ui.login.addEventListener("submit", (event) => {
   event.preventDefault();
   const token = ui.token.value.trim();
+  unlockSound(); // the sign-in click lets the page chime on a new urgent alert
   if (token) signIn(token);
 });
 ui.signOut.addEventListener("click", () => signOut());

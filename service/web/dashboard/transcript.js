@@ -1,5 +1,7 @@
-// Any chat's transcript (GET /api/v1/chats/{id}), internal lines marked, attachments linked.
+// Any chat's transcript (GET /api/v1/chats/{id}), internal lines marked, attachments linked,
+// with its chain of owners above it.
 
+import { ownerItems } from "/common/owners.js";
 import { SENDERS, el, when, who } from "./api.js";
 
 const CHAT_STATUS = { queued: "排队中 queued", assigned: "接待中 assigned", closed: "已结束 closed" };
@@ -25,6 +27,10 @@ export class Transcript {
     ui.transcriptTitle.textContent = `会话 #${chat.id}`;
     ui.transcriptSub.textContent =
       `${who(chat.customer)} · ${CHAT_STATUS[chat.status] || chat.status} · ${chat.locale} · 开始于 ${when(chat.created_at)}`;
+    // S-first-responder: every owner, when they took it and how it left them.
+    const owners = chat.owners || [];
+    ui.transcriptOwners.replaceChildren(...ownerItems(owners));
+    ui.transcriptChain.hidden = owners.length === 0;
     ui.transcriptLines.replaceChildren(...chat.messages.map((line) => this.line(line)));
     ui.transcript.hidden = false;
     ui.transcriptClose.focus();
