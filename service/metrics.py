@@ -116,6 +116,12 @@ class DeskMetrics:
             buckets=FAST,
             registry=self.registry,
         )
+        self.hello_seconds = Histogram(
+            "kefu_hello_seconds",
+            "From a customer's hello at the group commit to its chat's ready (S-welcome)",
+            buckets=FAST,
+            registry=self.registry,
+        )
         self.batch_units = Histogram(
             "kefu_writer_batch_units",
             "Units of work per group-commit batch",

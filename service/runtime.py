@@ -94,6 +94,7 @@ class Runtime:
         # is a matching complaint, and a large batch declares an incident by itself.
         incidents = Incidents(settings, catalog, chats.template, chats.desk)
         chats.first_message_hooks.append(incidents.first_message)
+        chats.ready_hooks.append(incidents.ready_fields)
         complaints.recorder.recorded_hooks.append(incidents.complaint_recorded)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)

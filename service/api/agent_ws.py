@@ -13,7 +13,6 @@ from service.api.sockets import (
     client_address,
     guarded,
     limited,
-    ready_frame,
     receive_hello,
     reject,
     serve_frames,
@@ -28,6 +27,7 @@ from service.db.models import Sender
 from service.db.unit_of_work import Work
 from service.errors import Forbidden, Unauthorized, Unsupported
 from service.promises.schemas import PromiseDone
+from service.realtime.events import AgentAck, AgentReady, Promises
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     AGENT_TYPES,
@@ -135,7 +135,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         "capacity": agent.capacity,
     }
     templates = runtime.templates.quick_replies()
-    connection.offer(ready_frame(agent=me, chats=chats, templates=templates))
+    connection.offer(AgentReady(me, chats, templates).frame())
     resume = hello.resume or {}
     for chat in chats:
         connection.offer(SetCursor(chat["chat_id"], resume.get(chat["chat_id"], 0)))
@@ -149,9 +149,7 @@ async def agent_socket(websocket: WebSocket) -> None:
 
     def ack(chat_id: int, client_id: str | None, seq: int | None) -> None:
         if client_id is not None and seq is not None:
-            connection.offer(
-                {"type": "ack", "chat_id": chat_id, "client_id": client_id, "seq": seq}
-            )
+            connection.offer(AgentAck(chat_id, client_id, seq).frame())
 
     async def handle(command: AgentCommand) -> None:
         try:
@@ -167,7 +165,8 @@ async def agent_socket(websocket: WebSocket) -> None:
             # Answered on this socket alone: the agent's own open promises (the task list).
             async with runtime.units.read() as session:
                 page = await runtime.promises.open_of(session, agent_id, runtime.clock.now())
-            connection.offer({"type": "promises", **page.model_dump(mode="json")})
+            listed = page.model_dump(mode="json")
+            connection.offer(Promises(listed["items"], listed["total"]).frame())
         elif (store := STORED.get(type(command))) is not None:
             chat_id, client_id = command.chat_id, command.client_id  # type: ignore[union-attr]
 

@@ -16,7 +16,6 @@ from service.api.sockets import (
     client_address,
     guarded,
     limited,
-    ready_frame,
     reason,
     receive_hello,
     reject,
@@ -26,10 +25,11 @@ from service.api.sockets import (
 )
 from service.chats import receipts
 from service.chats.routing import customer_address
-from service.chats.service import Ack
+from service.chats.service import Ack, Attached, Opened
 from service.db.group_commit import Touches
 from service.db.unit_of_work import Work
 from service.errors import Forbidden, NotYourChat, Unauthorized, Unsupported
+from service.realtime.events import Closed, CustomerAck, CustomerReady
 from service.realtime.hub import Connection, SetCursor, Sync
 from service.realtime.protocol import (
     CUSTOMER_TYPES,
@@ -96,42 +96,55 @@ async def customer_socket(websocket: WebSocket) -> None:
         after = retry_after(wait)
         await websocket.close(TOO_MANY, reason(f"too many new chats; retry in {after} s"))
         return
+    connection = Connection(
+        websocket, "customer", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
+    )
+    attached: list[Attached] = []
+
+    def attach(opened: Opened) -> None:
+        # Told once the hello's unit has committed, before its frames are published: the
+        # socket is in the hub for them (an ``assigned`` at hello), after ``ready``.
+        joined = opened.attached
+        connection.offer(
+            CustomerReady(
+                chat_id=joined.chat_id, resume_token=joined.resume_token, **joined.state
+            ).frame()
+        )
+        connection.offer(SetCursor(joined.chat_id, joined.after_seq))
+        if hello.resume is None:
+            # A new chat: its every message so far was written by this unit, so they go out
+            # from here, without reading them back (the hub's copies are dropped by the cursor).
+            for frame in opened.work.frames_to(customer_address(joined.chat_id), "message"):
+                connection.offer(frame)
+        else:
+            connection.offer(Sync(joined.chat_id))
+        if joined.closed_by is not None:
+            connection.offer(Closed(joined.chat_id, joined.closed_by).frame())
+        runtime.hub.register(customer_address(joined.chat_id), connection)
+        attached.append(joined)
+
     try:
-        async with runtime.units() as work:
-            attached = await runtime.chats.customer_hello(work, hello, peer)
-            # Surge mode: the open incidents' public text, for the widget's banner.
-            banners = await runtime.incidents.banners(work)
+        # Through the group commit: a storm of new chats is written in a few transactions.
+        await runtime.writer.run(
+            *runtime.chats.customer_hello_step(hello, peer), acked=attach, hello=True
+        )
     except (Unauthorized, Forbidden) as exc:
         runtime.limits.signin_failed(peer, key)
         await reject(websocket, exc)
         return
+    except BaseException:
+        # Committed, but this handler is cancelled (the server stops; its process's sockets
+        # are counted out as it retires, service/chats/presence.py): out of the hub.
+        if attached:
+            runtime.hub.unregister(customer_address(attached[0].chat_id), connection)
+        raise
 
-    chat_id = attached.chat_id
-    connection = Connection(
-        websocket, "customer", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
-    )
-    extra = {"incidents": banners} if banners else {}
-    connection.offer(
-        ready_frame(
-            chat_id=chat_id, resume_token=attached.resume_token, **attached.state, **extra
-        )
-    )
-    connection.offer(SetCursor(chat_id, attached.after_seq))
-    if hello.resume is None:
-        # A new chat: its every message so far was written by this unit, so they go out from
-        # here, without reading them back (the hub's copies are dropped by the cursor).
-        for frame in work.frames_to(customer_address(chat_id), "message"):
-            connection.offer(frame)
-    else:
-        connection.offer(Sync(chat_id))
-    if attached.closed_by is not None:
-        connection.offer({"type": "closed", "chat_id": chat_id, "by": attached.closed_by})
+    chat_id = attached[0].chat_id
     address = customer_address(chat_id)
-    runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
 
     def acknowledge(ack: Ack) -> None:
-        connection.offer({"type": "ack", "client_id": ack.client_id, "seq": ack.seq})
+        connection.offer(CustomerAck(ack.client_id, ack.seq).frame())
 
     async def handle(command: CustomerCommand) -> None:
         if isinstance(command, CustomerMessage):

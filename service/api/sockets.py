@@ -11,7 +11,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -258,5 +258,3 @@ async def bookkeep(step: Callable[[], Awaitable[None]], what: str, give_up_s: fl
         delay = min(delay * 2, 2.0)
 
 
-def ready_frame(**fields: Any) -> dict[str, Any]:
-    return {"type": "ready", **fields}

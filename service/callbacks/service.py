@@ -25,6 +25,7 @@ from service.db.unit_of_work import Work
 from service.errors import InvalidState, NotFound
 from service.hours import local_time
 from service.privacy.contacts import Sealer
+from service.realtime.events import CallbackOverdue
 from service.timers import Scheduler, arm, cancel
 
 if TYPE_CHECKING:
@@ -83,15 +84,7 @@ class Callbacks:
         if callback is None or callback.status != CallbackStatus.open:
             return
         due_at = callback.due_at.isoformat().replace("+00:00", "Z")
-        await self.desk.alert(
-            work,
-            {
-                "kind": "callback_overdue",
-                "callback_id": callback.id,
-                "chat_id": callback.chat_id,
-                "due_at": due_at,
-            },
-        )
+        await self.desk.alert(work, CallbackOverdue(callback.id, callback.chat_id, due_at))
         work.event(
             "callback.due",
             {"callback_id": callback.id, "chat_id": callback.chat_id, "due_at": due_at},

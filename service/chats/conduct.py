@@ -25,6 +25,7 @@ from service.chats.routing import agent_address
 from service.chats.rows import write
 from service.chats.store import append, check_length, find_resend
 from service.chats.timing import Timing
+from service.db import new_messages
 from service.db.models import Agent, Chat, Message, PhraseHit, Sender
 from service.db.unit_of_work import Work
 from service.errors import (
@@ -35,6 +36,7 @@ from service.errors import (
     UnknownTemplate,
 )
 from service.promises.rules import KIND_OF_TEMPLATE
+from service.realtime import events
 from service.settings import Settings
 from service.templates import TEMPLATE_VARIABLES, Catalog, Hit, MissingVariable
 from service.templates.service import AUTOMATIC, QUICK_REPLIES, Templates
@@ -79,16 +81,18 @@ class Conduct:
     async def record(
         self, work: Work, agent_id: int, chat_id: int, hit: Hit, message: Message | None
     ) -> None:
-        work.session.add(
-            PhraseHit(
+        # Added once the message has its id (service/db/new_messages.py).
+        new_messages.then(
+            work.session,
+            lambda: PhraseHit(
                 agent_id=agent_id,
                 chat_id=chat_id,
-                message=message,
+                message_id=None if message is None else message.id,
                 phrase=hit.phrase,
                 locale=hit.locale,
                 blocked=message is None,
                 created_at=work.now,
-            )
+            ),
         )
 
     async def record_refusal(self, work: Work, refused: Refused) -> None:
@@ -241,14 +245,7 @@ class Conduct:
                 text = await self.templates.render(work.session, key, chat.locale)
                 work.send(
                     agent_address(chat.agent_id),
-                    {
-                        "type": "suggest",
-                        "chat_id": chat.id,
-                        "seq": message.seq,
-                        "key": key,
-                        "standard": self.catalog.standard(key),
-                        "text": text,
-                    },
+                    events.Suggest(chat.id, message.seq, key, self.catalog.standard(key), text),
                 )
 
     # -- helpers -------------------------------------------------------------------------------

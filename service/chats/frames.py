@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from service.db.models import Agent, Chat, Customer, Message
+from service.realtime.events import MessageOut
 
 
 def iso(moment: datetime) -> str:
@@ -32,31 +33,26 @@ def customer_card(customer: Customer) -> dict[str, Any]:
     }
 
 
+def message_out(message: Message, agent: Agent | None = None) -> MessageOut:
+    return MessageOut(
+        chat_id=message.chat_id,
+        seq=message.seq,
+        id=message.id,
+        sender=message.sender,
+        text=message.text,
+        at=at(message),
+        client_id=message.client_id,
+        template=message.template,
+        agent=None if agent is None else agent_card(agent),
+        internal=True if message.internal else None,
+        kind=message.kind,
+        corrects=message.corrects,
+        attachments=message.attachments or None,
+    )
+
+
 def message_frame(message: Message, agent: Agent | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {
-        "type": "message",
-        "chat_id": message.chat_id,
-        "seq": message.seq,
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "at": at(message),
-    }
-    if message.client_id is not None:
-        frame["client_id"] = message.client_id
-    if message.template is not None:
-        frame["template"] = message.template
-    if agent is not None:
-        frame["agent"] = agent_card(agent)
-    if message.internal:
-        frame["internal"] = True
-    if message.kind is not None:
-        frame["kind"] = message.kind
-    if message.corrects is not None:
-        frame["corrects"] = message.corrects
-    if message.attachments:
-        frame["attachments"] = message.attachments
-    return frame
+    return message_out(message, agent).frame()
 
 
 def chat_summary(chat: Chat, customer: Customer) -> dict[str, Any]:

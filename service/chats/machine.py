@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from service.chats.frames import iso
+from service.realtime import events
 
 # Timer kinds (service/timers runs them) and timing event kinds (the reports count them).
 LONG_WAIT = "long_wait"
@@ -133,7 +134,7 @@ class Send:
     """A frame to the chat's audience (customer tabs and its agent) or to its agent only."""
 
     to: Literal["audience", "agent"]
-    frame: dict[str, Any]
+    frame: events.Event
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def customer_wrote(c: Conversation, at: datetime, now: datetime, limits: Limits)
         # S-customer-ends: an answer in the grace reopens the chat with the same agent (the
         # wait that starts now replaces the grace's timer).
         effects.append(Set({"closes_at": None}))
-        effects.append(Send("audience", {"type": "reopened", "chat_id": c.chat_id}))
+        effects.append(Send("audience", events.Reopened(c.chat_id)))
     if c.waiting_since is None:
         effects.append(Set({"waiting_since": at, "wait_apologized": False}))
         if c.held_since is None or c.hold_expired:
@@ -307,7 +308,7 @@ def agent_closing(c: Conversation, now: datetime, limits: Limits) -> list[Effect
         Say("anything_else"),
         Set({"asked_anything_else": True, "closes_at": closes_at}),
         _run(c, CLOSE_GRACE, closes_at),
-        Send("audience", {"type": "closing", "chat_id": c.chat_id, "closes_at": iso(closes_at)}),
+        Send("audience", events.Closing(c.chat_id, iso(closes_at))),
     ]
 
 
@@ -367,13 +368,8 @@ def long_wait_due(c: Conversation, now: datetime) -> list[Effect]:
         RecordEvent(LONG_WAIT, ms(waited)),
     ]
     if c.agent_id is not None:
-        frame = {
-            "type": "timing",
-            "chat_id": c.chat_id,
-            "waiting_since": iso(c.waiting_since),
-            "waited_s": seconds(waited),
-        }
-        effects.append(Send("agent", frame))
+        timing = events.Timing(c.chat_id, iso(c.waiting_since), seconds(waited))
+        effects.append(Send("agent", timing))
     return effects
 
 
@@ -387,14 +383,8 @@ def hold_due(c: Conversation, now: datetime) -> list[Effect]:
         effects.append(Set({"wait_apologized": True}))
     effects.append(RecordEvent(HOLD_EXPIRED, ms(held)))
     if c.agent_id is not None:
-        frame = {
-            "type": "reminder",
-            "chat_id": c.chat_id,
-            "reason": HOLD_EXPIRED,
-            "held_since": iso(c.held_since),
-            "held_s": seconds(held),
-        }
-        effects.append(Send("agent", frame))
+        reminder = events.Reminder(c.chat_id, HOLD_EXPIRED, iso(c.held_since), seconds(held))
+        effects.append(Send("agent", reminder))
     return effects
 
 
@@ -410,7 +400,7 @@ def accept_due(
     since = max(c.assigned_at or now, c.waiting_since or now)
     effects: list[Effect] = [
         RecordEvent(ACCEPT_TIMEOUT, ms(now - since)),
-        Send("agent", {"type": "unassigned", "chat_id": c.chat_id, "reason": ACCEPT_TIMEOUT}),
+        Send("agent", events.Unassigned(c.chat_id, ACCEPT_TIMEOUT)),
     ]
     # An agent who does not answer is likely away from the desk: no new chats until they say
     # they are back (as call centres do on "redirect on no answer").

@@ -18,6 +18,7 @@ from service.db.group_commit import Step, Touches
 from service.db.models import Chat, Sender
 from service.db.unit_of_work import Work
 from service.errors import InvalidRange, InvalidState, NotYourChat
+from service.realtime.events import Read
 
 
 async def customer_read(work: Work, chat_id: int, seq: int) -> None:
@@ -29,7 +30,7 @@ async def customer_read(work: Work, chat_id: int, seq: int) -> None:
     if effects:
         write(chat, effects)
         if chat.agent_id is not None:
-            work.send(agent_address(chat.agent_id), read_frame(chat.id, Sender.customer, seq))
+            work.send(agent_address(chat.agent_id), Read(chat.id, Sender.customer, seq))
 
 
 async def agent_read(work: Work, agent_id: int, chat_id: int, seq: int) -> None:
@@ -41,7 +42,7 @@ async def agent_read(work: Work, agent_id: int, chat_id: int, seq: int) -> None:
     effects = machine.read_to("agent", chat.agent_read_seq, seq)
     if effects:
         write(chat, effects)
-        work.send(customer_address(chat.id), read_frame(chat.id, Sender.agent, seq))
+        work.send(customer_address(chat.id), Read(chat.id, Sender.agent, seq))
 
 
 def customer_read_step(chat_id: int, seq: int) -> tuple[Step[None], Touches]:
@@ -68,4 +69,4 @@ def _check(chat: Chat, seq: int) -> None:
 
 
 def read_frame(chat_id: int, by: str, seq: int) -> dict[str, Any]:
-    return {"type": "read", "chat_id": chat_id, "by": by, "seq": seq}
+    return Read(chat_id, by, seq).frame()

@@ -34,6 +34,7 @@ from service.db.models import (
     in_line,
 )
 from service.db.unit_of_work import Units, Work
+from service.realtime import events
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,16 @@ async def queued_chats(work: Work) -> Sequence[Chat]:
 
 async def line_length(work: Work, group_id: int | None) -> int:
     """How many chats wait in line for ``group_id`` (None: for any agent)."""
-    query = select(func.count()).where(
-        in_line(), Chat.group_id.is_(None) if group_id is None else Chat.group_id == group_id
-    )
-    return int(await work.session.scalar(query) or 0)
+    if group_id is None:
+        found = await work.session.scalar(_LINE_LENGTH)
+    else:
+        found = await work.session.scalar(_GROUP_LINE_LENGTH, {"group_id": group_id})
+    return int(found or 0)
+
+
+# Built once: a new chat not yet in line is told the place it would take (every hello asks).
+_LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id.is_(None))
+_GROUP_LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id == bindparam("group_id"))
 
 
 async def assign(work: Work, chat: Chat, agent: Agent, why: str | None = None) -> None:
@@ -133,15 +140,13 @@ async def assign_all(
     for chat, agent in pairs:
         work.send(
             customer_address(chat.id),
-            {"type": "assigned", "chat_id": chat.id, "agent": agent_card(agent)},
+            events.CustomerAssigned(chat.id, agent_card(agent)),
         )
         work.send(
             agent_address(agent.id),
-            {
-                **chat_summary(chat, customers[chat.customer_id]),
-                "type": "assigned",
-                "history": histories.get(chat.id, []),
-            },
+            events.AgentAssigned(
+                chat_summary(chat, customers[chat.customer_id]), histories.get(chat.id, [])
+            ),
         )
 
 
@@ -353,7 +358,7 @@ async def tell_positions(work: Work) -> int:
         position = ahead[group_id] = ahead.get(group_id, 0) + 1
         if stored != position:
             changed.append({"id": chat_id, "queue_position": position})
-            work.send(customer_address(chat_id), {"type": "queue", "position": position})
+            work.send(customer_address(chat_id), events.Queue(position))
     if changed:
         # In id order, as the writer locks chats: the two never deadlock on them.
         changed.sort(key=lambda row: row["id"])

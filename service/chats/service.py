@@ -34,6 +34,7 @@ from service.desk.service import Desk, serving
 from service.errors import Forbidden
 from service.groups.service import find as find_group
 from service.logtext import shown
+from service.realtime import events
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
 from service.security import address_key, hash_token, new_token, resume_expired, verify_player
 from service.settings import Settings
@@ -52,6 +53,8 @@ ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
 # Runs after a customer's message is stored (not a resend): (work, chat id, seq, text); the
 # complaint keywords (S-record).
 MessageHook = Callable[[Work, int, int, str], Awaitable[None]]
+# Extra fields of a customer's ``ready`` frame, read in the hello's unit.
+ReadyHook = Callable[[Work], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ class Attached:
     after_seq: int
     state: dict[str, Any]
     closed_by: str | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A hello's chat, and the unit that opened it: the frames it sent, built once committed
+    (``work.frames_to``), go straight to the new socket."""
+
+    attached: Attached
+    work: Work
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class ChatService:
         self.message_hooks: list[MessageHook] = []
         # Run after the chat's first customer message only (surge mode's known-issue answer).
         self.first_message_hooks: list[MessageHook] = []
+        # Add fields to a customer's ``ready`` (surge mode: the open incidents' banner).
+        self.ready_hooks: list[ReadyHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
@@ -129,6 +143,18 @@ class ChatService:
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
+
+    def customer_hello_step(
+        self, hello: CustomerHello, address: str = ""
+    ) -> tuple[Step[Opened], Touches]:
+        """A customer's hello as a unit for the group commit (a storm of new chats is written in
+        a few transactions, not one each), and what it touches (a chat it finds or creates).
+        ``address``: where the socket came from (a guest's, for counting people)."""
+
+        async def open_(work: Work) -> Opened:
+            return Opened(await self.customer_hello(work, hello, address), work)
+
+        return open_, Touches(None)
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(
@@ -205,6 +231,8 @@ class ChatService:
                 state["position"] = await routing.line_length(work, chat.group_id) + 1
         if chat.agent_id is not None and chat.status == ChatStatus.assigned:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
+        for hook in self.ready_hooks:
+            state.update(await hook(work))
         return state
 
     async def customer_message(
@@ -252,7 +280,7 @@ class ChatService:
     async def customer_typing(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
         if chat.agent_id is not None:
-            work.send(agent_address(chat.agent_id), {"type": "typing", "chat_id": chat.id})
+            work.send(agent_address(chat.agent_id), events.AgentTyping(chat.id))
 
     async def customer_close(self, work: Work, chat_id: int) -> None:
         chat = await open_chat(work, chat_id)
@@ -319,7 +347,7 @@ class ChatService:
             await self._requeue_chats_of(work, agent, "offline")
         elif status == AgentStatus.online:
             await routing.drain(work)
-        work.send(agent_address(agent.id), {"type": "status", "status": status})
+        work.send(agent_address(agent.id), events.Status(status))
         await self.desk.presence_changed(work, agent, was_serving)
 
     async def sign_out(self, work: Work, agent_id: int, reason: str) -> None:
@@ -328,7 +356,7 @@ class ChatService:
         agent.status = AgentStatus.offline
         await work.session.flush()
         await self._requeue_chats_of(work, agent, reason)
-        work.send(agent_address(agent.id), {"type": "signed_out", "reason": reason})
+        work.send(agent_address(agent.id), events.SignedOut(reason))
 
     async def agent_message(
         self,
@@ -382,7 +410,7 @@ class ChatService:
 
     async def agent_typing(self, work: Work, agent_id: int, chat_id: int) -> None:
         chat = await chat_of(work, agent_id, chat_id)
-        work.send(customer_address(chat.id), {"type": "typing"})
+        work.send(customer_address(chat.id), events.CustomerTyping())
 
     async def agent_close(
         self, work: Work, agent_id: int, chat_id: int, reason: str | None = None
@@ -427,7 +455,7 @@ class ChatService:
         await cancel(work, f"{CUSTOMER_GONE}:{chat.id}")
         await self.timing.apply(work, chat, machine.closed(Conversation.of(chat), by, work.now))
         await work.session.flush()
-        work.send(audience, {"type": "closed", "chat_id": chat.id, "by": by})
+        work.send(audience, events.Closed(chat.id, by))
         # A freed seat pulls from the queue; a queued chat leaving moves everyone up.
         if was_assigned:
             await routing.drain(work)
@@ -452,7 +480,7 @@ class ChatService:
                 continue
             work.send(
                 agent_address(agent.id),
-                {"type": "unassigned", "chat_id": chat.id, "reason": reason},
+                events.Unassigned(chat.id, reason),
             )
             await self.timing.unassigned(work, chat)
             write(chat, machine.returned_to_queue())

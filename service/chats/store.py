@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from service.chats.frames import message_frame
+from service.db import new_messages
 from service.db.group_commit import Touches
 from service.db.models import Agent, Chat, Message
 from service.db.unit_of_work import Work
@@ -76,8 +77,9 @@ async def append(
     )
     if work.message_ids is not None:
         message.id = await work.message_ids.take(work.session)
-    # Not flushed here: the unit's rows go to the database together when it ends.
-    work.session.add(message)
+    # Not flushed here: the unit's messages go to the database in one insert when it ends
+    # (service/db/new_messages.py).
+    new_messages.add(work.session, message)
     if message.client_key is not None:
         work.stored_keys[(chat_id, message.client_key)] = seq
     return message

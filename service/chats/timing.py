@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from service.chats import machine, routing
@@ -51,6 +52,7 @@ from service.chats.machine import (
 from service.chats.repository import locked_chat
 from service.chats.routing import agent_address
 from service.chats.rows import set_fields
+from service.db import new_messages
 from service.db.models import (
     Agent,
     AgentStatus,
@@ -64,6 +66,7 @@ from service.db.models import (
 )
 from service.db.unit_of_work import Units, Work
 from service.errors import InvalidState
+from service.realtime import events
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
 
@@ -143,15 +146,9 @@ class Timing:
                     assert message is not None and message.agent_id is not None
                     if self.metrics is not None:
                         self.metrics.reply_wait_seconds.observe(wait_ms / 1000)
-                    work.session.add(
-                        Reply(
-                            chat_id=chat.id,
-                            message=message,
-                            agent_id=message.agent_id,
-                            at=message.created_at,
-                            wait_ms=wait_ms,
-                            first_response_ms=first_response_ms,
-                        )
+                    # Added once the message has its id (service/db/new_messages.py).
+                    new_messages.then(
+                        work.session, partial(_reply, message, wait_ms, first_response_ms)
                     )
                 case machine.RecordEvent(kind, waited_ms):
                     work.session.add(
@@ -166,7 +163,7 @@ class Timing:
                 case machine.SetAgentAway(agent_id):
                     agent = await work.session.get_one(Agent, agent_id)
                     agent.status = AgentStatus.away
-                    work.send(agent_address(agent.id), {"type": "status", "status": agent.status})
+                    work.send(agent_address(agent.id), events.Status(agent.status))
                 case machine.Requeue(why):
                     await routing.route(work, chat, why)
                 case machine.Close(by, template):
@@ -246,3 +243,16 @@ class Timing:
                 online = agent.status == AgentStatus.online
             effects = machine.accept_due(state, agent_id, online, work.now, self.limits)
             await self.apply(work, chat, effects)
+
+
+def _reply(message: Message, wait_ms: int, first_response_ms: int | None) -> Reply:
+    """The wait an agent message ended (S-no-silence), once the message has its id."""
+    assert message.agent_id is not None
+    return Reply(
+        chat_id=message.chat_id,
+        message_id=message.id,
+        agent_id=message.agent_id,
+        at=message.created_at,
+        wait_ms=wait_ms,
+        first_response_ms=first_response_ms,
+    )

@@ -35,6 +35,7 @@ from service.desk.service import serving
 from service.errors import TransferRefused
 from service.groups.service import find
 from service.owners.rules import TRANSFER
+from service.realtime import events
 from service.realtime.protocol import Transfer
 from service.settings import Settings
 
@@ -103,4 +104,4 @@ class Transfers:
         if "agent_id" in to:
             receiver = await work.session.get_one(Agent, to["agent_id"])
             to = {"agent": {"id": receiver.id, **agent_card(receiver)}}
-        work.send(agent_address(agent_id), {"type": "transferred", "chat_id": chat.id, "to": to})
+        work.send(agent_address(agent_id), events.Transferred(chat.id, to))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from service.chats.routing import agent_address
@@ -11,6 +9,7 @@ from service.complaints.models import ComplaintBatch
 from service.complaints.schemas import ComplaintOut
 from service.db.models import Agent, AgentRole
 from service.db.unit_of_work import Work
+from service.realtime import events
 
 
 async def supervisors(work: Work) -> list[str]:
@@ -23,24 +22,18 @@ async def supervisors(work: Work) -> list[str]:
     return [agent_address(agent_id) for agent_id in ids]
 
 
-def complaint_frame(event: str, card: ComplaintOut) -> dict[str, Any]:
-    return {
-        "type": "complaint",
-        "event": event,
-        "complaint": card.model_dump(mode="json", by_alias=True),
-    }
+def complaint_frame(event: str, card: ComplaintOut) -> events.ComplaintEvent:
+    return events.ComplaintEvent(event, card.model_dump(mode="json", by_alias=True))
 
 
-def batch_frame(batch: ComplaintBatch, complaint_ids: list[int]) -> dict[str, Any]:
-    return {
-        "type": "complaint",
-        "event": "batch",
-        "batch": {
+def batch_frame(batch: ComplaintBatch, complaint_ids: list[int]) -> events.BatchFormed:
+    return events.BatchFormed(
+        {
             "id": batch.id,
             "topic": batch.topic,
             "started_at": batch.started_at.isoformat().replace("+00:00", "Z"),
             "customers": batch.customers,
             "vip_customers": batch.vip_customers,
             "complaint_ids": complaint_ids,
-        },
-    }
+        }
+    )

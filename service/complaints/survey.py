@@ -16,6 +16,7 @@ from service.complaints.workflow import Band, Source, Status, band
 from service.db.models import Chat, ChatStatus, Message
 from service.db.unit_of_work import Work
 from service.errors import AlreadyRated, InvalidState
+from service.realtime.events import Rated
 from service.settings import Settings
 
 SURVEY = "survey"
@@ -60,7 +61,7 @@ class Survey:
         await work.session.flush()
         work.send(
             customer_address(chat.id),
-            {"type": "rated", "chat_id": chat.id, "score": score, "band": rating.band},
+            Rated(chat.id, score, rating.band),
         )
         if rating.band == Band.unsatisfied:
             await self.recorder.template(work, chat.id, "unsatisfied")

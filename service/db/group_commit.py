@@ -53,7 +53,8 @@ MAX_BATCH = 256
 class Touches:
     """What a unit is about to read, so the batch can load it for all units at once."""
 
-    chat_id: int
+    # None: a chat the unit finds or creates itself (a customer's hello).
+    chat_id: int | None
     client_key: str | None = None
     agent_id: int | None = None
 
@@ -90,8 +91,12 @@ class GroupCommit:
         touches: Touches,
         *,
         acked: Acked[T] | None = None,
+        hello: bool = False,
     ) -> T:
-        """Run ``step`` in a unit of work; its result once that unit has committed."""
+        """Run ``step`` in a unit of work; its result once that unit has committed.
+
+        Its time to the result is an ack's (``kefu_ack_seconds``), or a new chat's (``hello``).
+        """
         if self._stopped:
             return await _alone(self.units, step, acked)
         self._start()
@@ -103,7 +108,8 @@ class GroupCommit:
         # its unit still commits, unacknowledged, and a resend finds it.
         result = await asyncio.shield(done)
         if self.metrics is not None:
-            self.metrics.ack_seconds.observe(time.perf_counter() - started)
+            timed = self.metrics.hello_seconds if hello else self.metrics.ack_seconds
+            timed.observe(time.perf_counter() - started)
         return result
 
     def _start(self) -> None:
@@ -242,8 +248,12 @@ async def _load(work: Work, touches: list[Touches]) -> list[object]:
     (the join measured slower there under the bench's ladder). The agents in one more.
     """
     session = work.session
-    chat_ids = sorted({touch.chat_id for touch in touches})
-    keys = {(touch.chat_id, touch.client_key) for touch in touches if touch.client_key}
+    chat_ids = sorted({touch.chat_id for touch in touches if touch.chat_id is not None})
+    keys = {
+        (touch.chat_id, touch.client_key)
+        for touch in touches
+        if touch.client_key and touch.chat_id is not None
+    }
     work.stored_keys.update(dict.fromkeys(keys))
     loaded: list[object] = []
     if keys and work.is_postgres:
@@ -254,7 +264,7 @@ async def _load(work: Work, touches: list[Touches]) -> list[object]:
             loaded.append(chat)
             if client_key is not None and (chat.id, client_key) in keys:
                 work.stored_keys[(chat.id, client_key)] = seq
-    else:
+    elif chat_ids:
         loaded += await session.scalars(
             _CHATS_LOCKED if work.is_postgres else _CHATS, {"ids": chat_ids}
         )

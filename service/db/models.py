@@ -23,7 +23,7 @@ from sqlalchemy import (
     and_,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.db.types import UTCDateTime
 
@@ -259,8 +259,6 @@ class Reply(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
-    # Set instead of message_id where the message is not flushed yet: the flush orders them.
-    message: Mapped[Message] = relationship(lazy="raise")
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     at: Mapped[datetime]
     # From the earliest unanswered customer message to this reply (S-no-silence).
@@ -365,7 +363,6 @@ class PhraseHit(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
     # The stored message (warn mode); None when the message was refused (block mode).
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-    message: Mapped[Message | None] = relationship(lazy="raise")
     phrase: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(16))
     blocked: Mapped[bool] = mapped_column(Boolean)

@@ -23,17 +23,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.db import new_messages
 from service.db.engine import Database
 from service.db.models import Chat, Message
 from service.metrics import DeskMetrics
 from service.realtime.bus import Bus, Envelope
+from service.realtime.events import Event
 
 log = logging.getLogger(__name__)
 
 # Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
 AssignedHook = Callable[["Work", Chat], Awaitable[None]]
-# A frame, or what builds it once the unit has committed (it shows ids the commit assigned).
-Frame = dict[str, Any] | Callable[[], dict[str, Any]]
+# A frame (typed: service/realtime/events.py), or what builds it once the unit has committed
+# (it shows ids the commit assigned).
+Frame = Event | dict[str, Any] | Callable[[], Event | dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -45,6 +48,8 @@ class Outgoing:
         """The frame, its builder run once (after the commit: it shows ids the commit gave)."""
         if callable(self.frame):
             self.frame = self.frame()
+        if isinstance(self.frame, Event):
+            self.frame = self.frame.frame()
         return self.frame
 
     def envelope(self) -> Envelope:
@@ -196,6 +201,7 @@ class Units:
         """Write what the unit has left pending (its timers, then its rows); before the commit."""
         if work.timers:
             await self.write_timers(work)
+        await new_messages.write(work.session)
         if self.on_flush is not None:
             await self.on_flush(work)
         await work.session.flush()

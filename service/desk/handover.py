@@ -41,6 +41,7 @@ from service.hours import local_time
 from service.promises.models import Promise
 from service.promises.rules import State
 from service.promises.service import UNFINISHED, Promises
+from service.realtime import events
 from service.settings import Settings
 from service.shifts import (
     Item,
@@ -120,10 +121,7 @@ class Handovers:
         if not self.desk.in_service(work.now) or await self.desk.serving_count(work.session):
             return
         queued = len(await routing.queued_chats(work))
-        await self.desk.alert(
-            work,
-            {"kind": "desk_unattended", "at": iso(work.now), "queued": queued},
-        )
+        await self.desk.alert(work, events.DeskUnattended(iso(work.now), queued))
 
     # -- the handover ------------------------------------------------------------------------------
 
@@ -257,7 +255,7 @@ class Handovers:
         work.send(agent_address(sender.id), partial(message_frame, handoff, sender))
         work.send(
             agent_address(sender.id),
-            {"type": "unassigned", "chat_id": chat.id, "reason": SHIFT_END_WHY},
+            events.Unassigned(chat.id, SHIFT_END_WHY),
         )
         # S-no-blind-transfer: a colleague takes over and sees the whole conversation.
         await self.say(work, chat, "transferred", notify_agent=False)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.chats import routing
@@ -34,6 +34,7 @@ from service.db.unit_of_work import Work
 from service.hours import in_service, parse_hours, zone
 from service.promises.models import Promise
 from service.promises.rules import State
+from service.realtime import events
 
 if TYPE_CHECKING:
     from service.chats.timing import Say
@@ -54,6 +55,16 @@ WATCHING = (  # supervisors who get alerts: connected, online or away
 )
 
 
+# Built once: every new chat asks (S-callback-24h), and building a statement costs more than
+# the count.
+_SERVING_COUNT = select(func.count()).select_from(Agent).where(*SERVING)
+_SERVING_IN_GROUP = _SERVING_COUNT.where(
+    Agent.id.in_(
+        select(AgentGroup.agent_id).where(AgentGroup.group_id == bindparam("group_id"))
+    )
+)
+
+
 async def count(session: AsyncSession, model: Any, *where: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
@@ -69,10 +80,12 @@ class Desk:
         return in_service(self.windows, self.zone, now)
 
     async def serving_count(self, session: AsyncSession, group_id: int | None = None) -> int:
+        """Agents who can take a chat now (of ``group_id``'s members); asked at every hello."""
         if group_id is None:
-            return await count(session, Agent, *SERVING)
-        members = select(AgentGroup.agent_id).where(AgentGroup.group_id == group_id)
-        return await count(session, Agent, *SERVING, Agent.id.in_(members))
+            found = await session.scalar(_SERVING_COUNT)
+        else:
+            found = await session.scalar(_SERVING_IN_GROUP, {"group_id": group_id})
+        return int(found or 0)
 
     async def tell_if_nobody_serves(self, work: Work, chats: Sequence[Chat]) -> None:
         """S-callback-24h: a waiting customer nobody can serve hears so, once per situation."""
@@ -99,14 +112,12 @@ class Desk:
         await self.tell_if_nobody_serves(work, await routing.queued_chats(work))
         if self.in_service(work.now) and await self.serving_count(work.session) == 0:
             queued = len(await routing.queued_chats(work))
-            await self.alert(
-                work, {"kind": "desk_unattended", "at": _iso(work.now), "queued": queued}
-            )
+            await self.alert(work, events.DeskUnattended(_iso(work.now), queued))
 
-    async def alert(self, work: Work, fields: dict[str, Any]) -> None:
+    async def alert(self, work: Work, alert: events.Event) -> None:
         """An ``alert`` frame to every supervisor on watch."""
         supervisors = await work.session.scalars(select(Agent.id).where(*WATCHING))
-        work.send([agent_address(id_) for id_ in supervisors], {"type": "alert", **fields})
+        work.send([agent_address(id_) for id_ in supervisors], alert)
 
     async def status(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
         """Where the desk stands, for GET /api/v1/desk."""

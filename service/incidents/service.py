@@ -38,6 +38,7 @@ from service.incidents.models import (
     IncidentStatus,
 )
 from service.incidents.schemas import IncidentIn, IncidentOut, IncidentPage, IncidentUpdate
+from service.realtime.events import IncidentDeclared
 from service.settings import Settings
 from service.templates import Catalog
 from service.templates.matching import Entry, Matcher
@@ -151,8 +152,10 @@ class Incidents:
             self._read_at = time.monotonic()
         return self._open
 
-    async def banners(self, work: Work) -> list[dict[str, Any]]:
-        return [banner(incident) for incident in (await self.current(work.session)).incidents]
+    async def ready_fields(self, work: Work) -> dict[str, Any]:
+        """``incidents`` for a customer's ``ready`` while any is open (the widget's banner)."""
+        shown = [banner(incident) for incident in (await self.current(work.session)).incidents]
+        return {"incidents": shown} if shown else {}
 
     # -- declaring -----------------------------------------------------------------------------
 
@@ -233,16 +236,7 @@ class Incidents:
                 if await self._link(work, incident.id, chat_id, "complaint", complaint.id):
                     # The reporters waiting in their chats hear that it is known, and by when.
                     await self._known_issue(work, chat_id, declared)
-        await self.desk.alert(
-            work,
-            {
-                "kind": "incident_declared",
-                "incident_id": incident.id,
-                "title": incident.title,
-                "by": by,
-                "batch_id": batch_id,
-            },
-        )
+        await self.desk.alert(work, IncidentDeclared(incident.id, incident.title, by, batch_id))
         work.event(
             "incident.declared",
             {

@@ -34,6 +34,7 @@ from service.hours import local_time
 from service.promises.models import Promise
 from service.promises.rules import TEMPLATE, Kind, State, check_due, is_overdue, remind_at
 from service.promises.schemas import PromiseDone, PromiseOut, PromisePage
+from service.realtime.events import PromiseEvent
 from service.realtime.protocol import MakePromise
 from service.settings import Settings
 from service.timers import Scheduler, arm, cancel
@@ -220,8 +221,8 @@ class Promises:
         work.send(to, promise_frame(event, card))
 
 
-def promise_frame(event: str, card: PromiseOut) -> dict[str, Any]:
-    return {"type": "promise", "event": event, "promise": card.model_dump(mode="json")}
+def promise_frame(event: str, card: PromiseOut) -> PromiseEvent:
+    return PromiseEvent(event, card.model_dump(mode="json"))
 
 
 def _key(kind: str, promise_id: int) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from service.errors import BadFrame, BadJson, FrameTooLarge, UnknownType
+from service.realtime.events import Error
 from service.realtime.inspect import INT64_MAX, check_depth, check_value, refuse_constant
 from service.security import MAX_TS
 
@@ -372,11 +373,8 @@ agent_hello: TypeAdapter[AgentHello] = TypeAdapter(AgentHello)
 
 
 def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        frame["ref"] = ref
-    frame.update(extra)
-    return frame
+    """The ``error`` frame (``extra``: the fields some codes add, typed in ``events.Error``)."""
+    return Error(code, message, ref, **extra).frame()
 
 
 def dumps(frame: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from typing import Any, cast
 from sqlalchemy import Insert, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.db import new_messages
 from service.db.models import Timer
 from service.db.unit_of_work import Units, Work
 
@@ -150,7 +151,7 @@ class Scheduler:
         if handler is None:
             log.error("timer.unknown_kind kind=%s key=%s", timer.kind, timer.key)
             return 0
-        sent = len(work.outbox)
+        sent, stored = len(work.outbox), new_messages.mark(work.session)
         try:
             # A savepoint per timer: a failing handler takes back only its own changes.
             async with work.session.begin_nested():
@@ -158,6 +159,7 @@ class Scheduler:
                 await self._units.flush(work)
         except Exception as exc:
             del work.outbox[sent:]
+            new_messages.forget(work.session, stored)
             work.timers.clear()
             if self._units.metrics is not None and not _lost_a_race(exc):
                 self._units.metrics.count_timer(timer.kind, 0.0, failed=True)

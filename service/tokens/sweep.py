@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from service.db.models import Agent
 from service.db.unit_of_work import Units
+from service.realtime.events import SignedOut
 from service.realtime.hub import Connection, Hub
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,6 @@ class SignInSweep:
                     self._suspects.add(connection)  # the bus's frame may be on its way
                     continue
                 log.info("socket.signed_out_by_sweep agent=%s reason=%s", agent_id, reason)
-                connection.offer({"type": "signed_out", "reason": reason})
+                connection.offer(SignedOut(reason).frame())
                 signed_out += 1
         return signed_out

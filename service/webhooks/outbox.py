@@ -1,9 +1,10 @@
 """The webhook outbox: what a unit of work wrote, as delivery rows in the same transaction.
 
 A unit's new chats, messages, complaints (and their history rows) and ratings are found by
-watching its flushes; assignments, closes and due callbacks are raised by name
-(``work.event``). Only events some subscription wants become rows, and the subscriptions are
-cached, so a unit pays nothing while nobody subscribes: not even the watching.
+watching its flushes and its messages' insert (service/db/new_messages.py); assignments, closes
+and due callbacks are raised by name (``work.event``). Only events some subscription wants become
+rows, and the subscriptions are cached, so a unit pays nothing while nobody subscribes: not even
+the watching.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from sqlalchemy.orm import Session, UOWTransaction
 from service.clock import Clock
 from service.complaints.models import Complaint, ComplaintEvent, Rating
 from service.db.models import Chat, Message
+from service.db.new_messages import SEEN
 from service.db.unit_of_work import Work
 from service.webhooks.models import Webhook, WebhookDelivery
 
-SEEN = "kefu.webhooks.seen"
 WATCHED = (Chat, Message, Complaint, ComplaintEvent, Rating)
 Subscriptions = list[tuple[int, frozenset[str]]]
 

@@ -46,6 +46,7 @@ async def test_what_happened_is_counted(server: Server) -> None:
     # The welcome, two customer messages, the reply, the apology.
     assert sample(text, "kefu_events_published_total", type="message") == 5
     assert sample(text, "kefu_ack_seconds_count") == 3
+    assert sample(text, "kefu_hello_seconds_count") == 1
     assert sample(text, "kefu_writer_batch_units_count") >= 1
     assert sample(text, "kefu_timers_fired_total", kind="long_wait") == 1
     assert sample(text, "kefu_timer_late_seconds_count") == 1

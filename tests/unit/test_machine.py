@@ -23,6 +23,7 @@ from service.chats.machine import (
     Set,
     SetAgentAway,
 )
+from service.realtime import events
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 LIMITS = Limits()
@@ -73,7 +74,7 @@ def test_s_long_wait_the_apology_goes_out_once_per_wait() -> None:
     assert said(effects) == ["long_wait"]
     assert RecordEvent("long_wait", 60_000) in effects
     [timing] = [e for e in effects if isinstance(e, Send)]
-    assert timing.to == "agent" and timing.frame["waited_s"] == 60.0
+    assert timing.to == "agent" and timing.frame == events.Timing(7, "2026-12-02T09:00:00Z", 60.0)
     assert machine.long_wait_due(after(c, effects), at(61)) == []
 
 
@@ -98,7 +99,7 @@ def test_s_hold_replaces_the_wait_and_runs_out_with_an_apology_and_a_reminder() 
     c = after(c, effects)
     due = machine.hold_due(c, at(70))
     assert said(due) == ["long_wait"]
-    assert [e.frame["reason"] for e in due if isinstance(e, Send)] == ["hold_expired"]
+    assert [e.frame.frame()["reason"] for e in due if isinstance(e, Send)] == ["hold_expired"]
     c = after(c, due)
     assert c.hold_expired and c.wait_apologized
     # The wait's own timer, if it fires later, has nothing left to say.
@@ -159,7 +160,7 @@ def test_s_anything_else_closing_asks_once_more_and_leaves_a_grace() -> None:
     effects = machine.agent_closing(c, at(10), LIMITS)
     assert said(effects) == ["anything_else"]
     assert arms(effects) == {"conversation:7": ("close_grace", at(40))}
-    assert [e.frame["type"] for e in effects if isinstance(e, Send)] == ["closing"]
+    assert [e.frame.type for e in effects if isinstance(e, Send)] == ["closing"]
     c = after(c, effects)
     assert c.waiting_since is None and c.closes_at == at(40)
     with pytest.raises(machine.Refused):
@@ -170,7 +171,7 @@ def test_s_anything_else_closing_asks_once_more_and_leaves_a_grace() -> None:
 def test_s_customer_ends_an_answer_in_the_grace_reopens_the_chat() -> None:
     c = chat(agent_answered=True, asked_anything_else=True, closes_at=at(40))
     effects = machine.customer_wrote(c, at(20), at(20), LIMITS)
-    assert Send("audience", {"type": "reopened", "chat_id": 7}) in effects
+    assert Send("audience", events.Reopened(7)) in effects
     c = after(c, effects)
     assert c.closes_at is None
     assert machine.grace_due(c) == []
