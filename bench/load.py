@@ -55,10 +55,22 @@ class World:
     ids: itertools.count[int] = field(default_factory=itertools.count)
     waiter: tuple[str, asyncio.Future[None]] | None = None
     tokens: list[str] = field(default_factory=list)
+    # Several processes of one deployment (``bench.run procs``): clients spread over them in
+    # turn, the admin API on the first, the server CPU summed over all.
+    bases: list[str] = field(default_factory=list)
+    server_pids: list[int] = field(default_factory=list)
 
     @property
     def ws(self) -> str:
         return self.base.replace("http", "ws", 1)
+
+    def ws_for(self, n: int) -> str:
+        """The WebSocket base of client ``n``: the processes in turn."""
+        bases = self.bases or [self.base]
+        return bases[n % len(bases)].replace("http", "ws", 1)
+
+    def server_cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.server_pids or [self.server_pid])
 
     # -- frames in ---------------------------------------------------------------------------
 
@@ -164,8 +176,8 @@ async def connect_agents(world: World, count: int, capacity: int) -> None:
                 tokens.append(response.json()["token"])
     else:
         tokens = [f"relay{i}" for i in range(count)]
-    for token in tokens:
-        peer = await connect(world.ws + "/ws/agent", world.on_agent)
+    for n, token in enumerate(tokens):
+        peer = await connect(world.ws_for(n) + "/ws/agent", world.on_agent)
         peer.send({"type": "hello", "token": token})
         await asyncio.wait_for(peer.ready, 30)
         world.agents.append(peer)
@@ -185,7 +197,8 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
     async def one(i: int) -> None:
         t0 = now()
         try:
-            peer = await connect(world.ws + "/ws/customer", world.on_customer)
+            # The next process after the agent of the same number's: most chats cross processes.
+            peer = await connect(world.ws_for(i + 1) + "/ws/customer", world.on_customer)
             peer.send({"type": "hello"})
             await asyncio.wait_for(peer.ready, 30)
         except Exception as exc:
@@ -260,7 +273,7 @@ async def run_step(
     gc.freeze()
     gc.disable()
     cpu0, server0, errors0 = resource.getrusage(resource.RUSAGE_SELF), None, len(world.errors)
-    server0 = cpu_seconds(world.server_pid)
+    server0 = world.server_cpu()
     start = now()
     i = 0
     while i < total:
@@ -277,7 +290,7 @@ async def run_step(
         await asyncio.sleep(max(start + i / rate - now(), 0.001))
     send_end = now()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    server1 = cpu_seconds(world.server_pid)
+    server1 = world.server_cpu()
     deadline = send_end + drain_s
     records = [world.sent[c] for c in ids]
     while now() < deadline and not all(r.acked and r.delivered for r in records[-200:]):
@@ -323,19 +336,29 @@ async def run_step(
 
 
 async def phase_c(world: World, plan: dict[str, Any]) -> dict[str, Any]:
-    """The rate ladder until p99 > 20 ms, a lost message or a saturated generator."""
+    """The rate ladder until p99 > 20 ms, a lost message or a saturated generator.
+
+    With ``through`` (``bench.run procs``) the ladder goes on past the first step that failed,
+    for the CPU per message at every rate, until the server falls behind (a message lost or
+    the rate not reached) or the generator saturates; the sustained rate is still the last
+    step passed before the first failure.
+    """
     steps: list[dict[str, Any]] = []
     timers: dict[str, Any] | None = None
     best = 0.0
     stop_reason = "ladder exhausted"
+    failed = False
     for rate in plan["rates"]:
         step = await run_step(world, rate, plan["step_s"], plan["agent_share"], plan["drain_s"])
         steps.append(step)
         print(f"  step {rate:>6} msg/s: {step_line(step)}", file=sys.stderr, flush=True)
-        if not step["passed"]:
-            stop_reason = reason(step)
+        if not step["passed"] and not failed:
+            stop_reason, failed = reason(step), True
+        behind = step["lost"] or step["achieved_rate"] < 0.95 * rate
+        if failed and (not plan.get("through") or behind or step["generator_cpu"] >= SATURATED_CPU):
             break
-        best = step["achieved_rate"]
+        if not failed:
+            best = step["achieved_rate"]
         await asyncio.sleep(plan.get("pause_s", 0.5))
     if plan.get("timers"):
         # Phase E: its own step at the timer rate, so the ladder above measures messages alone.
@@ -490,6 +513,8 @@ async def settle(world: World, wait_s: float) -> dict[str, int]:
 
 async def main_async(plan: dict[str, Any]) -> dict[str, Any]:
     world = World(plan["base"], plan["kind"], plan.get("admin_token", ""), plan["server_pid"])
+    world.bases = plan.get("bases", [])
+    world.server_pids = plan.get("server_pids", [])
     out: dict[str, Any] = {}
     phases = plan["phases"]
     if "D" in phases:

@@ -101,14 +101,17 @@ def pin(pid: int, core: int) -> bool:
 
 
 @contextlib.contextmanager
-def server(kind: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server(
+    kind: str, env: dict[str, str], core: int | None = SERVER_CORE
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     process = subprocess.Popen(
         [PYTHON, "-m", "bench.server", "kefu" if kind != "floor" else "relay", "--port", str(port)],
         cwd=ROOT,
         env=env,
     )
-    pin(process.pid, SERVER_CORE)
+    if core is not None:
+        pin(process.pid, core)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -133,13 +136,16 @@ def server(kind: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[by
             process.wait()
 
 
-def generate(plan: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
+def generate(
+    plan: dict[str, Any], workdir: Path, name: str, core: int | None = GENERATOR_CORE
+) -> dict[str, Any]:
     plan_path, out_path = workdir / f"{name}.plan.json", workdir / f"{name}.out.json"
     plan_path.write_text(json.dumps(plan))
     process = subprocess.Popen(
         [PYTHON, "-m", "bench.load", str(plan_path), str(out_path)], cwd=ROOT
     )
-    pin(process.pid, GENERATOR_CORE)
+    if core is not None:
+        pin(process.pid, core)
     if process.wait() != 0:
         raise RuntimeError(f"load generator failed ({name})")
     result: dict[str, Any] = json.loads(out_path.read_text())
@@ -311,7 +317,7 @@ def ws_matrix(idle: int) -> list[dict[str, Any]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("mode", choices=[*sorted(PLANS), "ws"])
+    parser.add_argument("mode", choices=[*sorted(PLANS), "ws", "procs"])
     parser.add_argument("--servers", default="floor,sqlite,postgresql")
     parser.add_argument(
         "--max-load",
@@ -327,6 +333,12 @@ def main() -> int:
     parser.add_argument(
         "--record", action="store_true", help="append the summary table to docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--procs", default="1,2,4", help="procs mode: how many kefu processes, each count a run"
+    )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/0", help="procs mode: the Redis they share"
+    )
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -341,6 +353,11 @@ def main() -> int:
         return 3
     settings = Settings()
     started = datetime.now(UTC)
+    if args.mode == "procs":
+        from bench import procs  # it builds on this module's servers and generator
+
+        counts = [int(n) for n in args.procs.split(",")]
+        return procs.run(counts, args.redis_url, started, load_before, noisy)
     if args.mode == "ws":
         matrix = ws_matrix(idle=2000)
         RESULTS.mkdir(parents=True, exist_ok=True)

@@ -114,7 +114,8 @@ class Runtime:
             else:
                 await chats.customer_left(work, ref_id, process)
 
-        heartbeat = Heartbeat(chats.presence, units, socket_lost, hub.held)
+        chats.presence.held = hub.held
+        heartbeat = Heartbeat(chats.presence, units, socket_lost)
         promises = Promises(settings, scheduler, chats.desk.zone, chats.conduct.say)
         handovers = Handovers(
             settings,

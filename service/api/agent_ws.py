@@ -200,4 +200,7 @@ async def agent_socket(websocket: WebSocket) -> None:
             async with runtime.units() as work:
                 await runtime.chats.agent_left(work, agent_id)
 
-        await bookkeep(left, f"agent_left:{agent_id}", settings.agent_grace_s)
+        try:
+            await bookkeep(left, f"agent_left:{agent_id}", settings.agent_grace_s)
+        finally:
+            runtime.hub.departed(address)

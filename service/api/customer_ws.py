@@ -175,10 +175,13 @@ async def customer_socket(websocket: WebSocket) -> None:
         await stop_sending(connection, sender)
         # Through the writer: when thousands of sockets drop at once (a restart, a network
         # blip) their bookkeeping is written in batches, not thousands of transactions at once.
-        await bookkeep(
-            lambda: runtime.writer.run(
-                lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
-            ),
-            f"customer_left:{chat_id}",
-            settings.customer_grace_s,
-        )
+        try:
+            await bookkeep(
+                lambda: runtime.writer.run(
+                    lambda work: runtime.chats.customer_left(work, chat_id), Touches(chat_id)
+                ),
+                f"customer_left:{chat_id}",
+                settings.customer_grace_s,
+            )
+        finally:
+            runtime.hub.departed(address)

@@ -12,6 +12,12 @@ Beside the count, the process that holds the socket counts its own share (``proc
 and beats a heartbeat (``processes.seen_at``). A process killed without closing its sockets
 stops beating; after ``KEFU_PROCESS_TTL_S`` another process takes its shares back, socket by
 socket, as if each had closed: a count reaching 0 arms the grace timer, as a close would.
+
+A process only stalled past the TTL (a long GC pause, a loaded machine) is alive and finds its
+row gone. Before its next write of a share, whichever comes first (a beat, a socket opening or
+closing), it rejoins in that same transaction: its row again, and every socket it still holds
+counted in again from memory (``held``: the hub's sockets, those whose close is not written yet
+included), so nothing it writes refers to a row its peer removed.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.models import Agent, Chat, Process, ProcessSockets
+from service.db.outage import Outage
 from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,8 @@ AGENT = "agent"
 CUSTOMER = "customer"
 # (unit, kind, ref id, process whose socket it was): one socket of theirs counted out.
 Leave = Callable[[Work, str, int, str], Awaitable[None]]
+# (unit, kind, ref id): a socket of this process counted in again after it rejoined.
+Rejoined = Callable[[Work, str, int], Awaitable[None]]
 
 
 def _less(column: Any) -> Any:
@@ -90,12 +99,17 @@ class Presence:
         self.process_id = uuid.uuid4().hex
         self.heartbeat_s = heartbeat_s
         self.ttl_s = ttl_s
+        # The sockets this process holds, by address (the runtime gives the hub's).
+        self.held: Callable[[], dict[str, int]] = dict
+        self.on_rejoined: list[Rejoined] = []
+        self.rejoins = 0
 
-    # The count's row is locked first, the share's second, in every change: two units never
-    # wait for each other in the opposite order.
+    # This process's row is checked first, the count's row locked second, the share's third, in
+    # every change: two units never wait for each other in the opposite order.
 
     async def agent_connected(self, work: Work, agent: Agent) -> int:
         """One more socket of this agent; the agent's count after it."""
+        await self._joined(work, lock=True)
         count = await _step(work.session, agent, Agent.connections, +1)
         await self._share(work, AGENT, agent.id, +1)
         assert count is not None
@@ -107,6 +121,7 @@ class Presence:
         return await self._left(work, agent, AGENT, Agent.connections, process)
 
     async def customer_connected(self, work: Work, chat: Chat) -> int:
+        await self._joined(work, lock=True)
         count = await _step(work.session, chat, Chat.customer_sockets, +1)
         await self._share(work, CUSTOMER, chat.id, +1)
         assert count is not None
@@ -114,6 +129,7 @@ class Presence:
 
     async def customer_joined(self, work: Work, chat: Chat) -> None:
         """A new chat's first socket (the chat row was inserted with a count of 1)."""
+        await self._joined(work, lock=True)
         await self._share(work, CUSTOMER, chat.id, +1)
 
     async def customer_disconnected(
@@ -124,6 +140,10 @@ class Presence:
     async def _left(
         self, work: Work, row: Agent | Chat, kind: str, column: Any, process: str | None
     ) -> int | None:
+        if process is None or process == self.process_id:
+            # Not locked: a departure may be written in a batch that holds chats' rows, and the
+            # peer counting this process out would wait for one of them while holding the row.
+            await self._joined(work, lock=False)
         process = process or self.process_id
         count = await _step(work.session, row, column, -1, only_if=_held(kind, row.id, process))
         if count is not None:
@@ -170,20 +190,54 @@ class Presence:
 
     # -- the process's own row -----------------------------------------------------------------
 
+    async def _joined(self, work: Work, *, lock: bool) -> None:
+        """This process's row is there (kept there, with ``lock``, until the unit ends: a peer
+        claiming it skips it) or the process rejoins in this unit before writing a share."""
+        query = select(Process.id).where(Process.id == self.process_id)
+        if lock:
+            query = query.with_for_update(read=True, key_share=True)
+        if await work.session.scalar(query) is None:
+            await self.rejoin(work)
+
+    async def rejoin(self, work: Work) -> bool:
+        """Given up by a peer while alive: the row again and every held socket counted in again,
+        in this unit; False when another unit of this process has just done it."""
+        insert = (postgresql.insert if work.is_postgres else sqlite.insert)(Process)
+        row = await work.session.scalar(
+            insert.values(self._row(work.now))
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(Process.id)
+        )
+        if row is None:
+            return False  # the other unit waited for held our row until it committed
+        held = sorted(
+            (found, sockets)
+            for address, sockets in self.held().items()
+            if (found := address_of(address)) is not None and sockets > 0
+        )
+        log.error("presence.rejoined process=%s sockets=%s", self.process_id, len(held))
+        for (kind, ref_id), sockets in held:
+            await self.adopt(work, kind, ref_id, sockets, add=True)
+            for hook in self.on_rejoined:
+                await hook(work, kind, ref_id)
+        self.rejoins += 1
+        return True
+
+    def _row(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.process_id,
+            "host": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "started_at": now,
+            "seen_at": now,
+        }
+
     async def register(self, work: Work, *, only_process: bool) -> None:
         """At start: this process's row; the embedded default also forgets every other one."""
         if only_process:
             await work.session.execute(delete(ProcessSockets))
             await work.session.execute(delete(Process))
-        work.session.add(
-            Process(
-                id=self.process_id,
-                host=socket.gethostname()[:255],
-                pid=os.getpid(),
-                started_at=work.now,
-                seen_at=work.now,
-            )
-        )
+        work.session.add(Process(**self._row(work.now)))
         await work.session.flush()
 
     async def beat(self, work: Work) -> bool:
@@ -224,18 +278,12 @@ class Presence:
 class Heartbeat:
     """The loop that keeps this process alive in ``processes`` and expires dead ones."""
 
-    def __init__(
-        self,
-        presence: Presence,
-        units: Units,
-        leave: Leave,
-        held: Callable[[], dict[str, int]],
-    ) -> None:
+    def __init__(self, presence: Presence, units: Units, leave: Leave) -> None:
         self.presence = presence
         self.units = units
         self.leave = leave
-        self.held = held
         self.expired = 0  # dead processes this one counted out
+        self.outage = Outage("presence.beat", log)
         # Since when this process's beats have all succeeded: after a database outage every
         # heartbeat is old, and the others need one TTL to beat again before any looks dead.
         self.beating_since: datetime | None = None
@@ -248,7 +296,9 @@ class Heartbeat:
                 await self.once()
             except Exception as exc:
                 self.beating_since = None
-                log.warning("presence.beat_failed error=%s", type(exc).__name__)
+                self.outage.failed(exc)
+            else:
+                self.outage.passed()
 
     async def once(self) -> int:
         """One beat: stay alive, then count out the sockets of processes that died."""
@@ -256,11 +306,7 @@ class Heartbeat:
             if not await self.presence.beat(work):
                 # Given up by another process (we were stalled past the TTL): our open sockets
                 # were counted out, so they are counted in again.
-                log.error("presence.rejoined process=%s", self.presence.process_id)
-                await self.presence.register(work, only_process=False)
-                for address, sockets in self.held().items():
-                    if (found := address_of(address)) is not None:
-                        await self.presence.adopt(work, *found, sockets, add=True)
+                await self.presence.rejoin(work)
         now = self.units.clock.now()
         if self.beating_since is None:
             self.beating_since = now

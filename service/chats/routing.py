@@ -33,6 +33,7 @@ from service.db.models import (
     Customer,
     in_line,
 )
+from service.db.outage import Outage
 from service.db.unit_of_work import Units, Work
 from service.realtime import events
 
@@ -394,6 +395,7 @@ class Pass:
         self.step = step
         self.passes = 0
         self._due = asyncio.Event()
+        self._outage = Outage(name, log)
 
     def poke(self) -> None:
         self._due.set()
@@ -406,13 +408,14 @@ class Pass:
                 async with self.units() as work:
                     await self.step(work)
                 self.passes += 1
+                self._outage.passed()
                 if work.route_due:
                     # The pass left rows other transactions held and asked for the next one:
                     # give those a moment to commit rather than spin on them.
                     await asyncio.sleep(AGAIN_S)
-            except Exception:
+            except Exception as exc:
                 # Nothing was sent (frames go out after the commit): try again shortly.
-                log.exception("%s.pass_failed", self.name)
+                self._outage.failed(exc)
                 self._due.set()
                 await asyncio.sleep(RETRY_S)
             await asyncio.sleep(0)

@@ -101,6 +101,7 @@ class ChatService:
         )
         self.desk = Desk(settings, self._template)
         self.presence = Presence(settings.process_heartbeat_s, settings.process_ttl_s)
+        self.presence.on_rejoined.append(self._rejoined)
         scheduler.register(AGENT_GONE, self._agent_gone)
         scheduler.register(CUSTOMER_GONE, self._customer_gone)
         self.timing = Timing(settings, scheduler, units, say=self._template, close=self._close)
@@ -428,6 +429,20 @@ class ChatService:
     async def fill(self, chat_id: int, after: int, audience: str) -> list[dict[str, Any]]:
         async with self.units.read() as session:
             return await frames_after(session, chat_id, after, internal=audience == "agent")
+
+    async def _rejoined(self, work: Work, kind: str, ref_id: int) -> None:
+        """A socket of this process, counted out by a peer that took it for dead, is counted in
+        again: its grace ends; an agent taken offline meanwhile is online again, as at hello."""
+        if kind == CUSTOMER:
+            await cancel(work, f"{CUSTOMER_GONE}:{ref_id}")
+            return
+        await cancel(work, f"{AGENT_GONE}:{ref_id}")
+        agent = await work.session.get_one(Agent, ref_id)
+        if agent.status == AgentStatus.offline:
+            agent.status = AgentStatus.online
+            await work.session.flush()
+            work.send(agent_address(agent.id), {"type": "status", "status": agent.status})
+            work.route_due = True
 
     async def reset_presence(self, work: Work) -> None:
         """After a restart of the only process no socket is left: start every grace period."""

@@ -199,6 +199,8 @@ class Hub:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._sockets: defaultdict[str, set[Connection]] = defaultdict(set)
+        # Sockets gone from here whose departure is not written yet (``departed`` ends it).
+        self._leaving: defaultdict[str, int] = defaultdict(int)
         self._all_gone: asyncio.Event | None = None  # set when the last socket leaves
 
     def register(self, address: str, connection: Connection) -> None:
@@ -206,12 +208,20 @@ class Hub:
 
     def unregister(self, address: str, connection: Connection) -> None:
         sockets = self._sockets.get(address)
-        if sockets is not None:
+        if sockets is not None and connection in sockets:
             sockets.discard(connection)
             if not sockets:
                 del self._sockets[address]
+            self._leaving[address] += 1
         if self._all_gone is not None and not self._sockets:
             self._all_gone.set()
+
+    def departed(self, address: str) -> None:
+        """The departure of a socket unregistered from ``address`` is written (or given up)."""
+        if self._leaving.get(address, 0) > 1:
+            self._leaving[address] -= 1
+        else:
+            self._leaving.pop(address, None)
 
     def deliver(self, envelope: Envelope) -> None:
         for address in envelope.to:
@@ -227,8 +237,12 @@ class Hub:
         return counts
 
     def held(self) -> dict[str, int]:
-        """Sockets held here, by address."""
-        return {address: len(sockets) for address, sockets in self._sockets.items() if sockets}
+        """Sockets counted as this process's, by address: those held here and those gone whose
+        departure is not written yet (it will count them out)."""
+        held = dict(self._leaving)
+        for address, sockets in self._sockets.items():
+            held[address] = held.get(address, 0) + len(sockets)
+        return {address: n for address, n in held.items() if n > 0}
 
     def sockets_of(self, audience: str) -> dict[str, tuple[Connection, ...]]:
         """The sockets held here for one audience ("agent", "customer"), by address."""

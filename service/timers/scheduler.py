@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db import new_messages
 from service.db.models import Timer
+from service.db.outage import Outage
 from service.db.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class Scheduler:
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
         self._sleeping_until: datetime | None = None
+        self._outage = Outage("scheduler", log)
         units.on_timer_armed = self._armed
         units.write_timers = write
 
@@ -247,11 +249,10 @@ class Scheduler:
             self._wake.clear()
             try:
                 await self.run_due()
+                self._outage.passed()
                 await self._sleep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduler.tick_failed")
+            except Exception as exc:
+                self._outage.failed(exc)
                 await asyncio.sleep(self._poll_s)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 
 from service.clock import Clock
 from service.db.engine import Database
+from service.db.outage import Outage
 from service.errors import UnsafeWebhookUrl
 from service.settings import Settings
 from service.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
@@ -68,6 +69,7 @@ class Deliveries:
         self.clock = clock
         self._counted = counted
         self._wake = asyncio.Event()
+        self._outage = Outage("webhook", log)
         self.guard = Guard(networks(settings.webhook_allow_networks), settings.webhook_timeout_s)
 
     def poke(self) -> None:
@@ -78,8 +80,9 @@ class Deliveries:
         while True:
             try:
                 sent = await self.deliver_due()
-            except Exception:
-                log.exception("webhook.pass_failed")
+                self._outage.passed()
+            except Exception as exc:
+                self._outage.failed(exc)
                 sent = 0
             if sent < self.settings.webhook_batch:
                 self._wake.clear()

@@ -14,12 +14,9 @@ has expired every socket count is exactly the sockets open, every chat still wit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
-import os
 import signal
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,9 +30,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db.models import Agent, Chat, ChatStatus, Message
+from tests.support import processes
 from tests.support.databases import PostgresTemplate, SqliteTemplate
+from tests.support.processes import ServeProcess, stop_all
 from tests.support.redis_server import RedisProcess
-from tests.support.server import DATA_KEY, FACTOR, free_socket
+from tests.support.server import FACTOR
 
 BOUND = 60 * FACTOR
 CUSTOMERS = 100
@@ -56,61 +55,28 @@ def silent(chat_id: int) -> bool:
 ADMIN = "kill9-admin-token-0123"
 
 
-@dataclass
-class Process:
-    url: str
-    process: asyncio.subprocess.Process
-
-    @property
-    def ws(self) -> str:
-        return self.url.replace("http", "ws", 1)
-
-
-async def start(database_url: str, redis_url: str, log: Path) -> Process:
-    with free_socket() as probe:
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "KEFU_DATABASE_URL": database_url,
-        "KEFU_REDIS_URL": redis_url,
-        "KEFU_HOST": "127.0.0.1",
-        "KEFU_PORT": str(port),
-        "KEFU_ADMIN_TOKEN": ADMIN,
-        "KEFU_DATA_KEY": DATA_KEY,
-        "KEFU_ROUTE_ON": "hello",
-        "KEFU_PROCESS_HEARTBEAT_S": "0.5",
-        "KEFU_PROCESS_TTL_S": str(TTL_S),
+async def start(database_url: str, redis_url: str, log: Path) -> ServeProcess:
+    return await processes.serve(
+        database_url,
+        redis_url,
+        log,
+        admin=ADMIN,
+        KEFU_PROCESS_HEARTBEAT_S="0.5",
+        KEFU_PROCESS_TTL_S=str(TTL_S),
         # Due after the stop for the chats nobody answers: the survivor's scheduler says it.
-        "KEFU_LONG_WAIT_S": str(LONG_WAIT_S),
-        "KEFU_LOG_LEVEL": "warning",
-        # The load comes from this host, as the bench's does.
-        "KEFU_LIMITS_EXEMPT": "127.0.0.1",
-    }
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "service", "serve", env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30 * FACTOR
-    async with httpx.AsyncClient() as http:
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(url + "/readyz", timeout=1)).status_code == 200:
-                    return Process(url, process)
-            assert process.returncode is None, f"a server exited: {log}"
-            assert time.monotonic() < deadline, "a server did not come up"
-            await asyncio.sleep(0.1)
+        KEFU_LONG_WAIT_S=str(LONG_WAIT_S),
+    )
 
 
 @dataclass
 class World:
-    servers: list[Process]
+    servers: list[ServeProcess]
     dead: set[int] = field(default_factory=set)
     stop_at: float = 0.0
     resumes: list[float] = field(default_factory=list)
     closes: list[int | None] = field(default_factory=list)  # close codes seen on a drop
 
-    def alive(self, preferred: int) -> Process:
+    def alive(self, preferred: int) -> ServeProcess:
         index = preferred if preferred not in self.dead else 1 - preferred
         return self.servers[index]
 
@@ -258,15 +224,7 @@ async def test_a_process_stopped_loses_nothing_acknowledged_and_clients_resume_o
             print(f"survivor's error lines: {len(errors)} {errors[:3]}")
             assert "socket.fault" not in survivor
         finally:
-            for server in servers:
-                if server.process.returncode is None:
-                    server.process.send_signal(signal.SIGTERM)
-            for server in servers:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(server.process.wait(), 15 * FACTOR)
-                if server.process.returncode is None:
-                    server.process.kill()
-                    await server.process.wait()
+            await stop_all(servers)
             stopped = (tmp_path / "server0.log").read_text(errors="replace")
             faults = [line for line in stopped.splitlines() if line.startswith(("ERROR", "  "))]
             print("stopped process's error lines:", *faults[:40], sep="\n  ")

@@ -23,9 +23,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
-import signal
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,9 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.db.models import Agent, Chat, Message
+from tests.support import processes
 from tests.support.postgres_server import PostgresProcess
+from tests.support.processes import ServeProcess, stop_all
 from tests.support.redis_server import RedisProcess
-from tests.support.server import DATA_KEY, FACTOR, free_socket
+from tests.support.server import FACTOR
 
 BOUND = 60 * FACTOR  # the whole test, start-up and both clusters' lives included
 CUSTOMERS = 20
@@ -54,50 +53,13 @@ BOUNCING = 4  # customers who leave and come back while the database is away
 ADMIN = "pg-restart-admin-token-0123"
 
 
-@dataclass
-class Process:
-    url: str
-    process: asyncio.subprocess.Process
-
-    @property
-    def ws(self) -> str:
-        return self.url.replace("http", "ws", 1)
-
-
-async def serve(database_url: str, redis_url: str, log: Path) -> Process:
-    with free_socket() as probe:
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "KEFU_DATABASE_URL": database_url,
-        "KEFU_REDIS_URL": redis_url,
-        "KEFU_HOST": "127.0.0.1",
-        "KEFU_PORT": str(port),
-        "KEFU_ADMIN_TOKEN": ADMIN,
-        "KEFU_DATA_KEY": DATA_KEY,
-        "KEFU_ROUTE_ON": "hello",
-        "KEFU_LOG_LEVEL": "warning",
-        "KEFU_LIMITS_EXEMPT": "127.0.0.1",  # the load comes from this host, as the bench's does
-    }
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "service", "serve", env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30 * FACTOR
-    async with httpx.AsyncClient() as http:
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(url + "/readyz", timeout=1)).status_code == 200:
-                    return Process(url, process)
-            assert process.returncode is None, f"a server exited: {log}"
-            assert time.monotonic() < deadline, "a server did not come up"
-            await asyncio.sleep(0.1)
+async def serve(database_url: str, redis_url: str, log: Path) -> ServeProcess:
+    return await processes.serve(database_url, redis_url, log, admin=ADMIN)
 
 
 @dataclass
 class World:
-    servers: list[Process]
+    servers: list[ServeProcess]
     stop_at: float = 0.0
     down_at: float = 0.0  # the postmaster has exited
     up_at: float = 0.0  # it answers again
@@ -272,7 +234,7 @@ async def test_postgres_restart_loses_no_ack_and_service_comes_back(
     own_postgres: PostgresProcess, own_redis: RedisProcess, tmp_path: Path
 ) -> None:
     postgres = own_postgres
-    servers: list[Process] = []
+    servers: list[ServeProcess] = []
     try:
         async with asyncio.timeout(BOUND):
             database_url = await postgres.create_database("kefu")
@@ -284,19 +246,32 @@ async def test_postgres_restart_loses_no_ack_and_service_comes_back(
             finally:
                 await engine.dispose()
     finally:
-        for server in servers:
-            if server.process.returncode is None:
-                server.process.send_signal(signal.SIGTERM)
-        for server in servers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.process.wait(), 15 * FACTOR)
-            if server.process.returncode is None:
-                server.process.kill()
-                await server.process.wait()
-        for n in range(len(servers)):
-            lines = (tmp_path / f"kefu{n}.log").read_text(errors="replace").splitlines()
-            faults = [line for line in lines if line.startswith("ERROR")]
+        await stop_all(servers)
+        for n, server in enumerate(servers):
+            faults = [line for line in server.log_lines() if line.startswith("ERROR")]
             print(f"kefu{n}: {len(faults)} error lines", *faults[:5], sep="\n  ")
+    for server in servers:
+        _outage_said_once(server.log_lines())
+
+
+LOOPS = ("scheduler", "webhook", "presence.beat", "routing", "positions")
+
+
+def _outage_said_once(lines: list[str]) -> None:
+    """Each background loop said the outage once as it began and once as it ended, with the
+    error's class, and never logged a traceback per tick."""
+    said = {
+        loop: (
+            sum(f" {loop}.database_unavailable error=" in line for line in lines),
+            sum(line.endswith(f" {loop}.database_back") for line in lines),
+        )
+        for loop in LOOPS
+    }
+    failed = [line for line in lines if any(f" {loop}.failed" in line for loop in LOOPS)]
+    print(f"outage said per loop (unavailable, back): {said}; loop faults: {failed[:3]}")
+    assert said["scheduler"] == (1, 1), said  # it polls every 0.5 s: it met the outage
+    assert all(down == back and down <= 1 for down, back in said.values()), said
+    assert failed == []
 
 
 async def readiness(world: World, status: int, within: float) -> float:

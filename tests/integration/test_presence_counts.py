@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from service.clock import ManualClock
 from service.db.models import Agent, Chat
+from tests.support.counts import Counts
 from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import TIMEOUT, Peer, Server, running_server, test_settings
+from tests.support.server import Peer, Server, running_server, test_settings
 
 AGENTS = 10
 SWAPS = 15
@@ -39,37 +40,6 @@ async def servers(
     settings = test_settings(database_url, redis_url=redis_url)
     async with running_server(settings, clock) as one, running_server(settings, clock) as two:
         yield one, two
-
-
-class Counts:
-    """Reads a count from the database and keeps the readings that were wrong."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.wrong: list[tuple[str, int, int]] = []
-
-    async def agent(self, agent_id: int) -> int:
-        rows = await self.server.rows(select(Agent.connections).where(Agent.id == agent_id))
-        return rows[0]
-
-    async def customer(self, chat_id: int) -> int:
-        rows = await self.server.rows(select(Chat.customer_sockets).where(Chat.id == chat_id))
-        return rows[0]
-
-    async def settles(self, name: str, read: int, want: int, floor: int) -> None:
-        """``read`` reaches ``want`` (a socket's close is written after it closes)."""
-        deadline, told = time.monotonic() + TIMEOUT, False
-        while True:
-            count = await (self.agent(read) if name == "agent" else self.customer(read))
-            if count == want:
-                return
-            if (count < floor or count > want + 1) and not told:
-                self.wrong.append((name, read, count))  # once per step
-                told = True
-            if time.monotonic() > deadline:
-                self.wrong.append((f"{name} stuck", read, count))
-                return
-            await asyncio.sleep(0.005)
 
 
 async def _swap_agent(one: Server, two: Server, counts: Counts, token: str, agent_id: int) -> None:
@@ -122,29 +92,18 @@ TTL_S = 20.0
 
 
 @pytest.fixture
-async def quiet_servers(
-    backend: SqliteTemplate | PostgresTemplate,
-    database_url: str,
-    redis_url: str,
-    clock: ManualClock,
-) -> AsyncIterator[tuple[Server, Server]]:
-    """Two servers whose heartbeats beat only when the test says (``heartbeat.once()``)."""
-    if isinstance(backend, SqliteTemplate):
-        pytest.skip("a second process needs PostgreSQL")
-    settings = test_settings(
-        database_url, redis_url=redis_url, process_heartbeat_s=3600, process_ttl_s=TTL_S
-    )
-    async with running_server(settings, clock) as one, running_server(settings, clock) as two:
-        yield one, two
+def settings_overrides() -> dict[str, object]:
+    """``server_pair``'s heartbeats beat only when the test says (``heartbeat.once()``)."""
+    return {"process_heartbeat_s": 3600, "process_ttl_s": TTL_S}
 
 
 async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
-    quiet_servers: tuple[Server, Server],
+    server_pair: tuple[Server, Server],
 ) -> None:
     """Process two stops beating (as if killed): after the TTL process one counts its sockets
     out, so the agent's grace starts and their chats go back to the queue; process two's late
     closes (it was only stalled) change nothing, and its open sockets are counted in again."""
-    one, two = quiet_servers
+    one, two = server_pair
     counts = Counts(one)
     customer = await two.customer()
     account = await one.new_agent("断线", "7101")
@@ -180,11 +139,11 @@ async def test_a_dead_process_s_sockets_are_counted_out_and_its_chats_return(
 
 
 async def test_after_a_database_outage_nobody_is_taken_for_dead_at_once(
-    quiet_servers: tuple[Server, Server],
+    server_pair: tuple[Server, Server],
 ) -> None:
     """Every heartbeat is old when the database comes back: the first process to beat again
     waits one TTL of its own good beats, in which the others beat too, before expiring any."""
-    one, two = quiet_servers
+    one, two = server_pair
     customer = await two.customer()
     counts = Counts(one)
     one.runtime.heartbeat.beating_since = None  # as after a failed beat

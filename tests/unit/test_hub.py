@@ -6,7 +6,8 @@ import asyncio
 import json
 from typing import Any
 
-from service.realtime.hub import Connection, SetCursor, Sync
+from service.realtime.bus import MemoryBus
+from service.realtime.hub import Connection, Hub, SetCursor, Sync
 
 
 class RecordingSocket:
@@ -155,3 +156,25 @@ async def test_an_unsendable_frame_is_dropped_and_the_sender_goes_on() -> None:
     connection.offer({"type": "error", "code": "bad_frame", "message": "after"})
     await run(connection, socket)
     assert socket.sent == [{"type": "error", "code": "bad_frame", "message": "after"}]
+
+
+def test_held_counts_a_socket_until_its_departure_is_written() -> None:
+    """A rejoin counts in what ``held`` says: a socket gone from the hub whose close is not
+    written yet is still counted (the close will count it out), then no more."""
+    hub, store = Hub(MemoryBus()), Store(last=0)
+    first, second = (
+        Connection(RecordingSocket(), "agent", store.fill, limit=10)  # type: ignore[arg-type]
+        for _ in range(2)
+    )
+    hub.register("agent:7", first)
+    hub.register("agent:7", second)
+    assert hub.held() == {"agent:7": 2}
+    hub.unregister("agent:7", first)
+    hub.unregister("agent:7", first)  # twice: counted once
+    assert hub.held() == {"agent:7": 2}
+    assert hub.counts() == {"customer": 0, "agent": 1}
+    hub.departed("agent:7")
+    assert hub.held() == {"agent:7": 1}
+    hub.unregister("agent:7", second)
+    hub.departed("agent:7")
+    assert hub.held() == {}
