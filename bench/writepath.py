@@ -1,10 +1,13 @@
-"""The write path alone: ``python -m bench.writepath sqlite|postgresql [--lone] [--messages N]``.
+"""The write path alone: ``python -m bench.writepath sqlite|postgresql [--lone] [--messages N]
+[--incident]``.
 
 A real kefu app (the test harness's server on a free port) with one agent and ``--chats`` open
 chats; their sockets are then closed, so what is measured is the storing of messages, not the
 fan-out. Customer messages go to the process's writer (service/db/group_commit.py) exactly as the
 customer gateway sends them, ``--chats`` at a time (one batch each), or with ``--lone`` one at a
-time (one batch per message, as on an idle server). Prints messages per second and the
+time (one batch per message, as on an idle server). With ``--incident`` an incident is open
+whose keyword every message matches (surge mode's worst case: each message is checked against
+it and counts the chat's customer lines). Prints messages per second and the
 process's CPU time per message (every thread counted), and the statements the database ran.
 docs/benchmarks.md has the results; the full picture is ``make bench``.
 """
@@ -16,6 +19,7 @@ import asyncio
 import tempfile
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +33,17 @@ from tests.support.server import running_server, test_settings
 TEXT = "你好,我的账号登录不上 hello"
 
 
-async def measure(url: str, chats: int, messages: int, lone: bool) -> dict[str, Any]:
+async def measure(
+    url: str, chats: int, messages: int, lone: bool, incident: bool = False
+) -> dict[str, Any]:
     async with running_server(test_settings(url), ManualClock()) as server:
+        if incident:
+            eta = (server.clock.now() + timedelta(hours=1)).isoformat()
+            declared = await server.http.post(
+                "/api/v1/incidents",
+                json={"title": "bench", "keywords": ["登录"], "known_issue": "bench", "eta": eta},
+            )
+            assert declared.status_code == 201, declared.text
         await server.agent("bench", "1", capacity=chats)
         ids = [(await server.customer()).chat_id for _ in range(chats)]
         for peer in server.peers:
@@ -84,15 +97,17 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=50)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--lone", action="store_true", help="one message at a time")
+    parser.add_argument("--incident", action="store_true", help="an open incident matches all")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kefu-writepath-"))
     template = SqliteTemplate(tmp) if args.backend == "sqlite" else PostgresTemplate()
     url = template.fresh(tmp)
     try:
-        result = asyncio.run(measure(url, args.chats, args.messages, args.lone))
+        result = asyncio.run(measure(url, args.chats, args.messages, args.lone, args.incident))
     finally:
         template.drop()
-    print(args.backend, "lone" if args.lone else f"batches of {args.chats}", result)
+    shape = "lone" if args.lone else f"batches of {args.chats}"
+    print(args.backend, shape, "incident" if args.incident else "", result)
 
 
 if __name__ == "__main__":

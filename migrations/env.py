@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import service.complaints.models
 import service.desk.models
+import service.incidents.models
 import service.owners.models
 import service.promises.models
 import service.webhooks.models  # noqa: F401  (each registers its tables)

@@ -23,6 +23,7 @@ from service.db.engine import Database, create_database
 from service.db.group_commit import GroupCommit
 from service.db.unit_of_work import Units, Work
 from service.desk.handover import Handovers
+from service.incidents.service import Incidents
 from service.metrics import DeskMetrics
 from service.privacy.contacts import Sealer
 from service.privacy.service import Retention
@@ -53,6 +54,7 @@ class Runtime:
     catalog: Catalog
     chats: ChatService
     complaints: ComplaintService
+    incidents: Incidents
     transfers: Transfers
     callbacks: Callbacks
     promises: Promises
@@ -88,6 +90,12 @@ class Runtime:
         complaints = ComplaintService(settings, catalog, scheduler, chats.template)
         chats.closing_hooks.append(complaints.survey.chat_closing)
         chats.message_hooks.append(complaints.scan_message)
+        # Surge mode: a first message matching an open incident is answered and linked; so
+        # is a matching complaint, and a large batch declares an incident by itself.
+        incidents = Incidents(settings, catalog, chats.template, chats.desk)
+        chats.first_message_hooks.append(incidents.first_message)
+        chats.ready_hooks.append(incidents.ready_fields)
+        complaints.recorder.recorded_hooks.append(incidents.complaint_recorded)
         positions = Pass("positions", units, positions_pass)
         router = Pass("routing", units, routing_pass)
         units.on_queue_moved = positions.poke
@@ -133,6 +141,7 @@ class Runtime:
             catalog,
             chats,
             complaints,
+            incidents,
             Transfers(settings, chats.template),
             Callbacks(
                 settings,

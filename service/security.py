@@ -65,3 +65,10 @@ def verify_player(
         raise Forbidden("player signature does not match")
     if abs(now.timestamp() - ts) > ttl_s:
         raise Forbidden("player signature has expired")
+
+
+def address_key(address: str) -> str | None:
+    """What is kept of a socket's address: a digest, enough to compare, not the address."""
+    if not address:
+        return None
+    return hashlib.sha256(f"kefu.address:{address}".encode()).hexdigest()[:32]

@@ -186,6 +186,12 @@ class Settings(BaseSettings):
     complaint_batch_customers: int = Field(default=11, ge=1)
     complaint_batch_vip: int = Field(default=5, ge=1)
     complaint_repeat_days: float = Field(default=90.0, gt=0)
+    # Surge mode (S-classes batch, docs/conduct.md): a batch of this many distinct people
+    # declares an incident by itself (0: only supervisors declare), promising a fix within
+    # KEFU_INCIDENT_AUTO_ETA_MIN; open incidents are read again every KEFU_INCIDENT_CACHE_S.
+    incident_auto_customers: int = Field(default=30, ge=0)
+    incident_auto_eta_min: float = Field(default=60.0, gt=0)
+    incident_cache_s: float = Field(default=2.0, ge=0)
     complaint_vip_tiers: str = "vip1,vip2,vip3,vip4,vip5,vip6,vip7,vip8,vip9,svip"
     survey_on_close: bool = True
     # S-forbidden-phrases: "block" refuses an agent message with a taboo phrase, "warn" sends

@@ -126,7 +126,7 @@ async def customer_socket(websocket: WebSocket) -> None:
     try:
         # Through the group commit: a storm of new chats is written in a few transactions.
         await runtime.writer.run(
-            *runtime.chats.customer_hello_step(hello), acked=attach, hello=True
+            *runtime.chats.customer_hello_step(hello, peer), acked=attach, hello=True
         )
     except (Unauthorized, Forbidden) as exc:
         runtime.limits.signin_failed(peer, key)

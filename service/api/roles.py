@@ -87,6 +87,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/complaints/{{complaint_id}}"): DESK,
     ("PATCH", f"{V1}/complaints/{{complaint_id}}"): DESK,
     ("POST", f"{V1}/complaints/{{complaint_id}}/follow-up"): DESK,
+    # Surge mode (S-classes batch): supervisors declare, change and resolve incidents.
+    ("GET", f"{V1}/incidents"): DESK,
+    ("POST", f"{V1}/incidents"): DESK,
+    ("GET", f"{V1}/incidents/{{incident_id}}"): DESK,
+    ("PATCH", f"{V1}/incidents/{{incident_id}}"): DESK,
+    ("POST", f"{V1}/incidents/{{incident_id}}/resolve"): DESK,
     ("GET", f"{V1}/customers"): DESK,
     ("GET", f"{V1}/customers/{{customer_id}}"): DESK,
     ("PATCH", f"{V1}/customers/{{customer_id}}"): DESK,

@@ -75,6 +75,7 @@ TARGET_NAMES = {
     "callbacks": "callback",
     "promises": "promise",
     "chats": "chat",
+    "incidents": "incident",
 }
 
 

@@ -24,6 +24,9 @@ class CallbackOut(BaseModel):
     done_at: datetime | None
     done_by: str | None
     outcome: str | None
+    follow_up: str | None = Field(
+        description="an incident the customer wrote about was resolved: what to tell them"
+    )
 
 
 class CallbackPage(BaseModel):

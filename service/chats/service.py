@@ -36,7 +36,7 @@ from service.groups.service import find as find_group
 from service.logtext import shown
 from service.realtime import events
 from service.realtime.protocol import AgentHello, CustomerHello, PlayerClaim
-from service.security import hash_token, new_token, resume_expired, verify_player
+from service.security import address_key, hash_token, new_token, resume_expired, verify_player
 from service.settings import Settings
 from service.templates import Catalog
 from service.templates.service import Templates
@@ -53,6 +53,8 @@ ClosingHook = Callable[[Work, Chat, str], Awaitable[None]]
 # Runs after a customer's message is stored (not a resend): (work, chat id, seq, text); the
 # complaint keywords (S-record).
 MessageHook = Callable[[Work, int, int, str], Awaitable[None]]
+# Extra fields of a customer's ``ready`` frame, read in the hello's unit.
+ReadyHook = Callable[[Work], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class ChatService:
         self.units = units
         self.closing_hooks: list[ClosingHook] = []
         self.message_hooks: list[MessageHook] = []
+        # Run after the chat's first customer message only (surge mode's known-issue answer).
+        self.first_message_hooks: list[MessageHook] = []
+        # Add fields to a customer's ``ready`` (surge mode: the open incidents' banner).
+        self.ready_hooks: list[ReadyHook] = []
         self.guard = catalog.guard()
         self.templates = Templates(
             catalog, self.guard, settings.brand, cache_s=settings.template_cache_s
@@ -103,10 +109,12 @@ class ChatService:
 
     # -- customer side -------------------------------------------------------------------------
 
-    async def customer_hello(self, work: Work, hello: CustomerHello) -> Attached:
+    async def customer_hello(
+        self, work: Work, hello: CustomerHello, address: str = ""
+    ) -> Attached:
         if hello.resume is not None:
             return await self._resume(work, hello)
-        customer = await self._customer(work, hello)
+        customer = await self._customer(work, hello, address)
         group_id = None
         if hello.group is not None:
             group = await find_group(work.session, hello.group)
@@ -137,12 +145,15 @@ class ChatService:
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
 
-    def customer_hello_step(self, hello: CustomerHello) -> tuple[Step[Opened], Touches]:
+    def customer_hello_step(
+        self, hello: CustomerHello, address: str = ""
+    ) -> tuple[Step[Opened], Touches]:
         """A customer's hello as a unit for the group commit (a storm of new chats is written in
-        a few transactions, not one each), and what it touches (a chat it finds or creates)."""
+        a few transactions, not one each), and what it touches (a chat it finds or creates).
+        ``address``: where the socket came from (a guest's, for counting people)."""
 
         async def open_(work: Work) -> Opened:
-            return Opened(await self.customer_hello(work, hello), work)
+            return Opened(await self.customer_hello(work, hello, address), work)
 
         return open_, Touches(None)
 
@@ -158,10 +169,12 @@ class ChatService:
             ttl_s=self.settings.player_sig_ttl_s,
         )
 
-    async def _customer(self, work: Work, hello: CustomerHello) -> Customer:
+    async def _customer(self, work: Work, hello: CustomerHello, address: str) -> Customer:
         player = hello.player
         if player is None:
-            customer = Customer(created_at=work.now)
+            customer = Customer(
+                device=hello.device, address=address_key(address), created_at=work.now
+            )
         else:
             self._verify(player, work.now)
             await spend(
@@ -219,6 +232,8 @@ class ChatService:
                 state["position"] = await routing.line_length(work, chat.group_id) + 1
         if chat.agent_id is not None and chat.status == ChatStatus.assigned:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
+        for hook in self.ready_hooks:
+            state.update(await hook(work))
         return state
 
     async def customer_message(
@@ -235,6 +250,7 @@ class ChatService:
         if existing is not None:
             return Ack(client_id, existing, duplicate=True)
         chat = await open_chat(work, chat_id)
+        first = chat.first_customer_at is None  # read before the machine sets it below
         message = await append(work, chat.id, Sender.customer, text, client_id=client_id)
         if attachments:
             message.attachments = await claim(work, chat.id, message.seq, attachments, None)
@@ -247,6 +263,9 @@ class ChatService:
         await self.conduct.customer_said(work, chat, message)
         for hook in self.message_hooks:
             await hook(work, chat.id, message.seq, text)
+        if first:
+            for hook in self.first_message_hooks:
+                await hook(work, chat.id, message.seq, text)
         return Ack(client_id, message.seq, duplicate=False)
 
     def customer_message_step(

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from service.complaints.models import Complaint, ComplaintBatch
+from service.complaints.people import People, Reporter, count_people
 from service.complaints.workflow import RECORDED, Source, Status
 from service.customers.service import is_vip
 from service.db.models import Customer
@@ -52,7 +53,7 @@ async def is_repeat(work: Work, settings: Settings, complaint: Complaint) -> boo
 @dataclass(frozen=True)
 class BatchCount:
     complaint_ids: list[int]
-    customers: int
+    customers: int  # distinct people (service/complaints/people.py), not rows or chats
     vip_customers: int
 
     def reached(self, settings: Settings) -> bool:
@@ -61,6 +62,16 @@ class BatchCount:
             self.customers >= settings.complaint_batch_customers
             or self.vip_customers >= settings.complaint_batch_vip
         )
+
+
+def reporter(customer: Customer, settings: Settings) -> Reporter:
+    return Reporter(
+        customer.id,
+        player=customer.player_id is not None,
+        vip=customer.player_id is not None and is_vip(customer, settings),
+        device=customer.device,
+        address=customer.address,
+    )
 
 
 async def count_window(work: Work, settings: Settings, topic: str) -> BatchCount:
@@ -78,14 +89,23 @@ async def count_window(work: Work, settings: Settings, topic: str) -> BatchCount
         .order_by(Complaint.id)
     )
     ids: list[int] = []
-    customers: set[int] = set()
-    vips: set[int] = set()
+    reporters: list[Reporter] = []
     for complaint_id, customer in rows:
         ids.append(complaint_id)
-        customers.add(customer.id)
-        if is_vip(customer, settings):
-            vips.add(customer.id)
-    return BatchCount(ids, len(customers), len(vips))
+        reporters.append(reporter(customer, settings))
+    people = count_people(reporters)
+    return BatchCount(ids, people.people, people.vip_people)
+
+
+async def count_batch(work: Work, settings: Settings, batch_id: int) -> People:
+    """The distinct people of every complaint in a batch."""
+    customers = await work.session.scalars(
+        select(Customer)
+        .join(Complaint, Complaint.customer_id == Customer.id)
+        .where(Complaint.batch_id == batch_id)
+        .distinct()
+    )
+    return count_people(reporter(customer, settings) for customer in customers)
 
 
 async def open_batch(work: Work, settings: Settings, topic: str) -> ComplaintBatch | None:

@@ -7,6 +7,7 @@ Everything here runs inside the caller's unit of work; nothing commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import delete, func, select
 from service.chats.timing import Say
 from service.complaints import alerts
 from service.complaints.classification import (
+    count_batch,
     count_window,
     is_repeat,
     lock_topic,
@@ -63,10 +65,15 @@ class Opened:
     batch_members: list[int] = field(default_factory=list)
 
 
+# Runs after a complaint is recorded and classified (not a survey's): surge mode links it.
+RecordedHook = Callable[[Work, Complaint], Awaitable[None]]
+
+
 class Recorder:
     def __init__(self, settings: Settings, say: Say) -> None:
         self.settings = settings
         self.say = say
+        self.recorded_hooks: list[RecordedHook] = []
 
     def topic(self, topic: str) -> str:
         if topic not in self.settings.topics:
@@ -181,6 +188,9 @@ class Recorder:
                 await self.add_reason(work, complaint, Reason.repeat, SYSTEM)
             await self._batch(work, complaint, opened)
         await self.refresh(work, complaint)
+        if complaint.source != Source.survey:
+            for hook in self.recorded_hooks:
+                await hook(work, complaint)
         return opened
 
     async def _batch(self, work: Work, complaint: Complaint, opened: Opened) -> None:
@@ -215,23 +225,13 @@ class Recorder:
             if member.id != complaint.id:
                 await self.refresh(work, member)
         await work.session.flush()
-        batch.customers = await self._distinct(work, batch.id, vip=False)
-        batch.vip_customers = await self._distinct(work, batch.id, vip=True)
+        people = await count_batch(work, self.settings, batch.id)
+        batch.customers, batch.vip_customers = people.people, people.vip_people
         opened.batch_members = list(
             await work.session.scalars(
                 select(Complaint.id).where(Complaint.batch_id == batch.id).order_by(Complaint.id)
             )
         )
-
-    async def _distinct(self, work: Work, batch_id: int, *, vip: bool) -> int:
-        query = (
-            select(Customer)
-            .join(Complaint, Complaint.customer_id == Customer.id)
-            .where(Complaint.batch_id == batch_id)
-            .distinct()
-        )
-        customers = (await work.session.scalars(query)).all()
-        return sum(1 for c in customers if not vip or is_vip(c, self.settings))
 
     async def announce(
         self, work: Work, opened: Opened, to: list[str], *, event: str = "recorded"

@@ -114,6 +114,10 @@ class Customer(Base):
     # Set when the desk flags the customer (S-abuse: "abuse"); cleared by an admin.
     flagged_at: Mapped[datetime | None]
     flag_reason: Mapped[str | None] = mapped_column(String(32))
+    # A guest's widget device id and a digest of their address (S-classes batch: counted as
+    # one person, service/complaints/people.py); players are known by their signed id.
+    device: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
 
@@ -389,6 +393,8 @@ class Callback(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(Text)
+    # Surge mode: the resolution of an incident the customer wrote about, to tell them.
+    follow_up: Mapped[str | None] = mapped_column(Text)
 
 
 class Attachment(Base):

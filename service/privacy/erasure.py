@@ -87,7 +87,7 @@ async def erase(session: AsyncSession, customer_id: int) -> Purged:
         await session.execute(
             update(Customer)
             .where(Customer.id == customer_id)
-            .values(player_id=None, name=None, tier=None)
+            .values(player_id=None, name=None, tier=None, device=None, address=None)
         )
     return done
 

@@ -74,6 +74,8 @@ class CustomerReady(Event):
     agent: dict[str, Any] | None = None
     # route_on=message: False until the customer's first message puts the chat in line.
     in_line: bool | None = None
+    # Surge mode: the open incidents' public text, for the widget's banner (while any is open).
+    incidents: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +291,19 @@ class CallbackOverdue(Event):
     chat_id: int
     due_at: str
     kind: str = "callback_overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDeclared(Event):
+    """Surge mode: an incident declared, by a supervisor or by kefu (``by: "kefu"``)."""
+
+    type: ClassVar[str] = "alert"
+    audiences: ClassVar[tuple[str, ...]] = (AGENT,)
+    incident_id: int
+    title: str
+    by: str
+    batch_id: int | None  # null: declared from scratch
+    kind: str = "incident_declared"
 
 
 @dataclass(frozen=True, slots=True)

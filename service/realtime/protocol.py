@@ -86,6 +86,8 @@ class CustomerHello(Frame):
     locale: Annotated[str, Field(max_length=16)] | None = None
     # The department the widget asks for ("billing"); only its agents take the chat.
     group: GroupName | None = None
+    # The id the widget keeps for its browser (S-classes batch: a guest's tabs are one person).
+    device: ClientId | None = None
 
 
 class CustomerMessage(Says):

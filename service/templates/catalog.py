@@ -46,6 +46,10 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str]] = {
     "transferred": frozenset(),
     "returned_to_queue": frozenset(),
     "reassigned": frozenset(),
+    # Surge mode (S-classes batch): the known-issue answer, the resolution, a declared title.
+    "known_issue": frozenset({"title", "time"}),
+    "incident_resolved": frozenset({"title", "resolution"}),
+    "incident_auto": frozenset({"topic"}),
 }
 
 # Values used when the caller gives none. S-complaint-48h: a complaint is answered within 48h.

@@ -17,6 +17,8 @@ EVENTS = (
     "complaint.updated",
     "rating.created",
     "callback.due",
+    "incident.declared",
+    "incident.resolved",
 )
 Event = Literal[
     "chat.opened",
@@ -27,6 +29,8 @@ Event = Literal[
     "complaint.updated",
     "rating.created",
     "callback.due",
+    "incident.declared",
+    "incident.resolved",
 ]
 
 

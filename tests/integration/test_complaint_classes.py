@@ -16,10 +16,11 @@ DAY = 24 * HOUR
 async def many(
     server: Server, count: int, topic: str = "recharge", *, vip: bool = False, start: int = 0
 ) -> list[Customer]:
-    """``count`` different customers complain about ``topic`` (VIP players, or guests)."""
+    """``count`` different customers complain about ``topic`` (VIP players, or guests each
+    on a device and an address of their own: one browser's tabs are one person)."""
     customers = []
     for n in range(start, start + count):
-        hello: dict[str, Any] = {}
+        hello: dict[str, Any] = {"device": f"device-{n}", "address": f"198.51.100.{n + 1}"}
         if vip:
             hello["player"] = server.player(f"vip-{n}", tier="vip3")
         customers.append(await complain(server, topic, f"第{n}位", **hello))
@@ -203,3 +204,34 @@ async def test_staff_set_and_remove_reasons(server: Server) -> None:
     )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"
+
+
+async def test_eleven_guest_tabs_of_one_browser_raise_no_batch(server: Server) -> None:
+    """S-classes batch counts people: one browser's tabs share its device id and address."""
+    supervisor = await server.supervisor()
+    for n in range(11):
+        await complain(
+            server, "recharge", f"第{n}个标签页", device="browser-1", address="203.0.113.9"
+        )
+    # A script that forges a device id per tab still comes from one address.
+    for n in range(11):
+        await complain(server, "recharge", f"脚本{n}", device=f"forged-{n}", address="203.0.113.10")
+    assert not any("batch" in reasons(row) for row in await rows(server))
+    assert await batch_alerts(supervisor) == []
+    # Those were two people: 8 others make 10, no batch; the 9th others makes 11, a batch.
+    await many(server, 8)
+    assert await batch_alerts(supervisor) == []
+    await many(server, 1, start=8)
+    [alert] = await batch_alerts(supervisor)
+    assert alert["batch"]["customers"] == 11
+    assert len(alert["batch"]["complaint_ids"]) == 22 + 9
+
+
+async def test_players_behind_one_address_count_each(server: Server) -> None:
+    """Signed-in players are counted by their verified id, whatever address they share."""
+    for n in range(11):
+        player = server.player(f"cafe-{n}")
+        await complain(
+            server, "recharge", "网吧里充值没到账", player=player, address="203.0.113.20"
+        )
+    assert all("batch" in reasons(row) for row in await rows(server))

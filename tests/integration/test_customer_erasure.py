@@ -84,3 +84,20 @@ async def test_a_customer_with_an_open_chat_is_not_erased(server: Server) -> Non
         select(func.count()).select_from(Message).where(Message.chat_id == customer.chat_id)
     )
     assert count > 0
+
+
+async def test_erasing_a_guest_forgets_their_device_and_address(server: Server) -> None:
+    """S-classes batch keeps a guest's device id and an address digest; erasure drops both."""
+    guest = await server.customer(device="w-1234", address="198.51.100.7")
+    # A complaint keeps the customer's row (S-record), so the row itself is what is cleared.
+    await guest.send({"type": "complain", "topic": "recharge", "text": "充值没到账"})
+    await guest.until("message", template="complaint_ack")
+    await server.http.post(f"/api/v1/chats/{guest.chat_id}/close")
+    await guest.close()
+    [customer] = await server.rows(select(Customer).order_by(Customer.id.desc()).limit(1))
+    assert customer.device == "w-1234" and customer.address is not None
+    assert "198.51.100.7" not in customer.address
+    reply = await server.http.post(f"/api/v1/customers/{customer.id}/erase")
+    assert reply.status_code == 200, reply.text
+    [after] = await server.rows(select(Customer).where(Customer.id == customer.id))
+    assert (after.device, after.address) == (None, None)

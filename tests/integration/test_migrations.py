@@ -118,3 +118,29 @@ async def test_the_owner_events_table_comes_and_goes_with_its_migration(
     assert "chats" in await tables(empty_database)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert "owner_events" in await tables(empty_database)
+
+
+async def columns_of(url: str, table: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns(table)}
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_the_incident_tables_come_and_go_with_their_migration(empty_database: str) -> None:
+    config = alembic_config(empty_database)
+    surge = {"incidents", "incident_links", "incident_deliveries"}
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert surge <= await tables(empty_database)
+    assert {"device", "address"} <= await columns_of(empty_database, "customers")
+    assert "follow_up" in await columns_of(empty_database, "callbacks")
+    await asyncio.to_thread(command.downgrade, config, "0013")
+    assert not surge & await tables(empty_database)
+    assert not {"device", "address"} & await columns_of(empty_database, "customers")
+    assert "follow_up" not in await columns_of(empty_database, "callbacks")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert surge <= await tables(empty_database)

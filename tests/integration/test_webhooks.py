@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -310,3 +310,36 @@ async def test_two_processes_never_send_the_same_delivery(
     ids = Counter(r.headers["kefu-webhook-id"] for r in receiver.requests)
     assert len(ids) == len(await one.rows(select(WebhookDelivery))) >= 30
     assert set(ids.values()) == {1}
+
+
+async def test_incidents_declared_and_resolved_are_delivered(server: Server) -> None:
+    """Surge mode: a status page or an ops channel learns of an incident and its end."""
+    receiver = Receiver()
+    await subscribe(server, receiver.url, ["incident.declared", "incident.resolved"])
+    eta = server.clock.now() + timedelta(hours=1)
+    created = await server.http.post(
+        "/api/v1/incidents",
+        json={"title": "登录故障", "known_issue": "正在处理", "eta": eta.isoformat()},
+    )
+    incident_id = created.json()["id"]
+    for _ in range(2):  # the second resolve changes nothing and sends nothing
+        await server.http.post(
+            f"/api/v1/incidents/{incident_id}/resolve", json={"resolution": "已恢复"}
+        )
+    await receiver.start()
+    try:
+        while await server.runtime.deliveries.deliver_due():
+            pass
+    finally:
+        await receiver.stop()
+    events = [(body["event"], body["data"]) for body in bodies(receiver)]
+    assert [name for name, _ in events] == ["incident.declared", "incident.resolved"]
+    declared, resolved = events[0][1], events[1][1]
+    assert declared["incident_id"] == incident_id and declared["by"] == "admin"
+    assert declared["eta"] == "2026-01-05T10:00:00Z" and declared["batch_id"] is None
+    assert resolved == {
+        "incident_id": incident_id,
+        "by": "admin",
+        "delivered": 0,
+        "at": "2026-01-05T09:00:00Z",
+    }

@@ -142,12 +142,18 @@ class Server:
     def ws_url(self) -> str:
         return self.url.replace("http", "ws", 1)
 
-    async def connect(self, path: str) -> ClientConnection:
-        return await websockets.connect(self.ws_url + path, open_timeout=TIMEOUT)
+    async def connect(self, path: str, address: str | None = None) -> ClientConnection:
+        """A socket; from ``address`` as a trusted proxy (127.0.0.1) tells it, if given."""
+        headers = {"X-Forwarded-For": address} if address is not None else None
+        return await websockets.connect(
+            self.ws_url + path, open_timeout=TIMEOUT, additional_headers=headers
+        )
 
-    async def customer(self, *, ready: bool = True, **hello: Any) -> Customer:
+    async def customer(
+        self, *, ready: bool = True, address: str | None = None, **hello: Any
+    ) -> Customer:
         """A customer socket after hello; with ``ready``, ready and welcome are consumed."""
-        peer = Customer(await self.connect("/ws/customer"))
+        peer = Customer(await self.connect("/ws/customer", address))
         self.peers.append(peer)
         await peer.send({"type": "hello", **hello})
         if ready:

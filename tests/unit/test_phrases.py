@@ -42,6 +42,9 @@ SAMPLE_VALUES = {
     "agent_name": "小王",
     "employee_no": "1024",
     "position": "3",
+    "title": "登录服务器故障",
+    "resolution": "已恢复。",
+    "topic": "technical",
 }
 
 

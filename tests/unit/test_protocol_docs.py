@@ -41,6 +41,7 @@ from service.customers.schemas import CustomerCard
 from service.db.models import Agent, Chat, Customer, Message
 from service.errors import KefuError
 from service.groups.schemas import GroupCreate, GroupOut
+from service.incidents.schemas import IncidentIn, IncidentOut, ResolveIn
 from service.promises.schemas import PromiseDone, PromiseOut, PromisePage
 from service.realtime import events
 from service.realtime.protocol import (
@@ -211,6 +212,7 @@ def aliases(model: type[BaseModel]) -> set[str]:
 
 
 QUICK_REPLY = frozenset({"key", "standard", "vars"})  # templates/service.py quick_replies
+BANNER = frozenset({"id", "title", "text", "eta"})
 
 # (audience, type) -> forms: (required keys, optional keys); a frame must match one form. Read
 # off the frame classes themselves (service/realtime/events.py): the docs and the types agree.
@@ -351,6 +353,8 @@ def test_server_frame_is_one_the_server_sends(example: FrameExample) -> None:
         assert set(frame["read"]) == READ_STATE, where
         assert frame.get("in_line", False) is False, where  # present only as false
         assert "in_line" not in frame or frame["status"] == "queued", where
+        for shown in frame.get("incidents", ()):  # incidents/service.py banner
+            assert set(shown) == BANNER and shown["eta"].endswith("Z"), where
         if "agent" in frame:
             assert set(frame["agent"]) == AGENT_CARD, where
     elif kind == "assigned" and audience == "agent":
@@ -463,9 +467,21 @@ HTTP_MODELS: dict[str, type[BaseModel]] = {
         AttachmentList,
         ReplyTimeReport,
         QueueReport,
+        IncidentIn,
+        IncidentOut,
+        ResolveIn,
     )
 }
-INPUT_MODELS = (AgentCreate, AgentUpdate, TemplateIn, GroupCreate, CallbackDone, PromiseDone)
+INPUT_MODELS = (
+    AgentCreate,
+    AgentUpdate,
+    TemplateIn,
+    GroupCreate,
+    CallbackDone,
+    PromiseDone,
+    IncidentIn,
+    ResolveIn,
+)
 PROBLEM = frozenset({"type", "title", "status", "code", "detail"})
 
 

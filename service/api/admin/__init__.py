@@ -18,6 +18,7 @@ from service.api.problems import documented
 from service.api.roles import authorize
 from service.complaints import endpoints as complaints
 from service.customers import endpoints as customers
+from service.incidents import endpoints as incidents
 from service.privacy import endpoints as privacy
 from service.reports import endpoints as reports
 from service.webhooks import endpoints as webhooks
@@ -36,6 +37,7 @@ router.include_router(agents.router, responses=CHANGES)
 router.include_router(chats.router, responses=CHANGES)
 router.include_router(reports.router, responses=LOOKUPS)
 router.include_router(complaints.router, responses=CHANGES)
+router.include_router(incidents.router, responses=CHANGES)
 router.include_router(customers.router, responses=LOOKUPS)
 router.include_router(privacy.router)
 router.include_router(groups.router, responses=CHANGES)

@@ -21,6 +21,7 @@ const READ_AFTER_MS = 400;
 const HOST_WAIT_MS = 3000;
 const TOPICS = ["recharge", "account", "gameplay", "technical", "service", "other"];
 const COLOUR = /^#[0-9a-fA-F]{3,8}$/;
+const DEVICE_KEY = "kefu.widget.device";
 
 const params = new URLSearchParams(location.search);
 const config = {
@@ -35,7 +36,8 @@ const t = strings(config.locale);
 
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
-  "chat", "title", "connection", "complain", "endChat", "minimise", "banner", "log", "announce",
+  "chat", "title", "connection", "complain", "endChat", "minimise", "incident", "banner", "log",
+  "announce",
   "typing", "notice", "leave", "leaveContact", "leaveText", "leaveCancel", "leaveOffer",
   "complaint", "complaintTopic", "complaintText", "complaintCancel", "rating", "ratingPrompt",
   "scores", "scale", "ratingMore", "ratingComment", "ended", "endedText", "newChat", "composer",
@@ -153,7 +155,24 @@ function helloFrame() {
   }
   if (state.player) hello.player = state.player;
   if (config.group) hello.group = config.group;
+  const device = deviceId();
+  if (device) hello.device = device;
   return hello;
+}
+
+// One id per browser, kept across tabs and chats: a guest's tabs count as one person when
+// complaints are counted towards a batch (S-classes batch).
+function deviceId() {
+  try {
+    let id = localStorage.getItem(DEVICE_KEY);
+    if (!id) {
+      id = `w-${crypto.randomUUID()}`;
+      localStorage.setItem(DEVICE_KEY, id);
+    }
+    return id.slice(0, 64);
+  } catch {
+    return null; // storage refused (private mode, a sandbox): the address still counts
+  }
 }
 
 // Whether to reconnect: not when the server refused who we are, nor after the chat closed.
@@ -218,6 +237,7 @@ function onReady(frame) {
   ui.chat.dataset.chatId = String(frame.chat_id);
   setConnection("ready");
   ui.complain.hidden = false;
+  showIncidents(frame.incidents || []);
   // `queue` and `assigned` are never replayed: ready says where the chat stands now.
   // A chat joins the line at its first message (KEFU_ROUTE_ON=message): invite the question.
   if (frame.status === "queued" && frame.in_line === false) showInvite(frame.position);
@@ -493,6 +513,19 @@ function announce(message) {
 function setConnection(name) {
   ui.chat.dataset.state = name;
   ui.connection.textContent = t[name];
+}
+
+// Surge mode: the open incidents' public text, as ready says at each (re)connect.
+function showIncidents(incidents) {
+  ui.incident.replaceChildren(...incidents.map((incident) => {
+    const line = document.createElement("p");
+    const eta = new Date(incident.eta).toLocaleString(config.locale, {
+      month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
+    });
+    line.textContent = t.incident(incident.title, incident.text, eta);
+    return line;
+  }));
+  ui.incident.hidden = incidents.length === 0;
 }
 
 function setBanner(text, kind) {
