@@ -441,7 +441,7 @@ class ChatService:
         if agent.status == AgentStatus.offline:
             agent.status = AgentStatus.online
             await work.session.flush()
-            work.send(agent_address(agent.id), {"type": "status", "status": agent.status})
+            work.send(agent_address(agent.id), events.Status(agent.status))
             work.route_due = True
 
     async def reset_presence(self, work: Work) -> None:
