@@ -113,35 +113,37 @@ async def agent_socket(websocket: WebSocket) -> None:
     if await throttled(websocket, runtime.limits, hello.token):
         return
     peer = client_address(websocket)
-    try:
-        async with runtime.units() as work:
-            agent, chats = await runtime.chats.agent_hello(work, hello)
-    except (Unauthorized, Forbidden) as exc:
-        runtime.limits.signin_failed(peer, hello.token)
-        await reject(websocket, exc)
-        return
+    # Signing in until registered: a graceful stop now waits for it and says 1001 to it too.
+    with runtime.hub.opening():
+        try:
+            async with runtime.units() as work:
+                agent, chats = await runtime.chats.agent_hello(work, hello)
+        except (Unauthorized, Forbidden) as exc:
+            runtime.limits.signin_failed(peer, hello.token)
+            await reject(websocket, exc)
+            return
 
-    agent_id = agent.id
-    connection = Connection(
-        websocket, "agent", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
-    )
-    connection.credential = hash_token(hello.token)  # for the sign-in sweep (service/tokens)
-    me = {
-        "id": agent.id,
-        "name": agent.name,
-        "employee_no": agent.employee_no,
-        "role": agent.role,
-        "status": agent.status,
-        "capacity": agent.capacity,
-    }
-    templates = runtime.templates.quick_replies()
-    connection.offer(AgentReady(me, chats, templates).frame())
-    resume = hello.resume or {}
-    for chat in chats:
-        connection.offer(SetCursor(chat["chat_id"], resume.get(chat["chat_id"], 0)))
-        connection.offer(Sync(chat["chat_id"]))
-    address = agent_address(agent_id)
-    runtime.hub.register(address, connection)
+        agent_id = agent.id
+        connection = Connection(
+            websocket, "agent", runtime.chats.fill, settings.outgoing_queue, runtime.metrics
+        )
+        connection.credential = hash_token(hello.token)  # for the sign-in sweep (service/tokens)
+        me = {
+            "id": agent.id,
+            "name": agent.name,
+            "employee_no": agent.employee_no,
+            "role": agent.role,
+            "status": agent.status,
+            "capacity": agent.capacity,
+        }
+        templates = runtime.templates.quick_replies()
+        connection.offer(AgentReady(me, chats, templates).frame())
+        resume = hello.resume or {}
+        for chat in chats:
+            connection.offer(SetCursor(chat["chat_id"], resume.get(chat["chat_id"], 0)))
+            connection.offer(Sync(chat["chat_id"]))
+        address = agent_address(agent_id)
+        runtime.hub.register(address, connection)
     sender = asyncio.create_task(connection.run(), name=f"kefu.send.{address}")
     # Only now that the socket is reachable may chats be routed to it.
     async with runtime.units() as work:

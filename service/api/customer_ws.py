@@ -125,9 +125,11 @@ async def customer_socket(websocket: WebSocket) -> None:
 
     try:
         # Through the group commit: a storm of new chats is written in a few transactions.
-        await runtime.writer.run(
-            *runtime.chats.customer_hello_step(hello, peer), acked=attach, hello=True
-        )
+        # Signing in until registered (``attach``): a graceful stop waits for it, says 1001.
+        with runtime.hub.opening():
+            await runtime.writer.run(
+                *runtime.chats.customer_hello_step(hello, peer), acked=attach, hello=True
+            )
     except (Unauthorized, Forbidden) as exc:
         runtime.limits.signin_failed(peer, key)
         await reject(websocket, exc)

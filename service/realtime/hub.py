@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -202,9 +202,26 @@ class Hub:
         # Sockets gone from here whose departure is not written yet (``departed`` ends it).
         self._leaving: defaultdict[str, int] = defaultdict(int)
         self._all_gone: asyncio.Event | None = None  # set when the last socket leaves
+        # Sockets signing in (their hello read, not registered yet), and the close code of a
+        # graceful stop under way: a socket that registers during one is closed with it too.
+        self._opening = 0
+        self._stopping: int | None = None
+
+    @contextmanager
+    def opening(self) -> Iterator[None]:
+        """A socket between its hello and its registration: a graceful stop waits for it, so
+        it hears 1001 like the others rather than uvicorn's 1012."""
+        self._opening += 1
+        try:
+            yield
+        finally:
+            self._opening -= 1
+            self._gone_if_empty()
 
     def register(self, address: str, connection: Connection) -> None:
         self._sockets[address].add(connection)
+        if self._stopping is not None:
+            connection.close(self._stopping, "server shutting down")
 
     def unregister(self, address: str, connection: Connection) -> None:
         sockets = self._sockets.get(address)
@@ -213,7 +230,10 @@ class Hub:
             if not sockets:
                 del self._sockets[address]
             self._leaving[address] += 1
-        if self._all_gone is not None and not self._sockets:
+        self._gone_if_empty()
+
+    def _gone_if_empty(self) -> None:
+        if self._all_gone is not None and not self._sockets and not self._opening:
             self._all_gone.set()
 
     def departed(self, address: str) -> None:
@@ -262,8 +282,10 @@ class Hub:
                 connection.close(code, "server shutting down")
 
     async def close_all_and_wait(self, timeout_s: float, code: int = GOING_AWAY) -> None:
-        """Close every socket with ``code`` and wait (at most ``timeout_s``) until all are gone."""
-        if not self._sockets:
+        """Close every socket with ``code`` and wait (at most ``timeout_s``) until all are gone,
+        those signing in now included."""
+        self._stopping = code
+        if not self._sockets and not self._opening:
             return
         self._all_gone = asyncio.Event()
         self.close_all(code)

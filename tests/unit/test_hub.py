@@ -178,3 +178,24 @@ def test_held_counts_a_socket_until_its_departure_is_written() -> None:
     hub.unregister("agent:7", second)
     hub.departed("agent:7")
     assert hub.held() == {}
+
+
+async def test_a_graceful_stop_waits_for_a_socket_signing_in_and_closes_it_with_1001() -> None:
+    """A socket whose hello is being written when the stop begins hears 1001 like the others
+    (not uvicorn's 1012 once the wait is over): the stop waits for it to register."""
+    hub, store, socket = Hub(MemoryBus()), Store(last=0), RecordingSocket()
+    connection = Connection(socket, "customer", store.fill, limit=10)  # type: ignore[arg-type]
+    with hub.opening():
+        stop = asyncio.create_task(hub.close_all_and_wait(5.0))
+        await asyncio.sleep(0)
+        assert not stop.done(), "the stop waits for the socket signing in"
+        hub.register("customer:1", connection)  # its hello committed during the stop
+    await run(connection, socket)
+    assert socket.closed_with == 1001
+    assert not stop.done()
+    hub.unregister("customer:1", connection)
+    await asyncio.wait_for(stop, 1.0)
+
+
+async def test_a_stop_with_nobody_signing_in_returns_at_once() -> None:
+    await asyncio.wait_for(Hub(MemoryBus()).close_all_and_wait(5.0), 0.5)
