@@ -67,36 +67,92 @@ def address_of(address: str) -> tuple[str, int] | None:
     return (kind, int(ref)) if kind in (AGENT, CUSTOMER) and ref.isdigit() else None
 
 
-async def _step(
-    session: AsyncSession, row: Agent | Chat, column: Any, by: int, *, only_if: Any = None
-) -> int | None:
-    """``n ± 1`` on the row, the new value returned (None when ``only_if`` did not hold)."""
-    model = type(row)
-    query = update(model).where(model.id == row.id)
-    if only_if is not None:
-        query = query.where(only_if)
-    count = await session.scalar(
+def _stepped(model: Any, column: Any, by: int) -> Any:
+    query = update(model).where(model.id == bindparam("b_ref_id"))
+    if by < 0:
+        # Only while ``process`` still counts one of this row's sockets as its own.
+        query = query.where(
+            select(ProcessSockets.sockets)
+            .where(
+                ProcessSockets.process_id == bindparam("b_process"),
+                ProcessSockets.kind == bindparam("b_kind"),
+                ProcessSockets.ref_id == bindparam("b_ref_id"),
+                ProcessSockets.sockets > 0,
+            )
+            .exists()
+        )
+    return (
         query.values({column.key: column + 1 if by > 0 else _less(column)})
         .returning(column)
         .execution_options(synchronize_session=False)
     )
+
+
+# Built once (sockets opening and closing are a storm's hot path): n + 1, and n - 1 while the
+# process's share still holds the socket, for each count.
+_STEPS = {
+    (column.key, by): _stepped(model, column, by)
+    for model, column in ((Agent, Agent.connections), (Chat, Chat.customer_sockets))
+    for by in (+1, -1)
+}
+
+
+async def _step(
+    session: AsyncSession,
+    row: Agent | Chat,
+    column: Any,
+    by: int,
+    process: str = "",
+    kind: str = "",
+) -> int | None:
+    """``n ± 1`` on the row, the new value returned; a ``-1`` only while ``process`` still
+    counts a socket of ``kind`` on the row as its own (None when it did not)."""
+    params: dict[str, Any] = {"b_ref_id": row.id}
+    if by < 0:
+        params.update(b_process=process, b_kind=kind)
+    count = await session.scalar(_STEPS[column.key, by], params)
     if count is None:
         return None
     set_committed_value(row, column.key, count)
     return int(count)
 
 
-def _held(kind: str, ref_id: int, process: str) -> Any:
-    return (
-        select(ProcessSockets.sockets)
-        .where(
-            ProcessSockets.process_id == process,
-            ProcessSockets.kind == kind,
-            ProcessSockets.ref_id == ref_id,
-            ProcessSockets.sockets > 0,
-        )
-        .exists()
+_TAKE = (
+    update(ProcessSockets)
+    .where(
+        ProcessSockets.process_id == bindparam("b_process"),
+        ProcessSockets.kind == bindparam("b_kind"),
+        ProcessSockets.ref_id == bindparam("b_ref_id"),
     )
+    .values(sockets=_less(ProcessSockets.sockets))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _shared(dialect: Any, replace: bool) -> Any:
+    by: Any = bindparam("b_by")
+    return (
+        dialect.insert(ProcessSockets)
+        .values(
+            process_id=bindparam("b_process"),
+            kind=bindparam("b_kind"),
+            ref_id=bindparam("b_ref_id"),
+            sockets=by,
+        )
+        .on_conflict_do_update(
+            index_elements=["process_id", "kind", "ref_id"],
+            set_={"sockets": by if replace else ProcessSockets.sockets + by},
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+# (PostgreSQL?, replace?): a share's upsert.
+_SHARES = {
+    (pg, replace): _shared(postgresql if pg else sqlite, replace)
+    for pg in (True, False)
+    for replace in (True, False)
+}
 
 
 class Presence:
@@ -152,7 +208,7 @@ class Presence:
             # peer counting this process out would wait for one of them while holding the row.
             await self._joined(work, lock=False)
         process = process or self.process_id
-        count = await _step(work.session, row, column, -1, only_if=_held(kind, row.id, process))
+        count = await _step(work.session, row, column, -1, process, kind)
         if count is not None:
             await self._take(work, kind, row.id, process)
         return count
@@ -172,27 +228,15 @@ class Presence:
 
     async def _take(self, work: Work, kind: str, ref_id: int, process: str) -> None:
         await work.session.execute(
-            update(ProcessSockets)
-            .where(
-                ProcessSockets.process_id == process,
-                ProcessSockets.kind == kind,
-                ProcessSockets.ref_id == ref_id,
-            )
-            .values(sockets=_less(ProcessSockets.sockets))
-            .execution_options(synchronize_session=False)
+            _TAKE, {"b_process": process, "b_kind": kind, "b_ref_id": ref_id}
         )
 
     async def _share(
         self, work: Work, kind: str, ref_id: int, by: int, *, replace: bool = False
     ) -> None:
-        insert = (postgresql.insert if work.is_postgres else sqlite.insert)(ProcessSockets)
-        value = by if replace else ProcessSockets.sockets + by
         await work.session.execute(
-            insert.values(process_id=self.process_id, kind=kind, ref_id=ref_id, sockets=by)
-            .on_conflict_do_update(
-                index_elements=["process_id", "kind", "ref_id"], set_={"sockets": value}
-            )
-            .execution_options(synchronize_session=False)
+            _SHARES[work.is_postgres, replace],
+            {"b_process": self.process_id, "b_kind": kind, "b_ref_id": ref_id, "b_by": by},
         )
 
     # -- the process's own row -----------------------------------------------------------------

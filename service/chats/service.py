@@ -27,6 +27,7 @@ from service.chats.routing import agent_address, customer_address
 from service.chats.rows import write
 from service.chats.store import append, check_length, find_resend, frames_after, touches
 from service.chats.timing import Timing
+from service.db import inserted
 from service.db.group_commit import Step, Touches
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.db.unit_of_work import Units, Work
@@ -44,6 +45,8 @@ from service.timers import Scheduler, arm, cancel
 from service.tokens.signatures import spend
 
 log = logging.getLogger(__name__)
+# A new chat's first message is its welcome (S-welcome).
+WELCOME_SEQ = 1
 
 AGENT_GONE = "agent_gone"
 CUSTOMER_GONE = "customer_gone"
@@ -109,9 +112,7 @@ class ChatService:
 
     # -- customer side -------------------------------------------------------------------------
 
-    async def customer_hello(
-        self, work: Work, hello: CustomerHello, address: str = ""
-    ) -> Attached:
+    async def customer_hello(self, work: Work, hello: CustomerHello, address: str = "") -> Attached:
         if hello.resume is not None:
             return await self._resume(work, hello)
         customer = await self._customer(work, hello, address)
@@ -122,7 +123,9 @@ class ChatService:
             if group is None:
                 log.warning("chat.unknown_group group=%s", shown(hello.group))
         token = new_token("kfr")
-        chat = Chat(
+        chat = await inserted.insert(
+            work.session,
+            Chat,
             group_id=group_id,
             customer_id=customer.id,
             status=ChatStatus.queued,
@@ -130,16 +133,15 @@ class ChatService:
             priority=0,
             # In line for an agent from now (route_on=hello) or from the first message.
             queued_at=work.now if self.settings.route_on == "hello" else None,
-            last_seq=0,
+            # The welcome's (below): written with the row, no second statement to take it.
+            last_seq=WELCOME_SEQ,
             resume_token_hash=hash_token(token),
             customer_sockets=1,
             created_at=work.now,
         )
-        work.session.add(chat)
-        await work.session.flush()
         await self.presence.customer_joined(work, chat)
         # S-welcome: answered at once, before any agent is free.
-        await self._template(work, chat, "welcome")
+        await self._say(work, chat, "welcome", True, {}, seq=WELCOME_SEQ)
         if self.settings.route_on == "hello":
             await routing.route(work, chat)
         await self.desk.tell_if_nobody_serves(work, [chat])
@@ -172,8 +174,12 @@ class ChatService:
     async def _customer(self, work: Work, hello: CustomerHello, address: str) -> Customer:
         player = hello.player
         if player is None:
-            customer = Customer(
-                device=hello.device, address=address_key(address), created_at=work.now
+            return await inserted.insert(
+                work.session,
+                Customer,
+                device=hello.device,
+                address=address_key(address),
+                created_at=work.now,
             )
         else:
             self._verify(player, work.now)
@@ -185,13 +191,20 @@ class ChatService:
                 work.now,
                 postgres=work.is_postgres,
             )
-            found = await work.session.scalar(
+            customer = await work.session.scalar(
                 select(Customer).where(Customer.player_id == player.id)
             )
-            customer = found or Customer(player_id=player.id, created_at=work.now)
+            if customer is None:
+                return await inserted.insert(
+                    work.session,
+                    Customer,
+                    player_id=player.id,
+                    name=player.name,
+                    tier=player.tier,
+                    created_at=work.now,
+                )
             customer.name = player.name
             customer.tier = player.tier
-        work.session.add(customer)
         await work.session.flush()
         return customer
 
@@ -506,8 +519,19 @@ class ChatService:
     async def _template(
         self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
     ) -> None:
+        await self._say(work, chat, key, notify_agent, variables)
+
+    async def _say(
+        self,
+        work: Work,
+        chat: Chat,
+        key: str,
+        notify_agent: bool,
+        variables: dict[str, str],
+        seq: int | None = None,
+    ) -> None:
         text = await self.templates.render(work.session, key, chat.locale, **variables)
-        message = await append(work, chat.id, Sender.system, text, template=key)
+        message = await append(work, chat.id, Sender.system, text, template=key, seq=seq)
         to = routing.audience(chat) if notify_agent else [customer_address(chat.id)]
         work.send(to, partial(message_frame, message))
 

@@ -41,26 +41,12 @@ async def append(
     internal: bool = False,
     kind: str | None = None,
     corrects: int | None = None,
+    seq: int | None = None,
 ) -> Message:
-    chat = work.session.identity_map.get(identity_key(Chat, chat_id))
-    if isinstance(chat, Chat) and (chat_id in work.locked or not work.is_postgres):
-        # The row is locked by this transaction (SQLite: this process's one connection is the
-        # only writer): its loaded copy is current.
-        chat.last_seq += 1
-        seq = chat.last_seq
-    else:
-        seq = (
-            await work.session.execute(
-                update(Chat)
-                .where(Chat.id == chat_id)
-                .values(last_seq=Chat.last_seq + 1)
-                .returning(Chat.last_seq)
-                # Not "evaluate": that walks every loaded object of the identity map.
-                .execution_options(synchronize_session=False)
-            )
-        ).scalar_one()
-        if isinstance(chat, Chat):
-            set_committed_value(chat, "last_seq", seq)
+    """``seq``: one the caller has taken already (a new chat's row is inserted with its
+    welcome's); else the chat's next."""
+    if seq is None:
+        seq = await _next_seq(work, chat_id)
     message = Message(
         chat_id=chat_id,
         seq=seq,
@@ -83,6 +69,28 @@ async def append(
     if message.client_key is not None:
         work.stored_keys[(chat_id, message.client_key)] = seq
     return message
+
+
+async def _next_seq(work: Work, chat_id: int) -> int:
+    chat = work.session.identity_map.get(identity_key(Chat, chat_id))
+    if isinstance(chat, Chat) and (chat_id in work.locked or not work.is_postgres):
+        # The row is locked by this transaction (SQLite: this process's one connection is the
+        # only writer): its loaded copy is current.
+        chat.last_seq += 1
+        return chat.last_seq
+    seq: int = (
+        await work.session.execute(
+            update(Chat)
+            .where(Chat.id == chat_id)
+            .values(last_seq=Chat.last_seq + 1)
+            .returning(Chat.last_seq)
+            # Not "evaluate": that walks every loaded object of the identity map.
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one()
+    if isinstance(chat, Chat):
+        set_committed_value(chat, "last_seq", seq)
+    return seq
 
 
 def client_key(sender: str, agent_id: int | None, client_id: str | None) -> str | None:
