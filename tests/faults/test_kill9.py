@@ -74,7 +74,12 @@ class World:
     dead: set[int] = field(default_factory=set)
     stop_at: float = 0.0
     resumes: list[float] = field(default_factory=list)
+    # What each client is doing (name -> step, since when): printed when the bound is missed.
+    steps: dict[str, tuple[str, float]] = field(default_factory=dict)
     closes: list[int | None] = field(default_factory=list)  # close codes seen on a drop
+
+    def step(self, client: str, what: str) -> None:
+        self.steps[client] = (what, time.monotonic())
 
     def alive(self, preferred: int) -> ServeProcess:
         index = preferred if preferred not in self.dead else 1 - preferred
@@ -103,15 +108,19 @@ class CustomerClient:
         self.ids = itertools.count(1)
 
     async def hello(self, resume: bool) -> Any:
+        name = f"customer{id(self) % 10_000}"
         while True:
+            self.world.step(name, "connecting")
             ws = await connect(self.world, self.home, "/ws/customer")
             hello: dict[str, Any] = {"type": "hello"}
             if resume:
                 hello["resume"] = {"token": self.token, "last_seq": self.last_seq}
             try:
+                self.world.step(name, "hello sent")
                 await ws.send(json.dumps(hello))
                 while True:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 5 * FACTOR))
+                    self.world.step(name, f"got {frame['type']}")
                     if frame["type"] == "ready":
                         self.chat_id, self.token = frame["chat_id"], frame["resume_token"]
                         return ws
@@ -151,12 +160,16 @@ class AgentClient:
         self.pending: dict[str, dict[str, Any]] = {}
 
     async def hello(self) -> Any:
+        name = f"agent{self.id}"
         while True:
+            self.world.step(name, "connecting")
             ws = await connect(self.world, self.home, "/ws/agent")
             try:
+                self.world.step(name, "hello sent")
                 await ws.send(json.dumps({"type": "hello", "token": self.token}))
                 while json.loads(await asyncio.wait_for(ws.recv(), 5 * FACTOR))["type"] != "ready":
                     pass
+                self.world.step(name, "got ready")
                 return ws
             except websockets.ConnectionClosed as closed:
                 self.world.closes.append(closed.rcvd.code if closed.rcvd else None)
@@ -225,9 +238,10 @@ async def test_a_process_stopped_loses_nothing_acknowledged_and_clients_resume_o
             assert "socket.fault" not in survivor
         finally:
             await stop_all(servers)
-            stopped = (tmp_path / "server0.log").read_text(errors="replace")
-            faults = [line for line in stopped.splitlines() if line.startswith(("ERROR", "  "))]
-            print("stopped process's error lines:", *faults[:40], sep="\n  ")
+            for n, which in enumerate(("stopped", "surviving")):
+                text = (tmp_path / f"server{n}.log").read_text(errors="replace")
+                faults = [line for line in text.splitlines() if line.startswith(("ERROR", "WARN"))]
+                print(f"{which} process's error and warning lines:", *faults[:40], sep="\n  ")
 
 
 async def _scenario(world: World, database_url: str, stop: signal.Signals) -> None:
@@ -352,9 +366,15 @@ async def _exact_while_open(database_url: str, killed: float, world: World) -> f
     on the survivor counts 1: the stopped process's share is gone, the survivor's is there."""
     moved = CUSTOMERS // 2 + AGENTS // 2
     while len(world.resumes) < moved:  # first every client of the stopped one is back
-        assert time.monotonic() - killed < RESUME_WITHIN_S, (
+        now = time.monotonic()
+        waiting = sorted(
+            (what, round(now - since, 2))
+            for what, since in world.steps.values()
+            if what != "got ready"
+        )
+        assert now - killed < RESUME_WITHIN_S, (
             f"clients did not come back: {len(world.resumes)} of {moved},"
-            f" closes {sorted(set(map(str, world.closes)))}"
+            f" closes {sorted(set(map(str, world.closes)))}; signing in: {waiting[:20]}"
         )
         await asyncio.sleep(0.05)
     engine = create_async_engine(database_url)
