@@ -43,17 +43,29 @@ def is_database_down(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError | ConnectionError | OSError)
 
 
+DURABLE = "FULL"
+# WAL without waiting for the disk: the commit is in the log, and on the disk with the next
+# FULL commit (whose fsync covers the whole log) or checkpoint; a power loss before that loses it.
+LAZY = "NORMAL"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before it returns, so an ack survives a power loss (WAL with
     # NORMAL may lose the last commits). The group commit pays the fsync once per batch.
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={DURABLE}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # No waiting inside SQLite: it would block the event loop (service/db/inline_sqlite.py
     # waits for a busy database itself).
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
+
+
+def _sqlite_durable(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # Every unit starts durable (FULL), whatever the last one on this connection asked for:
+    # only a unit that says so commits without waiting for the disk (Units.transaction).
+    dbapi_connection.driver_connection.set_synchronous(DURABLE)
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -88,4 +100,5 @@ def create_database(url: str, *, echo: bool = False) -> Database:
     engine = create_async_engine(url, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "checkout", _sqlite_durable)
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False))

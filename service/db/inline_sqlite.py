@@ -63,6 +63,15 @@ class InlineConnection(aiosqlite.Connection):
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._connect().__await__()
 
+    def set_synchronous(self, level: str) -> bool:
+        """``PRAGMA synchronous`` now, directly (microseconds; SQLite refuses it inside a
+        transaction: False then, and nothing changed)."""
+        connection = self._connection
+        if connection is None or connection.in_transaction:
+            return False
+        connection.execute(f"PRAGMA synchronous={level}")
+        return True
+
     def stop(self) -> None:
         self._running = False
         if self._connection is not None:
