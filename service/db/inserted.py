@@ -6,7 +6,8 @@ history, the identity map) costs more than the statement; a storm of new chats w
 rows per hello (the guest and the chat). Here every column gets a value (the caller's, else the
 column's scalar default), the row is inserted by a statement built once per model, and the
 object built from the same values is made persistent without a read: nothing on it is expired,
-so nothing loads lazily, and nothing is dirty, so no UPDATE follows.
+so nothing loads lazily, and nothing is dirty, so no UPDATE follows. Whoever watches a unit's
+new rows (``new_messages.SEEN``: the webhook outbox) is told of it as of a flushed one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy import Table, inspect
 from sqlalchemy import insert as core_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, make_transient_to_detached
+
+from service.db.new_messages import SEEN
 
 T = TypeVar("T")
 
@@ -64,4 +67,7 @@ async def insert(session: AsyncSession, model: type[T], **values: Any) -> T:
     instance = model(id=new_id, **row)  # type: ignore[call-arg]
     make_transient_to_detached(instance)
     session.add(instance)
+    seen = session.info.get(SEEN)
+    if seen is not None:  # watched (the webhook outbox: chat.opened), as a flushed row is
+        seen.append(instance)
     return instance
