@@ -130,7 +130,7 @@ async def customer_socket(websocket: WebSocket) -> None:
         # readers' patience. Signing in until registered: a graceful stop waits, says 1001.
         with runtime.hub.opening():
             started = time.perf_counter()
-            step, _ = runtime.chats.customer_hello_step(hello, peer)
+            step = runtime.chats.customer_hello_step(hello, peer)
             # Not waiting for SQLite's disk: a hello acknowledges nothing the customer wrote.
             async with runtime.units.transaction(durable=False) as work:
                 opened = await step(work)

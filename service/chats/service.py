@@ -147,17 +147,14 @@ class ChatService:
         await self.desk.tell_if_nobody_serves(work, [chat])
         return Attached(chat.id, token, 0, await self._state(work, chat), None)
 
-    def customer_hello_step(
-        self, hello: CustomerHello, address: str = ""
-    ) -> tuple[Step[Opened], Touches]:
-        """A customer's hello as a unit for the group commit (a storm of new chats is written in
-        a few transactions, not one each), and what it touches (a chat it finds or creates).
+    def customer_hello_step(self, hello: CustomerHello, address: str = "") -> Step[Opened]:
+        """A customer's hello as a step for a unit of its own (service/api/customer_ws.py).
         ``address``: where the socket came from (a guest's, for counting people)."""
 
         async def open_(work: Work) -> Opened:
             return Opened(await self.customer_hello(work, hello, address), work)
 
-        return open_, Touches(None)
+        return open_
 
     def _verify(self, player: PlayerClaim, now: datetime) -> None:
         verify_player(

@@ -53,8 +53,7 @@ MAX_BATCH = 256
 class Touches:
     """What a unit is about to read, so the batch can load it for all units at once."""
 
-    # None: a chat the unit finds or creates itself (a customer's hello).
-    chat_id: int | None
+    chat_id: int
     client_key: str | None = None
     agent_id: int | None = None
 
@@ -91,11 +90,10 @@ class GroupCommit:
         touches: Touches,
         *,
         acked: Acked[T] | None = None,
-        hello: bool = False,
     ) -> T:
         """Run ``step`` in a unit of work; its result once that unit has committed.
 
-        Its time to the result is an ack's (``kefu_ack_seconds``), or a new chat's (``hello``).
+        Its time to the result is an ack's (``kefu_ack_seconds``).
         """
         if self._stopped:
             return await _alone(self.units, step, acked)
@@ -108,8 +106,7 @@ class GroupCommit:
         # its unit still commits, unacknowledged, and a resend finds it.
         result = await asyncio.shield(done)
         if self.metrics is not None:
-            timed = self.metrics.hello_seconds if hello else self.metrics.ack_seconds
-            timed.observe(time.perf_counter() - started)
+            self.metrics.ack_seconds.observe(time.perf_counter() - started)
         return result
 
     def _start(self) -> None:
@@ -248,12 +245,8 @@ async def _load(work: Work, touches: list[Touches]) -> list[object]:
     (the join measured slower there under the bench's ladder). The agents in one more.
     """
     session = work.session
-    chat_ids = sorted({touch.chat_id for touch in touches if touch.chat_id is not None})
-    keys = {
-        (touch.chat_id, touch.client_key)
-        for touch in touches
-        if touch.client_key and touch.chat_id is not None
-    }
+    chat_ids = sorted({touch.chat_id for touch in touches})
+    keys = {(touch.chat_id, touch.client_key) for touch in touches if touch.client_key}
     work.stored_keys.update(dict.fromkeys(keys))
     loaded: list[object] = []
     if keys and work.is_postgres:
