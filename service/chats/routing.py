@@ -102,15 +102,15 @@ async def queued_chats(work: Work) -> Sequence[Chat]:
 async def line_length(work: Work, group_id: int | None) -> int:
     """How many chats wait in line for ``group_id`` (None: for any agent)."""
     if group_id is None:
-        found = await work.session.scalar(_LINE_LENGTH)
+        found = await work.session.scalar(LINE_LENGTH)
     else:
-        found = await work.session.scalar(_GROUP_LINE_LENGTH, {"group_id": group_id})
+        found = await work.session.scalar(GROUP_LINE_LENGTH, {"group_id": group_id})
     return int(found or 0)
 
 
 # Built once: a new chat not yet in line is told the place it would take (every hello asks).
-_LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id.is_(None))
-_GROUP_LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id == bindparam("group_id"))
+LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id.is_(None))
+GROUP_LINE_LENGTH = select(func.count()).where(in_line(), Chat.group_id == bindparam("group_id"))
 
 
 async def assign(work: Work, chat: Chat, agent: Agent, why: str | None = None) -> None:

@@ -144,8 +144,14 @@ class ChatService:
         await self._say(work, chat, "welcome", True, {}, seq=WELCOME_SEQ)
         if self.settings.route_on == "hello":
             await routing.route(work, chat)
-        await self.desk.tell_if_nobody_serves(work, [chat])
-        return Attached(chat.id, token, 0, await self._state(work, chat), None)
+            await self.desk.tell_if_nobody_serves(work, [chat])
+            state = await self._state(work, chat)
+        else:
+            # Not in line until the customer writes: neither count depends on this unit.
+            serving, line = await self.desk.serving_and_line(work, chat.group_id)
+            await self.desk.tell_if_nobody_serves(work, [chat], {chat.group_id: serving})
+            state = await self._state(work, chat, line=line)
+        return Attached(chat.id, token, 0, state, None)
 
     def customer_hello_step(self, hello: CustomerHello, address: str = "") -> Step[Opened]:
         """A customer's hello as a step for a unit of its own (service/api/customer_ws.py).
@@ -226,8 +232,9 @@ class ChatService:
         after = min(last_seq, chat.last_seq)
         return Attached(chat.id, token, after, await self._state(work, chat), chat.closed_by)
 
-    async def _state(self, work: Work, chat: Chat) -> dict[str, Any]:
-        """Where the chat stands, for a customer (re)joining it."""
+    async def _state(self, work: Work, chat: Chat, line: int | None = None) -> dict[str, Any]:
+        """Where the chat stands, for a customer (re)joining it (``line``: its line's length,
+        asked already)."""
         state: dict[str, Any] = {
             "seq": chat.last_seq,
             "status": chat.status,
@@ -239,7 +246,9 @@ class ChatService:
             else:
                 # Not in line until the customer writes: the place it would take now.
                 state["in_line"] = False
-                state["position"] = await routing.line_length(work, chat.group_id) + 1
+                if line is None:
+                    line = await routing.line_length(work, chat.group_id)
+                state["position"] = line + 1
         if chat.agent_id is not None and chat.status == ChatStatus.assigned:
             state["agent"] = agent_card(await work.session.get_one(Agent, chat.agent_id))
         for hook in self.ready_hooks:

@@ -59,9 +59,12 @@ WATCHING = (  # supervisors who get alerts: connected, online or away
 # the count.
 _SERVING_COUNT = select(func.count()).select_from(Agent).where(*SERVING)
 _SERVING_IN_GROUP = _SERVING_COUNT.where(
-    Agent.id.in_(
-        select(AgentGroup.agent_id).where(AgentGroup.group_id == bindparam("group_id"))
-    )
+    Agent.id.in_(select(AgentGroup.agent_id).where(AgentGroup.group_id == bindparam("group_id")))
+)
+# A new chat's hello asks both (S-callback-24h, and the place it would take): one statement.
+_SERVING_AND_LINE = select(_SERVING_COUNT.scalar_subquery(), routing.LINE_LENGTH.scalar_subquery())
+_SERVING_AND_LINE_IN_GROUP = select(
+    _SERVING_IN_GROUP.scalar_subquery(), routing.GROUP_LINE_LENGTH.scalar_subquery()
 )
 
 
@@ -87,9 +90,23 @@ class Desk:
             found = await session.scalar(_SERVING_IN_GROUP, {"group_id": group_id})
         return int(found or 0)
 
-    async def tell_if_nobody_serves(self, work: Work, chats: Sequence[Chat]) -> None:
-        """S-callback-24h: a waiting customer nobody can serve hears so, once per situation."""
-        counts: dict[int | None, int] = {}
+    async def serving_and_line(self, work: Work, group_id: int | None) -> tuple[int, int]:
+        """The agents who can take a chat of ``group_id`` now, and how many chats wait in its
+        line, in one statement (every new chat's hello asks both)."""
+        if group_id is None:
+            row = (await work.session.execute(_SERVING_AND_LINE)).one()
+        else:
+            row = (
+                await work.session.execute(_SERVING_AND_LINE_IN_GROUP, {"group_id": group_id})
+            ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    async def tell_if_nobody_serves(
+        self, work: Work, chats: Sequence[Chat], serving: dict[int | None, int] | None = None
+    ) -> None:
+        """S-callback-24h: a waiting customer nobody can serve hears so, once per situation.
+        ``serving``: the counts by group already asked in this unit."""
+        counts: dict[int | None, int] = dict(serving or {})
         for chat in chats:
             if chat.status != ChatStatus.queued:
                 continue
