@@ -29,9 +29,19 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -155,6 +165,34 @@ _SHARES = {
 }
 
 
+def _share_if_alive() -> Any:
+    table = cast(Table, ProcessSockets.__table__)
+    insert = postgresql.insert(table)
+    alive = (
+        select(
+            Process.id,
+            bindparam("b_kind", type_=String),
+            bindparam("b_ref_id", type_=BigInteger),
+            bindparam("b_by", type_=Integer),
+        )
+        .where(Process.id == bindparam("b_process"))
+        .with_for_update(read=True, key_share=True)
+    )
+    return (
+        insert.from_select(["process_id", "kind", "ref_id", "sockets"], alive)
+        .on_conflict_do_update(
+            index_elements=["process_id", "kind", "ref_id"],
+            set_={"sockets": table.c.sockets + insert.excluded.sockets},
+        )
+        .returning(table.c.sockets)
+    )
+
+
+# PostgreSQL: this process's row held FOR KEY SHARE and a share written, in one statement; no
+# row comes back when the row is gone (the process was given up: it rejoins first).
+_SHARE_IF_ALIVE = _share_if_alive()
+
+
 class Presence:
     """This process's socket bookkeeping; ``process_id`` names it in ``processes``."""
 
@@ -192,6 +230,14 @@ class Presence:
 
     async def customer_joined(self, work: Work, chat: Chat) -> None:
         """A new chat's first socket (the chat row was inserted with a count of 1)."""
+        info = work.session.info
+        if work.is_postgres and info.get(_ROW_HELD) != self.process_id:
+            # The row check and the share in one round trip: the chat's row is this unit's
+            # alone (just inserted), so there is no lock order to keep with it.
+            params = {"b_process": self.process_id, "b_kind": CUSTOMER, "b_ref_id": chat.id}
+            if await work.session.scalar(_SHARE_IF_ALIVE, {**params, "b_by": 1}) is not None:
+                info[_ROW_HELD] = self.process_id
+                return
         await self._joined(work, lock=True)
         await self._share(work, CUSTOMER, chat.id, +1)
 
