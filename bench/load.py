@@ -209,7 +209,7 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
         first_at[peer.chat_id] = now()
         world.send_message(peer, False, first_at[peer.chat_id])
 
-    t_start = now()
+    t_start, cpu_start = now(), world.server_cpu()
     tasks = []
     for i in range(chats):
         delay = t_start + i / per_second - now()
@@ -237,6 +237,8 @@ async def phase_a(world: World, chats: int, per_second: float) -> dict[str, Any]
         "welcome": summary_ms(welcome),
         "routed": summary_ms(routed),
         "duration_s": round(now() - t_start, 2),
+        # Everything a chat cost the server: its hello, first message, routing and frames.
+        "server_cpu_ms_per_chat": round((world.server_cpu() - cpu_start) * 1000 / chats, 2),
     }
 
 
@@ -530,6 +532,11 @@ async def main_async(plan: dict[str, Any]) -> dict[str, Any]:
         with open(plan["tokens_file"], "w") as f:
             json.dump([c.token for c in world.customers], f)
     print(f"  A: welcome {out['A']['welcome']}", file=sys.stderr, flush=True)
+    if phases == "A":  # the storm alone (python -m bench.run storm)
+        for peer in world.customers + world.agents:
+            peer.close()
+        await asyncio.sleep(0.5)
+        return out
     out["B"] = await phase_b(world, plan["unloaded"])
     print(f"  B: latency {out['B']['latency']}", file=sys.stderr, flush=True)
     out["C"] = await phase_c(world, plan["ladder"])

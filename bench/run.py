@@ -256,6 +256,48 @@ def run_server(kind: str, mode: str, workdir: Path) -> dict[str, Any]:
     return result
 
 
+def storm(kinds: list[str], started: datetime, load: tuple[float, ...], noisy: bool) -> int:
+    """Phase A of the full plan alone, on each server: a new chat's whole cost, quickly."""
+    plan = PLANS["full"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kefu-storm-") as tmp:
+        for kind in kinds:
+            token = secrets.token_urlsafe(16)
+            env = {
+                **os.environ,
+                "KEFU_ADMIN_TOKEN": token,
+                "KEFU_LOG_LEVEL": "warning",
+                "KEFU_LIMITS_EXEMPT": "127.0.0.1,::1",
+                "KEFU_DATA_KEY": new_key(),
+            }
+            database: contextlib.AbstractContextManager[str] = contextlib.nullcontext("")
+            if kind == "sqlite":
+                database = contextlib.nullcontext(f"sqlite+aiosqlite:///{Path(tmp) / 'storm.db'}")
+            elif kind == "postgresql":
+                database = postgres_admin().database()
+            with database as url:
+                if url:
+                    env["KEFU_DATABASE_URL"] = url
+                with server(kind, env) as (process, base):
+                    load_plan = {
+                        **{k: plan[k] for k in ("agents", "capacity", "chats", "storm_per_s")},
+                        "phases": "A",
+                        "base": base,
+                        "kind": "kefu" if url else "relay",
+                        "admin_token": token,
+                        "server_pid": process.pid,
+                    }
+                    print(f"{kind}:", file=sys.stderr, flush=True)
+                    rows.append({"server": kind, **generate(load_plan, Path(tmp), kind)["A"]})
+    print(
+        f"storm {started:%Y-%m-%d %H:%M} UTC, load {load[0]:.2f}{' (noisy)' if noisy else ''}",
+        flush=True,
+    )
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return 0
+
+
 WS_IMPLS = ("websockets", "websockets-sansio", "wsproto")
 
 
@@ -317,7 +359,7 @@ def ws_matrix(idle: int) -> list[dict[str, Any]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("mode", choices=[*sorted(PLANS), "ws", "procs"])
+    parser.add_argument("mode", choices=[*sorted(PLANS), "ws", "procs", "storm"])
     parser.add_argument("--servers", default="floor,sqlite,postgresql")
     parser.add_argument(
         "--max-load",
@@ -358,6 +400,8 @@ def main() -> int:
 
         counts = [int(n) for n in args.procs.split(",")]
         return procs.run(counts, args.redis_url, started, load_before, noisy)
+    if args.mode == "storm":
+        return storm(args.servers.split(","), started, load_before, noisy)
     if args.mode == "ws":
         matrix = ws_matrix(idle=2000)
         RESULTS.mkdir(parents=True, exist_ok=True)
