@@ -68,6 +68,14 @@ class World:
     reconnects: int = 0
     closes: list[int | None] = field(default_factory=list)
     acks_at: list[tuple[float, int]] = field(default_factory=list)  # (when, server index)
+    # Frames sent and not yet answered (ack or error): key -> (server index, when sent). What is
+    # left here when the test fails is the frame a process never answered.
+    waiting: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def unanswered(self) -> list[tuple[str, int, float]]:
+        now = time.monotonic()
+        late = sorted(self.waiting.items(), key=lambda item: item[1][1])
+        return [(key, home, round(now - sent, 1)) for key, (home, sent) in late[:10]]
 
 
 async def connect(world: World, home: int, path: str) -> Any:
@@ -141,9 +149,13 @@ class CustomerClient:
                     await ws.close()
                     self.world.reconnects += 1
                     ws = await self.hello(resume=True)
+                waiting = f"customer{id(self) % 10_000}:{client_id}"
+                self.world.waiting[waiting] = (self.home, time.monotonic())
                 await ws.send(json.dumps({"type": "message", "client_id": client_id, "text": "问"}))
                 while client_id is not None:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 15 * FACTOR))
+                    if frame["type"] == "error" or frame.get("client_id") == client_id:
+                        self.world.waiting.pop(waiting, None)
                     if frame["type"] == "message":
                         self.last_seq = max(self.last_seq, frame["seq"])
                     elif frame["type"] == "ack" and frame["client_id"] == client_id:
@@ -195,7 +207,8 @@ class AgentClient:
         backoff = Backoff()
         while True:
             try:
-                for frame in list(self.pending.values()):
+                for key, frame in list(self.pending.items()):
+                    self.world.waiting[f"agent{self.id}:{key}"] = (self.home, time.monotonic())
                     await ws.send(json.dumps(frame))
                 while True:
                     try:
@@ -213,15 +226,23 @@ class AgentClient:
                             "text": "答",
                         }
                         self.pending[f"{chat_id}:r{seq}"] = reply
+                        self.world.waiting[f"agent{self.id}:{chat_id}:r{seq}"] = (
+                            self.home,
+                            time.monotonic(),
+                        )
                         await ws.send(json.dumps(reply))
                     elif frame["type"] == "ack":
                         self.pending.pop(f"{frame['chat_id']}:{frame['client_id']}", None)
+                        key = f"agent{self.id}:{frame['chat_id']}:{frame['client_id']}"
+                        self.world.waiting.pop(key, None)
                         self.acks[(frame["chat_id"], frame["client_id"])] = frame["seq"]
                         self.world.acks_at.append((time.monotonic(), self.home))
                         backoff.reset()
                     elif frame["type"] == "error":
                         assert frame["code"] == "unavailable", frame
                         self.world.unavailable += 1
+                        for key in self.pending:
+                            self.world.waiting.pop(f"agent{self.id}:{key}", None)
                         await backoff.wait()
                         break  # resend every pending reply
             except websockets.ConnectionClosed as closed:
@@ -235,21 +256,24 @@ async def test_postgres_restart_loses_no_ack_and_service_comes_back(
 ) -> None:
     postgres = own_postgres
     servers: list[ServeProcess] = []
+    world: World | None = None
     try:
         async with asyncio.timeout(BOUND):
             database_url = await postgres.create_database("kefu")
             for n in (0, 1):  # one after the other: the second finds the schema migrated
                 servers.append(await serve(database_url, own_redis.url, tmp_path / f"kefu{n}.log"))
             engine = create_async_engine(database_url, pool_pre_ping=True)
+            world = World(servers)
             try:
-                await _scenario(World(servers), postgres, engine)
+                await _scenario(world, postgres, engine)
             finally:
                 await engine.dispose()
     finally:
+        print(f"frames unanswered (who, server, seconds): {world.unanswered() if world else []}")
         await stop_all(servers)
         for n, server in enumerate(servers):
-            faults = [line for line in server.log_lines() if line.startswith("ERROR")]
-            print(f"kefu{n}: {len(faults)} error lines", *faults[:5], sep="\n  ")
+            faults = [line for line in server.log_lines() if line.startswith(("ERROR", "WARN"))]
+            print(f"kefu{n}: {len(faults)} error and warning lines", *faults[:8], sep="\n  ")
     for server in servers:
         _outage_said_once(server.log_lines())
 
