@@ -196,8 +196,10 @@ async def _pg_audit(url: str, query: str) -> tuple[set[tuple[Any, ...]], int]:
     return rows, gaps
 
 
-def run_server(kind: str, mode: str, workdir: Path) -> dict[str, Any]:
-    plan = PLANS[mode]
+@contextlib.contextmanager
+def server_env(kind: str, workdir: Path) -> Iterator[tuple[dict[str, str], str, str]]:
+    """The environment a server of ``kind`` runs with, its admin token and its database URL
+    ("" for the floor); a PostgreSQL database of its own for the run."""
     token = secrets.token_urlsafe(16)
     # The load comes from this host: no limit applies to it (KEFU_LIMITS_EXEMPT).
     env = {
@@ -216,6 +218,12 @@ def run_server(kind: str, mode: str, workdir: Path) -> dict[str, Any]:
     with database as url:
         if url:
             env["KEFU_DATABASE_URL"] = url
+        yield env, token, url
+
+
+def run_server(kind: str, mode: str, workdir: Path) -> dict[str, Any]:
+    plan = PLANS[mode]
+    with server_env(kind, workdir) as (env, token, url):
         tokens_file, acked_file = workdir / f"{kind}.tokens.json", workdir / f"{kind}.acked.json"
         result: dict[str, Any] = {"server": kind}
         print(f"{kind}:", file=sys.stderr, flush=True)
@@ -262,22 +270,7 @@ def storm(kinds: list[str], started: datetime, load: tuple[float, ...], noisy: b
     rows = []
     with tempfile.TemporaryDirectory(prefix="kefu-storm-") as tmp:
         for kind in kinds:
-            token = secrets.token_urlsafe(16)
-            env = {
-                **os.environ,
-                "KEFU_ADMIN_TOKEN": token,
-                "KEFU_LOG_LEVEL": "warning",
-                "KEFU_LIMITS_EXEMPT": "127.0.0.1,::1",
-                "KEFU_DATA_KEY": new_key(),
-            }
-            database: contextlib.AbstractContextManager[str] = contextlib.nullcontext("")
-            if kind == "sqlite":
-                database = contextlib.nullcontext(f"sqlite+aiosqlite:///{Path(tmp) / 'storm.db'}")
-            elif kind == "postgresql":
-                database = postgres_admin().database()
-            with database as url:
-                if url:
-                    env["KEFU_DATABASE_URL"] = url
+            with server_env(kind, Path(tmp)) as (env, token, url):
                 with server(kind, env) as (process, base):
                     load_plan = {
                         **{k: plan[k] for k in ("agents", "capacity", "chats", "storm_per_s")},
