@@ -44,7 +44,7 @@ async def measure(url: str, hellos: int) -> dict[str, Any]:
         for n in range(WARM_UP):
             await one(n)
         statements: Counter[str] = Counter()
-        spent: Counter[str] = Counter()
+        spent: dict[str, float] = {}
         started: list[float] = []
 
         def count(*args: Any) -> None:
@@ -52,7 +52,8 @@ async def measure(url: str, hellos: int) -> dict[str, Any]:
             started.append(time.perf_counter())
 
         def counted(*args: Any) -> None:
-            spent[args[2].split(None, 1)[0].upper()] += time.perf_counter() - started.pop()
+            kind = args[2].split(None, 1)[0].upper()
+            spent[kind] = spent.get(kind, 0.0) + time.perf_counter() - started.pop()
 
         engine = runtime.database.engine.sync_engine
         event.listen(engine, "before_cursor_execute", count)

@@ -141,7 +141,7 @@ class ChatService:
         )
         await self.presence.customer_joined(work, chat)
         # S-welcome: answered at once, before any agent is free.
-        await self._say(work, chat, "welcome", True, {}, seq=WELCOME_SEQ)
+        await self._say(work, chat, "welcome", seq=WELCOME_SEQ)
         if self.settings.route_on == "hello":
             await routing.route(work, chat)
             await self.desk.tell_if_nobody_serves(work, [chat])
@@ -184,31 +184,29 @@ class ChatService:
                 address=address_key(address),
                 created_at=work.now,
             )
-        else:
-            self._verify(player, work.now)
-            await spend(
+        self._verify(player, work.now)
+        await spend(
+            work.session,
+            player.sig,
+            player.ts,
+            self.settings.player_sig_ttl_s,
+            work.now,
+            postgres=work.is_postgres,
+        )
+        customer = await work.session.scalar(
+            select(Customer).where(Customer.player_id == player.id)
+        )
+        if customer is None:
+            return await inserted.insert(
                 work.session,
-                player.sig,
-                player.ts,
-                self.settings.player_sig_ttl_s,
-                work.now,
-                postgres=work.is_postgres,
+                Customer,
+                player_id=player.id,
+                name=player.name,
+                tier=player.tier,
+                created_at=work.now,
             )
-            customer = await work.session.scalar(
-                select(Customer).where(Customer.player_id == player.id)
-            )
-            if customer is None:
-                return await inserted.insert(
-                    work.session,
-                    Customer,
-                    player_id=player.id,
-                    name=player.name,
-                    tier=player.tier,
-                    created_at=work.now,
-                )
-            customer.name = player.name
-            customer.tier = player.tier
-        await work.session.flush()
+        customer.name = player.name  # written with the unit
+        customer.tier = player.tier
         return customer
 
     async def _resume(self, work: Work, hello: CustomerHello) -> Attached:
@@ -525,18 +523,19 @@ class ChatService:
     async def _template(
         self, work: Work, chat: Chat, key: str, *, notify_agent: bool = True, **variables: str
     ) -> None:
-        await self._say(work, chat, key, notify_agent, variables)
+        await self._say(work, chat, key, notify_agent=notify_agent, variables=variables)
 
     async def _say(
         self,
         work: Work,
         chat: Chat,
         key: str,
-        notify_agent: bool,
-        variables: dict[str, str],
+        *,
+        notify_agent: bool = True,
+        variables: dict[str, str] | None = None,
         seq: int | None = None,
     ) -> None:
-        text = await self.templates.render(work.session, key, chat.locale, **variables)
+        text = await self.templates.render(work.session, key, chat.locale, **(variables or {}))
         message = await append(work, chat.id, Sender.system, text, template=key, seq=seq)
         to = routing.audience(chat) if notify_agent else [customer_address(chat.id)]
         work.send(to, partial(message_frame, message))
