@@ -27,7 +27,7 @@ from service.chats.routing import agent_address, customer_address
 from service.chats.rows import write
 from service.chats.store import append, check_length, find_resend, frames_after, touches
 from service.chats.timing import Timing
-from service.db import inserted
+from service.db import direct
 from service.db.group_commit import Step, Touches
 from service.db.models import Agent, AgentStatus, Chat, ChatStatus, Customer, Sender, Timer
 from service.db.unit_of_work import Units, Work
@@ -123,7 +123,7 @@ class ChatService:
             if group is None:
                 log.warning("chat.unknown_group group=%s", shown(hello.group))
         token = new_token("kfr")
-        chat = await inserted.insert(
+        chat = await direct.insert(
             work.session,
             Chat,
             group_id=group_id,
@@ -177,7 +177,7 @@ class ChatService:
     async def _customer(self, work: Work, hello: CustomerHello, address: str) -> Customer:
         player = hello.player
         if player is None:
-            return await inserted.insert(
+            return await direct.insert(
                 work.session,
                 Customer,
                 device=hello.device,
@@ -197,7 +197,7 @@ class ChatService:
             select(Customer).where(Customer.player_id == player.id)
         )
         if customer is None:
-            return await inserted.insert(
+            return await direct.insert(
                 work.session,
                 Customer,
                 player_id=player.id,

@@ -30,10 +30,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Table, and_, bindparam, select
 
+from service.db import direct
 from service.db.models import Agent, Chat, Message
 from service.db.unit_of_work import Units, Work
 
@@ -206,30 +207,30 @@ async def _alone(units: Units, step: Step[T], acked: Acked[T] | None) -> T:
     return result
 
 
-# Built once: building an IN list and its cache key anew costs more than running the query.
+# Built once: building an IN list and its cache key anew costs more than running the query. The
+# chats are read as plain rows and made objects without the ORM's load, and their changes are
+# written back by one prebuilt UPDATE (service/db/direct.py).
+_CHAT = cast(Table, Chat.__table__)
 _CHATS = (
-    select(Chat)
-    .where(Chat.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Chat.id)
-    .execution_options(populate_existing=True)
+    direct.track(Chat).where(_CHAT.c.id.in_(bindparam("ids", expanding=True))).order_by(_CHAT.c.id)
 )
 _CHATS_LOCKED = _CHATS.with_for_update()
 # The chats with the messages already stored under the batch's client keys, in one statement.
 _CHATS_AND_KEYS = (
-    select(Chat, Message.client_key, Message.seq)
+    direct.track(Chat)
+    .add_columns(Message.client_key, Message.seq)
     .outerjoin(
         Message,
         and_(
-            Message.chat_id == Chat.id,
+            Message.chat_id == _CHAT.c.id,
             Message.client_key.in_(bindparam("keys", expanding=True)),
         ),
     )
-    .where(Chat.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Chat.id)
-    .execution_options(populate_existing=True)
+    .where(_CHAT.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CHAT.c.id)
 )
 # PostgreSQL only. Only the chats' rows are locked (the messages' side of the join may be empty).
-_CHATS_AND_KEYS_LOCKED = _CHATS_AND_KEYS.with_for_update(of=Chat)
+_CHATS_AND_KEYS_LOCKED = _CHATS_AND_KEYS.with_for_update(of=_CHAT)
 _STORED_KEYS = select(Message.chat_id, Message.client_key, Message.seq).where(
     Message.chat_id.in_(bindparam("chats", expanding=True)),
     Message.client_key.in_(bindparam("keys", expanding=True)),
@@ -250,17 +251,22 @@ async def _load(work: Work, touches: list[Touches]) -> list[object]:
     work.stored_keys.update(dict.fromkeys(keys))
     loaded: list[object] = []
     if keys and work.is_postgres:
-        rows = await session.execute(
-            _CHATS_AND_KEYS_LOCKED, {"ids": chat_ids, "keys": sorted({key for _, key in keys})}
-        )
-        for chat, client_key, seq in rows:
-            loaded.append(chat)
-            if client_key is not None and (chat.id, client_key) in keys:
-                work.stored_keys[(chat.id, client_key)] = seq
+        rows = (
+            await session.execute(
+                _CHATS_AND_KEYS_LOCKED,
+                {"ids": chat_ids, "keys": sorted({key for _, key in keys})},
+            )
+        ).all()
+        loaded += direct.load(session, Chat, rows)
+        for row in rows:
+            chat_id, client_key, seq = row[0], row[-2], row[-1]
+            if client_key is not None and (chat_id, client_key) in keys:
+                work.stored_keys[(chat_id, client_key)] = seq
     elif chat_ids:
-        loaded += await session.scalars(
+        rows = await session.execute(
             _CHATS_LOCKED if work.is_postgres else _CHATS, {"ids": chat_ids}
         )
+        loaded += direct.load(session, Chat, rows)
         if keys:
             stored = await session.execute(
                 _STORED_KEYS,

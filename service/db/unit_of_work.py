@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
-from service.db import new_messages
+from service.db import direct, new_messages
 from service.db.engine import LAZY, Database
 from service.db.models import Chat, Message
 from service.metrics import DeskMetrics
@@ -31,6 +31,9 @@ from service.realtime.bus import Bus, Envelope
 from service.realtime.events import Event
 
 log = logging.getLogger(__name__)
+
+# A chat row changes with nearly every frame: its changes are written by Core, not the ORM.
+direct.track(Chat)
 
 # Rules that ride along when routing hands a chat to an agent (the silent-agent timer).
 AssignedHook = Callable[["Work", Chat], Awaitable[None]]
@@ -209,6 +212,8 @@ class Units:
 
     async def flush(self, work: Work) -> None:
         """Write what the unit has left pending (its timers, then its rows); before the commit."""
+        if direct.changed(work.session):  # the chats' changes by Core (service/db/direct.py)
+            await work.session.run_sync(direct.write_changes)
         if work.timers:
             await self.write_timers(work)
         await new_messages.write(work.session)

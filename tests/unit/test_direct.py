@@ -1,4 +1,4 @@
-"""service/db/inserted.py builds one INSERT per model and refuses a model whose new row it could
+"""service/db/direct.py builds one INSERT per model and refuses a model whose new row it could
 not know in full without reading it back (the object would load lazily, or be wrong)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from service.db import inserted
+from service.db import direct
 from service.db.models import Chat, Customer
 
 
@@ -37,21 +37,21 @@ class CallableDefault(Base):
 
 
 def test_every_column_but_the_key_has_a_value() -> None:
-    statement, columns, defaults = inserted._built(Plain)
+    statement, columns, defaults = direct._built(Plain)
     assert columns == {"name": "name", "note": "note"}
     assert defaults == {"name": "x", "note": None}
     assert "RETURNING plain.id" in str(statement)
-    assert inserted._built(Plain)[0] is statement  # built once
+    assert direct._built(Plain)[0] is statement  # built once
 
 
 def test_a_value_only_the_database_knows_is_refused() -> None:
     with pytest.raises(TypeError, match="only a server default"):
-        inserted._built(ServerDefault)
+        direct._built(ServerDefault)
     with pytest.raises(TypeError, match="not a value"):
-        inserted._built(CallableDefault)
+        direct._built(CallableDefault)
 
 
 def test_the_models_a_hello_inserts_qualify() -> None:
     for model in (Chat, Customer):
-        _, columns, _ = inserted._built(model)
+        _, columns, _ = direct._built(model)
         assert "id" not in columns and columns
