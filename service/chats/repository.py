@@ -34,7 +34,7 @@ async def locked_chat(work: Work, chat_id: int) -> Chat | None:
         chat = await work.session.get(Chat, chat_id, with_for_update=True, populate_existing=True)
         work.locked.add(chat_id)
         return chat
-    return await work.session.get(Chat, chat_id)
+    return await work.get(Chat, chat_id)
 
 
 async def open_chat(work: Work, chat_id: int) -> Chat:

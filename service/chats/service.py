@@ -393,7 +393,7 @@ class ChatService:
         chat = await chat_of(work, agent_id, chat_id)
         # S-forbidden-phrases: checked before anything is stored.
         hit = self.conduct.screen(chat, agent_id, text)
-        agent = await work.session.get_one(Agent, agent_id)
+        agent = await work.get_one(Agent, agent_id)
         await self.timing.before_agent_message(work, chat, hold_back)
         message = await append(
             work, chat.id, Sender.agent, text, agent_id=agent_id, client_id=client_id

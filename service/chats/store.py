@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -21,6 +21,8 @@ from service.db.group_commit import Touches
 from service.db.models import Agent, Chat, Message
 from service.db.unit_of_work import Work
 from service.errors import TextTooLong
+
+_MESSAGES = inspect(Message).class_manager
 
 
 def check_length(text: str, limit: int) -> None:
@@ -47,7 +49,10 @@ async def append(
     welcome's); else the chat's next."""
     if seq is None:
         seq = await _next_seq(work, chat_id)
-    message = Message(
+    # Built as the ORM's load builds an object (no attribute events: it never enters the session,
+    # service/db/new_messages.py writes it), a tenth of a batched message's time saved.
+    message = _MESSAGES.new_instance()
+    message.__dict__.update(
         chat_id=chat_id,
         seq=seq,
         sender=sender,

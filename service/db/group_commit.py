@@ -235,7 +235,8 @@ _STORED_KEYS = select(Message.chat_id, Message.client_key, Message.seq).where(
     Message.chat_id.in_(bindparam("chats", expanding=True)),
     Message.client_key.in_(bindparam("keys", expanding=True)),
 )
-_AGENTS = select(Agent).where(Agent.id.in_(bindparam("ids", expanding=True)))
+_AGENT = cast(Table, Agent.__table__)
+_AGENTS = direct.track(Agent).where(_AGENT.c.id.in_(bindparam("ids", expanding=True)))
 
 
 async def _load(work: Work, touches: list[Touches]) -> list[object]:
@@ -281,5 +282,5 @@ async def _load(work: Work, touches: list[Touches]) -> list[object]:
     work.locked.update(chat_ids)
     agent_ids = sorted({touch.agent_id for touch in touches if touch.agent_id is not None})
     if agent_ids:
-        loaded += await session.scalars(_AGENTS, {"ids": agent_ids})
+        loaded += direct.load(session, Agent, await session.execute(_AGENTS, {"ids": agent_ids}))
     return loaded

@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.base import instance_state
+from sqlalchemy.orm.util import identity_key
 
 from service.clock import Clock
 from service.db import direct, new_messages
@@ -31,6 +33,7 @@ from service.realtime.bus import Bus, Envelope
 from service.realtime.events import Event
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A chat row changes with nearly every frame: its changes are written by Core, not the ORM.
 direct.track(Chat)
@@ -88,6 +91,25 @@ class Work:
 
     def event(self, name: str, data: dict[str, Any]) -> None:
         self.events.append((name, data))
+
+    def held(self, model: type[T], id_: int) -> T | None:
+        """The object of ``model`` with this id if the unit's session holds it, fully loaded."""
+        found = self.session.sync_session.identity_map.get(identity_key(model, id_))
+        if isinstance(found, model) and not instance_state(found).expired_attributes:
+            return found
+        return None
+
+    async def get(self, model: type[T], id_: int) -> T | None:
+        """``session.get``, answered from the identity map when the unit holds the row (the
+        writer's batch loaded it): the ORM's get costs a greenlet and its loader's round even
+        then."""
+        found = self.held(model, id_)
+        return found if found is not None else await self.session.get(model, id_)
+
+    async def get_one(self, model: type[T], id_: int) -> T:
+        """``session.get_one``, as ``get``."""
+        found = self.held(model, id_)
+        return found if found is not None else await self.session.get_one(model, id_)
 
     def send(self, to: str | Iterable[str], frame: Frame) -> None:
         addresses = (to,) if isinstance(to, str) else tuple(to)
