@@ -6,8 +6,10 @@ them, runs each kind's handler in that same transaction, and commits: a timer fi
 one due while no process was running fires on the next start. The claim is a write,
 ``DELETE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so on PostgreSQL several
 processes never take the same row and never wait for each other's, and on SQLite the claim
-takes the write lock before it reads. Each handler runs in a savepoint: one that fails takes
-back only its own changes, and its timer is put back to be retried with backoff.
+takes the write lock before it reads. A batch's handlers run one after another in that
+transaction; if one fails, the batch is rolled back and fired again with each handler in a
+savepoint: the failing one takes back only its own changes, and its timer is put back to be
+retried with backoff.
 
 Arming and cancelling are recorded on the unit and written at its end, once per key with the last
 word winning (a message that re-arms a chat's timer many times in one batch costs one row).
@@ -25,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, delete, func, select
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db import new_messages
@@ -64,6 +66,27 @@ def _upsert(is_postgres: bool) -> Insert:
     insert = (postgresql.insert if is_postgres else sqlite.insert)(TIMERS)
     return insert.on_conflict_do_update(
         index_elements=[TIMERS.c.key], set_={name: insert.excluded[name] for name in ARMED}
+    )
+
+
+_TIMER = inspect(Timer).class_manager
+
+
+@functools.cache
+def _claim_statement(is_postgres: bool) -> Delete:
+    """Up to ``BATCH`` due timers, deleted and returned: the claim, built once per dialect."""
+    due = (
+        select(TIMERS.c.id)
+        .where(TIMERS.c.due_at <= bindparam("b_now"))
+        .order_by(TIMERS.c.due_at, TIMERS.c.id)
+        .limit(BATCH)
+    )
+    if is_postgres:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        delete(TIMERS)
+        .where(TIMERS.c.id.in_(due.scalar_subquery()))
+        .returning(*(TIMERS.c[column.key] for column in COLUMNS))
     )
 
 
@@ -138,14 +161,57 @@ class Scheduler:
             fired += outcome
 
     async def _fire_batch(self) -> int | None:
-        """Claim up to ``BATCH`` due timers and fire them in one transaction, one commit."""
+        """Claim up to ``BATCH`` due timers and fire them in one transaction, one commit.
+
+        All together first, no savepoint between them (two statements a timer saved); if any
+        handler fails, the whole transaction rolls back, claim included, and the batch is fired
+        again apart: a savepoint per timer, so only the failing one's changes are taken back and
+        its timer is retried (``_fire``).
+        """
+        try:
+            return await self._fire_together()
+        except _HandlerFailed as failed:
+            # That timer is not run again in this round: it failed once, it is retried later.
+            log.info("timer.batch_apart cause=%s", type(failed.cause).__name__)
+            return await self._fire_apart(failed)
+        except Exception as exc:  # a write at the end: which handler's is not known
+            log.info("timer.batch_apart cause=%s", type(exc).__name__)
+            return await self._fire_apart(None)
+
+    async def _fire_together(self) -> int | None:
+        async with self._units() as work:
+            claimed = await self._claim(work)
+            if not claimed:
+                return None
+            fired: list[Timer] = []
+            for timer in claimed:
+                handler = self._handlers.get(timer.kind)
+                if handler is None:
+                    log.error("timer.unknown_kind kind=%s key=%s", timer.kind, timer.key)
+                    continue
+                try:
+                    await handler(work, timer)
+                except Exception as exc:
+                    raise _HandlerFailed(timer, exc) from exc
+                fired.append(timer)
+        if self._units.metrics is not None:  # committed: counted once
+            for timer in fired:
+                self._units.metrics.count_timer(
+                    timer.kind, (work.now - timer.due_at).total_seconds()
+                )
+        return len(fired)
+
+    async def _fire_apart(self, failed: _HandlerFailed | None) -> int | None:
         async with self._units() as work:
             claimed = await self._claim(work)
             if not claimed:
                 return None
             fired = 0
             for timer in claimed:
-                fired += await self._fire(work, timer)
+                if failed is not None and timer.id == failed.timer.id:
+                    await self._failed(work, timer, failed.cause)
+                else:
+                    fired += await self._fire(work, timer)
             return fired
 
     async def _fire(self, work: Work, timer: Timer) -> int:
@@ -163,36 +229,36 @@ class Scheduler:
             del work.outbox[sent:]
             new_messages.forget(work.session, stored)
             work.timers.clear()
-            if self._units.metrics is not None and not _lost_a_race(exc):
-                self._units.metrics.count_timer(timer.kind, 0.0, failed=True)
-            if _lost_a_race(exc):
-                # PostgreSQL chose this savepoint as a deadlock's (or a serialization's) victim:
-                # nothing wrong with the timer, so it is tried again soon and not counted
-                # toward being dropped.
-                log.info("timer.retried kind=%s key=%s cause=deadlock", timer.kind, timer.key)
-                await self._retry_later(work, timer, counted=False)
-                return 0
-            log.exception("timer.failed kind=%s key=%s", timer.kind, timer.key)
-            await self._retry_later(work, timer)
+            await self._failed(work, timer, exc)
             return 0
         if self._units.metrics is not None:
             late = (work.now - timer.due_at).total_seconds()
             self._units.metrics.count_timer(timer.kind, late)
         return 1
 
+    async def _failed(self, work: Work, timer: Timer, exc: BaseException) -> None:
+        """The timer's handler failed (its changes taken back): put it back to retry."""
+        if _lost_a_race(exc):
+            # PostgreSQL chose this savepoint as a deadlock's (or a serialization's) victim:
+            # nothing wrong with the timer, so it is tried again soon and not counted toward
+            # being dropped.
+            log.info("timer.retried kind=%s key=%s cause=deadlock", timer.kind, timer.key)
+            await self._retry_later(work, timer, counted=False)
+            return
+        if self._units.metrics is not None:
+            self._units.metrics.count_timer(timer.kind, 0.0, failed=True)
+        log.error("timer.failed kind=%s key=%s", timer.kind, timer.key, exc_info=exc)
+        await self._retry_later(work, timer)
+
     async def _claim(self, work: Work) -> list[Timer]:
-        due = select(Timer.id).where(Timer.due_at <= work.now).order_by(Timer.due_at, Timer.id)
-        due = due.limit(BATCH)
-        if work.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        rows = await work.session.execute(
-            delete(Timer)
-            .where(Timer.id.in_(due.scalar_subquery()))
-            .returning(*COLUMNS)
-            .execution_options(synchronize_session=False)
-        )
-        # Detached copies: the rows are gone, handlers only read them.
-        timers = [Timer(**row._asdict()) for row in rows]
+        rows = await work.session.execute(_claim_statement(work.is_postgres), {"b_now": work.now})
+        # Detached copies, built as the ORM's load builds them: the rows are gone, handlers
+        # only read them.
+        timers = []
+        for row in rows:
+            timer = _TIMER.new_instance()
+            timer.__dict__.update(row._mapping)
+            timers.append(timer)
         return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
 
     async def _retry_later(self, work: Work, timer: Timer, *, counted: bool = True) -> None:
@@ -254,6 +320,15 @@ class Scheduler:
             except Exception as exc:
                 self._outage.failed(exc)
                 await asyncio.sleep(self._poll_s)
+
+
+class _HandlerFailed(Exception):
+    """A handler failed while the batch fired together: which timer, and why."""
+
+    def __init__(self, timer: Timer, cause: Exception) -> None:
+        super().__init__(timer.key)
+        self.timer = timer
+        self.cause = cause
 
 
 def _lost_a_race(exc: BaseException) -> bool:

@@ -209,3 +209,60 @@ async def test_a_timer_that_keeps_failing_is_dropped_after_five_attempts(
         clock.advance(3600)
         await instance.scheduler.run_due()
         assert calls == [0, 1, 2, 3, 4]
+
+
+async def test_one_failing_timer_in_a_batch_leaves_the_others_fired_once(
+    database_url: str, clock: ManualClock
+) -> None:
+    """A batch fires together; when one handler fails it is fired again apart (a savepoint
+    per timer): the others' work commits once, the failing one's is taken back, retried later."""
+    async with runtime(database_url, clock) as instance:
+        calls: list[str] = []
+
+        async def handler(work: Work, timer: Timer) -> None:
+            calls.append(timer.key)
+            await arm(work, "done", f"done:{timer.key}", work.now + timedelta(hours=1))
+            if timer.key == "batch:2" and timer.attempts == 0:
+                raise RuntimeError("the handler failed")
+
+        instance.scheduler.register("batch", handler)
+        async with instance.units() as work:
+            for n in range(5):
+                await arm(work, "batch", f"batch:{n}", work.now + timedelta(milliseconds=n))
+        clock.advance(1)
+        assert await instance.scheduler.run_due() == 4
+        # Together: 0, 1, 2 (failed); apart: 0, 1, then 3, 4 (2 is not run again this round).
+        together, apart = ["batch:0", "batch:1", "batch:2"], ["batch:0", "batch:1", "batch:3"]
+        assert calls == [*together, *apart, "batch:4"]
+        stored = {t.key: t.attempts for t in await timers(instance)}
+        assert stored == {
+            "batch:2": 1,
+            **{f"done:batch:{n}": 0 for n in (0, 1, 3, 4)},
+        }
+        clock.advance(1)
+        assert await instance.scheduler.run_due() == 1
+        assert "done:batch:2" in {t.key for t in await timers(instance)}
+
+
+async def test_a_batch_whose_last_write_fails_is_fired_apart(
+    database_url: str, clock: ManualClock
+) -> None:
+    """A failure only the unit's last write shows (here: a message row of a chat that does not
+    exist) is no handler's: the batch is fired apart, and only the timer that added it fails."""
+    async with runtime(database_url, clock) as instance:
+        fired: list[str] = []
+
+        async def handler(work: Work, timer: Timer) -> None:
+            fired.append(timer.key)
+            if timer.key == "late:1":
+                work.session.add(Message(chat_id=10**9, seq=1, sender="system", text="x"))
+            await arm(work, "done", f"done:{timer.key}", work.now + timedelta(hours=1))
+
+        instance.scheduler.register("late", handler)
+        async with instance.units() as work:
+            for n in range(3):
+                await arm(work, "late", f"late:{n}", work.now + timedelta(milliseconds=n))
+        clock.advance(1)
+        assert await instance.scheduler.run_due() == 2
+        stored = {t.key: t.attempts for t in await timers(instance)}
+        assert stored == {"late:1": 1, "done:late:0": 0, "done:late:2": 0}
