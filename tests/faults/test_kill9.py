@@ -77,21 +77,43 @@ class World:
     # What each client is doing (name -> step, since when): printed when the bound is missed.
     steps: dict[str, tuple[str, float]] = field(default_factory=dict)
     closes: list[int | None] = field(default_factory=list)  # close codes seen on a drop
+    # The clients of the stopped process that are signed in on the survivor (a customer whose
+    # first hello the stop cut counts too: it never was on the stopped one, nor anywhere).
+    back: set[str] = field(default_factory=set)
 
-    def step(self, client: str, what: str) -> None:
+    homes: dict[str, int] = field(default_factory=dict)
+
+    def step(self, client: str, what: str, home: int | None = None) -> None:
         self.steps[client] = (what, time.monotonic())
+        if home is not None:
+            self.homes[client] = home
+
+    def missing(self) -> list[tuple[str, str, float]]:
+        """The clients of a stopped process not back yet: name, what they do, for how long."""
+        now = time.monotonic()
+        return sorted(
+            (name, self.steps[name][0], round(now - self.steps[name][1], 2))
+            for name, home in self.homes.items()
+            if home in self.dead and name not in self.back
+        )
+
+    def ready(self, client: str, home: int, on: ServeProcess) -> None:
+        self.step(client, "got ready")
+        if home in self.dead and on is not self.servers[home]:
+            self.back.add(client)
 
     def alive(self, preferred: int) -> ServeProcess:
         index = preferred if preferred not in self.dead else 1 - preferred
         return self.servers[index]
 
 
-async def connect(world: World, home: int, path: str) -> Any:
+async def connect(world: World, home: int, path: str) -> tuple[Any, ServeProcess]:
     """A socket to ``home``, or to the other process once ``home`` is dead (retried)."""
     deadline = time.monotonic() + RESUME_WITHIN_S * 2
     while True:
+        server = world.alive(home)
         try:
-            return await websockets.connect(world.alive(home).ws + path, open_timeout=5)
+            return await websockets.connect(server.ws + path, open_timeout=5), server
         except (OSError, EOFError, TimeoutError, websockets.InvalidHandshake):
             # Refused, or cut mid-handshake by the process dying under it: try again.
             assert time.monotonic() < deadline, "no process to reconnect to"
@@ -99,8 +121,8 @@ async def connect(world: World, home: int, path: str) -> Any:
 
 
 class CustomerClient:
-    def __init__(self, world: World, home: int) -> None:
-        self.world, self.home = world, home
+    def __init__(self, world: World, home: int, number: int) -> None:
+        self.world, self.home, self.number = world, home, number
         self.acks: dict[str, int] = {}
         self.last_seq = 0
         self.chat_id = 0
@@ -108,10 +130,10 @@ class CustomerClient:
         self.ids = itertools.count(1)
 
     async def hello(self, resume: bool) -> Any:
-        name = f"customer{id(self) % 10_000}"
+        name = f"customer{self.number}"
         while True:
-            self.world.step(name, "connecting")
-            ws = await connect(self.world, self.home, "/ws/customer")
+            self.world.step(name, "connecting", self.home)
+            ws, on = await connect(self.world, self.home, "/ws/customer")
             hello: dict[str, Any] = {"type": "hello"}
             if resume:
                 hello["resume"] = {"token": self.token, "last_seq": self.last_seq}
@@ -120,10 +142,11 @@ class CustomerClient:
                 await ws.send(json.dumps(hello))
                 while True:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 5 * FACTOR))
-                    self.world.step(name, f"got {frame['type']}")
                     if frame["type"] == "ready":
+                        self.world.ready(name, self.home, on)
                         self.chat_id, self.token = frame["chat_id"], frame["resume_token"]
                         return ws
+                    self.world.step(name, f"got {frame['type']}")
             except websockets.ConnectionClosed as closed:
                 self.world.closes.append(closed.rcvd.code if closed.rcvd else None)
 
@@ -162,14 +185,14 @@ class AgentClient:
     async def hello(self) -> Any:
         name = f"agent{self.id}"
         while True:
-            self.world.step(name, "connecting")
-            ws = await connect(self.world, self.home, "/ws/agent")
+            self.world.step(name, "connecting", self.home)
+            ws, on = await connect(self.world, self.home, "/ws/agent")
             try:
                 self.world.step(name, "hello sent")
                 await ws.send(json.dumps({"type": "hello", "token": self.token}))
                 while json.loads(await asyncio.wait_for(ws.recv(), 5 * FACTOR))["type"] != "ready":
                     pass
-                self.world.step(name, "got ready")
+                self.world.ready(name, self.home, on)
                 return ws
             except websockets.ConnectionClosed as closed:
                 self.world.closes.append(closed.rcvd.code if closed.rcvd else None)
@@ -256,7 +279,7 @@ async def _scenario(world: World, database_url: str, stop: signal.Signals) -> No
             assert reply.status_code == 201, reply.text
             accounts.append(reply.json())
     agents = [AgentClient(world, n % 2, account) for n, account in enumerate(accounts)]
-    customers = [CustomerClient(world, n % 2) for n in range(CUSTOMERS)]
+    customers = [CustomerClient(world, n % 2, n) for n in range(CUSTOMERS)]
     started = time.monotonic()
     world.stop_at = started + BEFORE_KILL_S + AFTER_KILL_S
     agent_tasks = [asyncio.create_task(agent.run()) for agent in agents]
@@ -365,7 +388,7 @@ async def _exact_while_open(database_url: str, killed: float, world: World) -> f
     """Seconds from the stop until every agent counts 1 socket and every chat with a customer
     on the survivor counts 1: the stopped process's share is gone, the survivor's is there."""
     moved = CUSTOMERS // 2 + AGENTS // 2
-    while len(world.resumes) < moved:  # first every client of the stopped one is back
+    while len(world.back) < moved:  # first every client of the stopped one is back
         now = time.monotonic()
         waiting = sorted(
             (what, round(now - since, 2))
@@ -373,8 +396,9 @@ async def _exact_while_open(database_url: str, killed: float, world: World) -> f
             if what != "got ready"
         )
         assert now - killed < RESUME_WITHIN_S, (
-            f"clients did not come back: {len(world.resumes)} of {moved},"
-            f" closes {sorted(set(map(str, world.closes)))}; signing in: {waiting[:20]}"
+            f"clients did not come back: {len(world.back)} of {moved},"
+            f" closes {sorted(set(map(str, world.closes)))}; signing in: {waiting[:20]};"
+            f" not back: {world.missing()[:20]}"
         )
         await asyncio.sleep(0.05)
     engine = create_async_engine(database_url)

@@ -19,7 +19,7 @@ from service.clock import ManualClock
 from service.db.models import Agent, Chat
 from tests.support.counts import Counts
 from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.server import Peer, Server, running_server, test_settings
+from tests.support.server import TIMEOUT, Peer, Server, running_server, test_settings
 
 AGENTS = 10
 SWAPS = 15
@@ -33,11 +33,14 @@ async def servers(
     clock: ManualClock,
 ) -> AsyncIterator[tuple[Server, Server]]:
     """Two servers on one PostgreSQL database and one Redis; SQLite has one process: itself."""
+    # Twenty sockets swapped at once in this one test process, both servers in it too: on a
+    # loaded machine a hello may wait longer than the suite's 1 s before it is read.
+    patient = {"hello_timeout_s": TIMEOUT}
     if isinstance(backend, SqliteTemplate):
-        async with running_server(test_settings(database_url), clock) as one:
+        async with running_server(test_settings(database_url, **patient), clock) as one:
             yield one, one
         return
-    settings = test_settings(database_url, redis_url=redis_url)
+    settings = test_settings(database_url, redis_url=redis_url, **patient)
     async with running_server(settings, clock) as one, running_server(settings, clock) as two:
         yield one, two
 
