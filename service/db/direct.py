@@ -9,7 +9,9 @@ a customer's message loads its chat and writes it back, a hello inserts two rows
   a value (the caller's, else the column's scalar default), and the object built from the same
   values is made persistent without a read: nothing on it is expired, so nothing loads lazily,
   and nothing is dirty, so no UPDATE follows. Whoever watches a unit's new rows
-  (``new_messages.SEEN``: the webhook outbox) is told of it as of a flushed one.
+  (``SEEN``: the webhook outbox) is told of it as of a flushed one.
+- ``insert_all``: new objects nothing reads back (a reply's wait), by one executemany per model
+  (every column a value, as ``insert``); they stay transient.
 - ``load``: rows a Core ``SELECT`` of a model's columns read, made persistent objects as the
   ORM's load would (one already in the session gets the row's values, as ``populate_existing``).
 - ``write_changes``: the changed columns of a model's loaded objects, by one prebuilt
@@ -33,9 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service.db.new_messages import SEEN
-
 T = TypeVar("T")
+
+# The rows a unit wrote, for whoever watches them (the webhook outbox sets this list up).
+SEEN = "kefu.rows.seen"
 
 # Per model: (the statement, attribute -> column key, attribute -> default).
 _BUILT: dict[type, tuple[Any, dict[str, str], dict[str, Any]]] = {}
@@ -85,6 +88,29 @@ async def insert(session: AsyncSession, model: type[T], **values: Any) -> T:
     if seen is not None:  # watched (the webhook outbox: chat.opened), as a flushed row is
         seen.append(instance)
     return instance
+
+
+def insert_all(session: Session, objects: list[Any]) -> None:
+    """Write new ``objects`` by one executemany per model: every column the object's value,
+    else the column's scalar default. They stay transient (nothing may read them back by id)."""
+    groups: dict[type, list[dict[str, Any]]] = {}
+    for instance in objects:
+        _, columns, defaults = _built(type(instance))
+        values = instance.__dict__
+        groups.setdefault(type(instance), []).append(
+            {
+                column: values[name] if name in values else defaults[name]
+                for name, column in columns.items()
+            }
+        )
+    for model, rows in groups.items():
+        plain = _PLAIN.get(model)
+        if plain is None:  # the model's INSERT without RETURNING: an executemany reads nothing
+            plain = _PLAIN[model] = core_insert(cast(Table, inspect(model).local_table))
+        session.connection().execute(plain, rows)
+
+
+_PLAIN: dict[type, Any] = {}
 
 
 # -- rows loaded and written back ----------------------------------------------------------------

@@ -25,10 +25,9 @@ from sqlalchemy import Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from service.db.models import Message
+from service.db.direct import SEEN, insert_all
+from service.db.models import Message, Reply
 
-# The rows a unit wrote, for whoever watches them (the webhook outbox sets this list up).
-SEEN = "kefu.rows.seen"
 _PENDING = "kefu.messages.pending"
 
 _TABLE = cast(Table, Message.__table__)
@@ -101,7 +100,10 @@ def _write(session: Session) -> None:
     seen = session.info.get(SEEN)
     if seen is not None:
         seen.extend(messages)
-    session.add_all([row() for row in rows])
+    built = [row() for row in rows]
+    # A reply's wait (one per answering agent message) is read back by no one: written by Core.
+    insert_all(session, [row for row in built if isinstance(row, Reply)])
+    session.add_all([row for row in built if not isinstance(row, Reply)])
 
 
 def _row(message: Message, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from service.clock import Clock
 from service.complaints.models import Complaint, ComplaintEvent, Rating
+from service.db.direct import SEEN
 from service.db.models import Chat, Message
-from service.db.new_messages import SEEN
 from service.db.unit_of_work import Work
 from service.webhooks.models import Webhook, WebhookDelivery
 

@@ -148,3 +148,18 @@ async def test_a_rollback_writes_nothing(database: Database) -> None:
             raise RuntimeError("the unit failed")
     async with database.sessions() as session:
         assert (await session.scalars(select(Chat.last_seq))).all() == [0, 0]
+
+
+async def test_new_rows_nothing_reads_back_go_in_one_executemany(
+    database: Database, statements: list[str]
+) -> None:
+    async with database.sessions() as session, session.begin():
+        guests = [Customer(device=f"d{n}", created_at=NOW) for n in range(3)]
+        statements.clear()
+        await session.run_sync(lambda sync: direct.insert_all(sync, guests))
+        assert statements == ["INSERT INTO CUSTOMERS"]  # one executemany for the three
+        assert not session.new and all(guest.id is None for guest in guests)  # still transient
+    async with database.sessions() as session:
+        stored = (await session.execute(select(Customer.device, Customer.sensitive))).all()
+    # Every column has a value: the object's, else its default (``sensitive``: False).
+    assert sorted(stored) == [("d0", False), ("d1", False), ("d2", False)]
