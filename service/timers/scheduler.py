@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from service.db import new_messages
 from service.db.models import Timer
@@ -114,15 +115,16 @@ async def cancel(work: Work, key: str, *keys: str) -> None:
         work.timers[name] = None
 
 
-async def write(work: Work) -> None:
-    """Write the unit's timers, the last word on each key: one delete, one upsert of many rows."""
+def write(session: Session, work: Work) -> None:
+    """Write the unit's timers, the last word on each key: one delete, one upsert of many rows
+    (in the unit's last write, ``Units.flush``: ``session`` is its session, synchronous)."""
     armed = [row for row in work.timers.values() if row is not None]
     cancelled = [key for key, row in work.timers.items() if row is None]
     work.timers.clear()
     if cancelled:
-        await work.session.execute(_CANCEL, {"keys": cancelled})
+        session.execute(_CANCEL, {"keys": cancelled})
     if armed:
-        await work.session.execute(_upsert(work.is_postgres), armed)
+        session.execute(_upsert(work.is_postgres), armed)
 
 
 class Scheduler:
