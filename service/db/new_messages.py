@@ -77,15 +77,10 @@ def forget(session: AsyncSession, since: tuple[int, int]) -> None:
     del pending.rows[since[1] :]
 
 
-def pending(session: AsyncSession) -> bool:
-    """Whether the unit has new messages still to write."""
-    found: _Pending | None = session.info.get(_PENDING)
-    return found is not None and bool(found.messages)
-
-
-def write(session: Session) -> None:
-    """Write the unit's new messages (from inside the session's greenlet: ``Units.flush``)."""
-    _write(session)
+async def write(session: AsyncSession) -> None:
+    pending = session.info.get(_PENDING)
+    if pending is not None and pending.messages:
+        await session.run_sync(_write)
 
 
 def _write(session: Session) -> None:

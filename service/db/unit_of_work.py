@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.util import identity_key
 
@@ -175,7 +174,7 @@ class Units:
         # Told the earliest due time armed by each committed unit (the scheduler's wake-up).
         self.on_timer_armed: Callable[[datetime], None] | None = None
         # Writes a unit's pending timers (service/timers sets it).
-        self.write_timers: Callable[[Session, Work], None] = _no_timers
+        self.write_timers: Callable[[Work], Awaitable[None]] = _no_timers
         # Told after a unit that moved the line has committed (the positions pass's poke).
         self.on_queue_moved: Callable[[], None] | None = None
         # Told after a unit that put chats in line has committed (the routing pass's poke).
@@ -235,22 +234,14 @@ class Units:
 
     async def flush(self, work: Work) -> None:
         """Write what the unit has left pending (its timers, then its rows); before the commit."""
-        session = work.session
-        if work.timers or direct.changed(session) or new_messages.pending(session):
-            # One hop into the session's greenlet for the lot (each costs one).
-            await session.run_sync(self._write, work)
+        if direct.changed(work.session):  # the chats' changes by Core (service/db/direct.py)
+            await work.session.run_sync(direct.write_changes)
+        if work.timers:
+            await self.write_timers(work)
+        await new_messages.write(work.session)
         if self.on_flush is not None:
             await self.on_flush(work)
-        if session.new or session.deleted or direct.changed(session):
-            await session.flush()  # what the ORM still writes itself
-
-    def _write(self, session: Session, work: Work) -> None:
-        # The chats' changes (service/db/direct.py), the timers, the new messages: in that
-        # order, as the flush would (a message's row after its chat's).
-        direct.write_changes(session)
-        if work.timers:
-            self.write_timers(session, work)
-        new_messages.write(session)
+        await work.session.flush()
 
     async def committed(self, work: Work) -> None:
         """The unit's transaction committed: wake the scheduler if need be, send the frames."""
@@ -279,5 +270,5 @@ class Units:
             yield session
 
 
-def _no_timers(session: Session, work: Work) -> None:
+async def _no_timers(work: Work) -> None:
     raise RuntimeError("timers armed, but no scheduler writes them")

@@ -29,7 +29,6 @@ from typing import Any, cast
 
 from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from service.db import new_messages
 from service.db.models import Timer
@@ -115,16 +114,15 @@ async def cancel(work: Work, key: str, *keys: str) -> None:
         work.timers[name] = None
 
 
-def write(session: Session, work: Work) -> None:
-    """Write the unit's timers, the last word on each key: one delete, one upsert of many rows
-    (in the unit's last write, ``Units.flush``: ``session`` is its session, synchronous)."""
+async def write(work: Work) -> None:
+    """Write the unit's timers, the last word on each key: one delete, one upsert of many rows."""
     armed = [row for row in work.timers.values() if row is not None]
     cancelled = [key for key, row in work.timers.items() if row is None]
     work.timers.clear()
     if cancelled:
-        session.execute(_CANCEL, {"keys": cancelled})
+        await work.session.execute(_CANCEL, {"keys": cancelled})
     if armed:
-        session.execute(_upsert(work.is_postgres), armed)
+        await work.session.execute(_upsert(work.is_postgres), armed)
 
 
 class Scheduler:
