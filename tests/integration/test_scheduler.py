@@ -17,6 +17,7 @@ from service.db.unit_of_work import Work
 from service.runtime import Runtime
 from service.templates import Catalog
 from service.timers import arm
+from service.timers.scheduler import Handler
 from tests.integration.test_long_wait import served
 from tests.support.server import TIMEOUT, running_server
 from tests.support.server import test_settings as settings_for
@@ -183,6 +184,17 @@ async def test_a_failing_timer_rolls_back_and_is_retried_with_backoff(
         assert [t.key for t in await timers(instance)] == ["side-effect"]
 
 
+async def due_in_a_row(
+    instance: Runtime, clock: ManualClock, kind: str, handler: Handler, count: int
+) -> None:
+    """``count`` timers of ``kind`` (keys ``kind:0`` …), due a millisecond apart, all due now."""
+    instance.scheduler.register(kind, handler)
+    async with instance.units() as work:
+        for n in range(count):
+            await arm(work, kind, f"{kind}:{n}", work.now + timedelta(milliseconds=n))
+    clock.advance(1)
+
+
 async def timers(instance: Runtime) -> list[Timer]:
     async with instance.units.read() as session:
         return list((await session.scalars(select(Timer).order_by(Timer.key))).all())
@@ -225,11 +237,7 @@ async def test_one_failing_timer_in_a_batch_leaves_the_others_fired_once(
             if timer.key == "batch:2" and timer.attempts == 0:
                 raise RuntimeError("the handler failed")
 
-        instance.scheduler.register("batch", handler)
-        async with instance.units() as work:
-            for n in range(5):
-                await arm(work, "batch", f"batch:{n}", work.now + timedelta(milliseconds=n))
-        clock.advance(1)
+        await due_in_a_row(instance, clock, "batch", handler, 5)
         assert await instance.scheduler.run_due() == 4
         # Together: 0, 1, 2 (failed); apart: 0, 1, then 3, 4 (2 is not run again this round).
         together, apart = ["batch:0", "batch:1", "batch:2"], ["batch:0", "batch:1", "batch:3"]
@@ -258,11 +266,7 @@ async def test_a_batch_whose_last_write_fails_is_fired_apart(
                 work.session.add(Message(chat_id=10**9, seq=1, sender="system", text="x"))
             await arm(work, "done", f"done:{timer.key}", work.now + timedelta(hours=1))
 
-        instance.scheduler.register("late", handler)
-        async with instance.units() as work:
-            for n in range(3):
-                await arm(work, "late", f"late:{n}", work.now + timedelta(milliseconds=n))
-        clock.advance(1)
+        await due_in_a_row(instance, clock, "late", handler, 3)
         assert await instance.scheduler.run_due() == 2
         stored = {t.key: t.attempts for t in await timers(instance)}
         assert stored == {"late:1": 1, "done:late:0": 0, "done:late:2": 0}
